@@ -1,0 +1,40 @@
+// Builds dist/: tsc for the library, the server and the examples (with .d.ts),
+// then one esbuild bundle for the CLI so `opsctl --help` and completion start
+// from a single pre-linked file instead of resolving dozens of modules.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import fs from 'node:fs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const quiet = process.argv.includes('--quiet');
+const log = (m) => { if (!quiet) process.stderr.write(m + '\n'); };
+
+const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
+if (tsc.status !== 0) {
+  process.stderr.write('build: TypeScript reported errors (see above)\n');
+  process.exit(tsc.status ?? 1);
+}
+log('build: tsc ok');
+
+if (fs.existsSync(path.join(root, 'src/cli/main.ts'))) {
+  const esbuild = await import('esbuild');
+  // Heavy or native packages stay external: they are reached only through
+  // lazy import() on the commands that need them, never on --help/completion.
+  const external = ['ssh2', 'cpu-features', '@napi-rs/keyring', 'better-sqlite3', 'got', '@inquirer/prompts', 'prom-client', 'umzug', 'ajv'];
+  await esbuild.build({
+    entryPoints: { main: path.join(root, 'src/cli/main.ts') },
+    outdir: path.join(root, 'dist/cli'),
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    external,
+    sourcemap: false,
+    logLevel: 'warning',
+    // Some bundled CommonJS dependencies call require(); give the ESM bundle one.
+    banner: { js: "import { createRequire as __opsctlCreateRequire } from 'node:module'; const require = __opsctlCreateRequire(import.meta.url);" },
+  });
+  log('build: cli bundle ok');
+}

@@ -1,0 +1,67 @@
+/**
+ * Contract between the CLI commands and the SSH transport. Commands never see
+ * ssh2: they get a Tunnel that carries HTTP to the internal port.
+ */
+import type { Duplex } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+
+/** One SSH hop, fully resolved (after ~/.ssh/config). */
+export interface Hop {
+  /** What the operator wrote (alias), for messages: "bastion prod-bastion". */
+  name: string;
+  host: string;
+  port: number;
+  user: string;
+}
+
+export interface TunnelTarget {
+  /** Bastions in order (like ssh -J a,b); may be empty. */
+  bastions: Hop[];
+  /** The service host's sshd. */
+  host: Hop;
+  /** The internal port on the service host's loopback. */
+  internalPort: number;
+  /** Address the internal port listens on, default 127.0.0.1. */
+  internalHost?: string;
+  /** known_hosts files to check, in order; the first is opsctl's own (where TOFU answers are recorded). */
+  knownHostsFiles: string[];
+  /** Per-hop handshake timeout and overall connect budget. */
+  timeoutMs: number;
+}
+
+export interface HopTiming {
+  hop: Hop;
+  /** 'bastion' or 'host'. */
+  kind: 'bastion' | 'host';
+  ms: number;
+}
+
+export interface TunnelRequest {
+  method: string;
+  /** Path plus '?query' when there is one. */
+  path: string;
+  headers: Record<string, string>;
+  body?: Buffer;
+  signal?: AbortSignal;
+}
+
+export interface TunnelResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+export interface Tunnel {
+  /** Hop timings of the connection (for doctor and -v). */
+  readonly hops: HopTiming[];
+  /** A buffered request/response. */
+  request(req: TunnelRequest): Promise<TunnelResponse>;
+  /** A streamed response (NDJSON job events, metrics --watch). */
+  stream(req: TunnelRequest): Promise<IncomingMessage>;
+  /** A raw byte stream to the internal port (one direct-tcpip channel). */
+  openChannel(): Promise<Duplex>;
+  close(): Promise<void>;
+}
+
+/** Asks the operator whether to trust an unknown host key (TTY only). */
+export type HostKeyPrompt = (info: { hop: Hop; keyType: string; fingerprint: string }) => Promise<boolean>;

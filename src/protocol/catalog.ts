@@ -1,0 +1,255 @@
+/**
+ * The endpoint catalog: the single source of truth for what the internal port
+ * serves. The server publishes it at GET /v1/catalog; the CLI derives its
+ * subcommands, help, completions and man page from the same definitions.
+ */
+
+export type Role = 'viewer' | 'operator' | 'admin';
+export const ROLES: readonly Role[] = ['viewer', 'operator', 'admin'];
+
+/** True when a principal holding `have` may call an endpoint requiring `need`. */
+export function roleAllows(have: Role, need: Role): boolean {
+  return ROLES.indexOf(have) >= ROLES.indexOf(need);
+}
+
+export function isRole(value: unknown): value is Role {
+  return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
+}
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
+
+/**
+ * The JSON Schema subset used for endpoint params. `secret: true` on a
+ * property makes the audit log redact it; `in: 'path'` marks a path parameter.
+ */
+export interface JsonSchema {
+  type?: 'object' | 'string' | 'number' | 'integer' | 'boolean' | 'array' | 'null' | Array<'object' | 'string' | 'number' | 'integer' | 'boolean' | 'array' | 'null'>;
+  description?: string;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  additionalProperties?: boolean | JsonSchema;
+  items?: JsonSchema;
+  enum?: unknown[];
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+  default?: unknown;
+  secret?: boolean;
+  in?: 'path' | 'query' | 'body';
+  [keyword: string]: unknown;
+}
+
+export type Scope = 'instance' | 'service';
+
+/** One catalog entry, exactly as published in GET /v1/catalog. */
+export interface EndpointDescriptor {
+  id: string;
+  method: HttpMethod;
+  /** Path template under /v1/, with `{name}` placeholders for path params. */
+  path: string;
+  summary: string;
+  description: string;
+  role: Role;
+  destructive: boolean;
+  params: JsonSchema;
+  job: boolean;
+  scope: Scope;
+}
+
+export interface Catalog {
+  service: string;
+  version: string;
+  protocol: 1;
+  endpoints: EndpointDescriptor[];
+}
+
+export const PROTOCOL_VERSION = 1 as const;
+
+const obj = (properties: Record<string, JsonSchema> = {}, required: string[] = []): JsonSchema => ({
+  type: 'object',
+  properties,
+  required,
+  additionalProperties: false,
+});
+
+const flagName: JsonSchema = { type: 'string', in: 'path', pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'flag name' };
+const jobId: JsonSchema = { type: 'string', in: 'path', pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'job id' };
+const migrationTarget: JsonSchema = { type: 'string', minLength: 1, description: 'migration id to stop at (inclusive)' };
+const planHash: JsonSchema = { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'planHash of the reviewed plan; 412 if the plan changed' };
+
+/** The standard endpoints of protocol v1 (DESIGN §4). */
+export const STANDARD_ENDPOINTS: readonly EndpointDescriptor[] = [
+  {
+    id: 'health', method: 'GET', path: '/v1/health', role: 'viewer', destructive: false, job: false, scope: 'instance',
+    summary: 'Service name, version, uptime and health checks',
+    description: 'Reports the service identity, its uptime and the result of each registered health check.',
+    params: obj(),
+  },
+  {
+    id: 'catalog', method: 'GET', path: '/v1/catalog', role: 'viewer', destructive: false, job: false, scope: 'instance',
+    summary: 'List every endpoint this internal port serves',
+    description: 'The endpoint catalog, built from what the service registered: ids, methods, paths, roles, params schemas.',
+    params: obj(),
+  },
+  {
+    id: 'metrics.get', method: 'GET', path: '/v1/metrics', role: 'viewer', destructive: false, job: false, scope: 'instance',
+    summary: 'Prometheus metrics of the service and the port',
+    description: 'Prometheus text exposition by default; a JSON form with Accept: application/json.',
+    params: obj(),
+  },
+  {
+    id: 'flags.list', method: 'GET', path: '/v1/flags', role: 'viewer', destructive: false, job: false, scope: 'service',
+    summary: 'List feature flags with their values',
+    description: 'Every feature flag with its type, current value, description and who changed it last.',
+    params: obj(),
+  },
+  {
+    id: 'flags.get', method: 'GET', path: '/v1/flags/{name}', role: 'viewer', destructive: false, job: false, scope: 'service',
+    summary: 'Show one feature flag',
+    description: 'One feature flag with its type, value, description and last change.',
+    params: obj({ name: flagName }, ['name']),
+  },
+  {
+    id: 'flags.set', method: 'PUT', path: '/v1/flags/{name}', role: 'operator', destructive: false, job: false, scope: 'service',
+    summary: 'Set a feature flag',
+    description: 'Sets a flag to a new typed value (boolean, number, string or percentage 0-100).',
+    params: obj({ name: flagName, value: { type: ['boolean', 'number', 'string'], description: 'new value, typed as the flag' } }, ['name', 'value']),
+  },
+  {
+    id: 'migrations.status', method: 'GET', path: '/v1/migrations', role: 'viewer', destructive: false, job: false, scope: 'service',
+    summary: 'Applied and pending migrations',
+    description: 'The migrations already applied to the database and those still pending.',
+    params: obj(),
+  },
+  {
+    id: 'migrations.plan', method: 'POST', path: '/v1/migrations/plan', role: 'admin', destructive: false, job: false, scope: 'service',
+    summary: 'Plan pending migrations and get the plan hash',
+    description: 'Lists what `migrations.up` would apply (optionally up to `to`) and a planHash to pass back as expectedPlan.',
+    params: obj({ to: migrationTarget }),
+  },
+  {
+    id: 'migrations.up', method: 'POST', path: '/v1/migrations/up', role: 'admin', destructive: true, job: true, scope: 'service',
+    summary: 'Apply pending migrations',
+    description: 'Applies pending migrations as a server-owned job, holding the database migration lock. 412 if expectedPlan no longer matches.',
+    params: obj({ to: migrationTarget, expectedPlan: planHash }),
+  },
+  {
+    id: 'migrations.down', method: 'POST', path: '/v1/migrations/down', role: 'admin', destructive: true, job: true, scope: 'service',
+    summary: 'Revert migrations down to a target',
+    description: 'Reverts applied migrations after `to` as a server-owned job, holding the database migration lock.',
+    params: obj({ to: migrationTarget, expectedPlan: planHash }, ['to']),
+  },
+  {
+    id: 'tasks.list', method: 'GET', path: '/v1/tasks', role: 'viewer', destructive: false, job: false, scope: 'instance',
+    summary: 'List maintenance tasks',
+    description: 'Every maintenance task the service registered, with its role, params schema and whether it is destructive.',
+    params: obj(),
+  },
+  {
+    id: 'tasks.run', method: 'POST', path: '/v1/tasks/{name}/run', role: 'viewer', destructive: false, job: true, scope: 'instance',
+    summary: 'Run a maintenance task',
+    description: "Starts a task as a job. The role and destructiveness are the task's own (see tasks.list).",
+    params: obj({ name: { type: 'string', in: 'path', pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'task name' }, params: { type: 'object', description: 'task params' } }, ['name']),
+  },
+  {
+    id: 'jobs.list', method: 'GET', path: '/v1/jobs', role: 'viewer', destructive: false, job: false, scope: 'instance',
+    summary: 'List recent jobs',
+    description: 'Recent and running jobs, newest first.',
+    params: obj(),
+  },
+  {
+    id: 'jobs.get', method: 'GET', path: '/v1/jobs/{id}', role: 'viewer', destructive: false, job: false, scope: 'instance',
+    summary: 'Show a job',
+    description: 'State, progress, result or error of one job.',
+    params: obj({ id: jobId }, ['id']),
+  },
+  {
+    id: 'jobs.events', method: 'GET', path: '/v1/jobs/{id}/events', role: 'viewer', destructive: false, job: false, scope: 'instance',
+    summary: 'Stream job progress and logs (NDJSON)',
+    description: 'An NDJSON stream of the job\'s past and future progress and log events; ends when the job ends.',
+    params: obj({ id: jobId }, ['id']),
+  },
+  {
+    id: 'jobs.cancel', method: 'POST', path: '/v1/jobs/{id}/cancel', role: 'operator', destructive: false, job: false, scope: 'instance',
+    summary: 'Cancel a running job',
+    description: 'Cooperative cancel: the job handler sees an aborted AbortSignal and stops at its next safe point.',
+    params: obj({ id: jobId }, ['id']),
+  },
+  {
+    id: 'audit.tail', method: 'GET', path: '/v1/audit', role: 'admin', destructive: false, job: false, scope: 'instance',
+    summary: 'Newest audit records',
+    description: 'The newest records of the hash-chained audit log.',
+    params: obj({ limit: { type: 'integer', minimum: 1, maximum: 1000, default: 20, in: 'query', description: 'how many records' } }),
+  },
+  {
+    id: 'audit.verify', method: 'GET', path: '/v1/audit/verify', role: 'admin', destructive: false, job: false, scope: 'instance',
+    summary: 'Verify the audit log hash chain',
+    description: 'Walks the audit log and checks every record\'s hash chain; reports the first bad record.',
+    params: obj(),
+  },
+];
+
+export function findEndpoint(endpoints: readonly EndpointDescriptor[], id: string): EndpointDescriptor | undefined {
+  return endpoints.find((e) => e.id === id);
+}
+
+/** Names of the `{placeholders}` in a path template, in order. */
+export function pathParamNames(template: string): string[] {
+  return [...template.matchAll(/\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1]!);
+}
+
+/** Matches a concrete path against a template; returns the decoded path params or null. */
+export function matchPath(template: string, actual: string): Record<string, string> | null {
+  const t = template.split('/');
+  const a = actual.split('/');
+  if (t.length !== a.length) return null;
+  const out: Record<string, string> = {};
+  for (let i = 0; i < t.length; i++) {
+    const seg = t[i]!;
+    const m = /^\{([A-Za-z0-9_]+)\}$/.exec(seg);
+    if (m) {
+      let v: string;
+      try { v = decodeURIComponent(a[i]!); } catch { return null; }
+      if (!v) return null;
+      out[m[1]!] = v;
+    } else if (seg !== a[i]) {
+      return null;
+    }
+  }
+  return out;
+}
+
+export interface RequestShape {
+  method: HttpMethod;
+  /** Path with params substituted and percent-encoded. */
+  path: string;
+  /** Query string without the leading '?' ('' when none). */
+  query: string;
+  /** JSON body, or undefined for none. */
+  body: Record<string, unknown> | undefined;
+}
+
+/**
+ * Lays endpoint params out on an HTTP request the way the server reads them:
+ * path params into the path; for GET/DELETE the rest into the query string;
+ * otherwise the rest into a JSON body.
+ */
+export function buildRequest(endpoint: Pick<EndpointDescriptor, 'method' | 'path'>, params: Record<string, unknown>): RequestShape {
+  const names = new Set(pathParamNames(endpoint.path));
+  let path = endpoint.path;
+  for (const name of names) {
+    const v = params[name];
+    if (v === undefined || v === null || v === '') throw new Error(`missing path parameter "${name}"`);
+    path = path.replace(`{${name}}`, encodeURIComponent(String(v)));
+  }
+  const rest: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(params)) if (!names.has(k) && v !== undefined) rest[k] = v;
+  if (endpoint.method === 'GET' || endpoint.method === 'DELETE') {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(rest)) q.append(k, typeof v === 'string' ? v : JSON.stringify(v));
+    return { method: endpoint.method, path, query: q.toString(), body: undefined };
+  }
+  return { method: endpoint.method, path, query: '', body: rest };
+}

@@ -1,0 +1,9 @@
+/** opsctl/protocol — what the CLI and the server module share. Imports neither ssh2 nor got. */
+export * from './catalog.js';
+export * from './signature.js';
+export * from './content-digest.js';
+export * from './fingerprint.js';
+export * from './problems.js';
+export * from './problem-error.js';
+export * from './exit-codes.js';
+export * from './headers.js';

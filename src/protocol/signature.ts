@@ -1,0 +1,242 @@
+/**
+ * RFC 9421 HTTP Message Signatures, the subset opsctl needs: Ed25519, plain
+ * derived components and header fields, one labelled signature. Shared by the
+ * CLI (signing) and the server (verifying); depends on node:crypto only, so
+ * the signer can be an ssh-agent and the verifier needs no key material.
+ */
+import { randomBytes, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import {
+  parseDictionary,
+  serializeInnerList,
+  serializeDictionary,
+  Token,
+  type Item,
+  type InnerList,
+  type Parameters,
+  type BareItem,
+} from 'structured-headers';
+
+export const SIGNATURE_LABEL = 'opsctl';
+export const SIGNATURE_ALG = 'ed25519';
+/** Components every opsctl signature must cover; `content-digest` too when there is a body. */
+export const REQUIRED_COMPONENTS = ['@method', '@path', '@query'] as const;
+/** Signature parameters the server requires. */
+export const REQUIRED_PARAMS = ['created', 'nonce', 'keyid', 'alg'] as const;
+
+/** The parts of an HTTP request a signature can cover. */
+export interface SignableRequest {
+  method: string;
+  /** The absolute path as sent on the wire (still percent-encoded). */
+  path: string;
+  /** The query without its leading '?', as sent on the wire; '' when none. */
+  query: string;
+  /** Header fields, lower-case names. Arrays are separate field lines. */
+  headers: Record<string, string | string[] | number | undefined>;
+  /** Host[:port] for @authority when there is no Host header. */
+  authority?: string;
+}
+
+export class SignatureBaseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SignatureBaseError';
+  }
+}
+
+function headerValue(req: SignableRequest, name: string): string | undefined {
+  const raw = req.headers[name];
+  if (raw === undefined) return undefined;
+  // RFC 9421 §2.1: trim each field line, join multiple lines with ", ".
+  const lines = Array.isArray(raw) ? raw : [String(raw)];
+  return lines.map((l) => l.trim()).join(', ');
+}
+
+/** The value of one covered component for a request (RFC 9421 §2.1–2.2). */
+export function componentValue(name: string, req: SignableRequest): string {
+  switch (name) {
+    case '@method':
+      return req.method.toUpperCase();
+    case '@path':
+      return req.path === '' ? '/' : req.path;
+    case '@query':
+      return `?${req.query}`;
+    case '@authority': {
+      const v = headerValue(req, 'host') ?? req.authority;
+      if (v === undefined) throw new SignatureBaseError('@authority is covered but the request has no Host');
+      return v.toLowerCase();
+    }
+    case '@request-target':
+      return req.query ? `${req.path}?${req.query}` : req.path;
+    default: {
+      if (name.startsWith('@')) throw new SignatureBaseError(`unsupported derived component ${name}`);
+      if (name !== name.toLowerCase()) throw new SignatureBaseError(`component ${name} must be lower case`);
+      const v = headerValue(req, name);
+      if (v === undefined) throw new SignatureBaseError(`covered header ${name} is missing from the request`);
+      return v;
+    }
+  }
+}
+
+/**
+ * Builds the signature base (RFC 9421 §2.5) from the covered components and
+ * their parameters exactly as given: on the verifying side that is the inner
+ * list as received, so its order and parameters are the sender's.
+ */
+export function createSignatureBase(signatureParams: InnerList, req: SignableRequest): string {
+  const [items] = signatureParams;
+  const seen = new Set<string>();
+  const lines: string[] = [];
+  for (const [bare, params] of items) {
+    if (typeof bare !== 'string') throw new SignatureBaseError('component identifiers must be strings');
+    if (params.size) throw new SignatureBaseError(`component parameters are not supported (${bare})`);
+    if (seen.has(bare)) throw new SignatureBaseError(`component ${bare} is covered twice`);
+    seen.add(bare);
+    lines.push(`"${bare}": ${componentValue(bare, req)}`);
+  }
+  lines.push(`"@signature-params": ${serializeInnerList(signatureParams)}`);
+  return lines.join('\n');
+}
+
+export interface SignOptions {
+  keyid: string;
+  /** Produces the raw Ed25519 signature of the base (a key, or ssh-agent). */
+  sign: (data: Buffer) => Uint8Array | Promise<Uint8Array>;
+  /** Unix seconds; defaults to now. */
+  created?: number;
+  /** Defaults to 128 random bits, base64url. */
+  nonce?: string;
+  /** Covered components, in order. Defaults to @method @path @query [+ content-digest]. */
+  components?: string[];
+  label?: string;
+}
+
+export interface SignedHeaders {
+  'signature-input': string;
+  signature: string;
+}
+
+/** The default component list for a request: content-digest joins when there is one. */
+export function defaultComponents(req: SignableRequest): string[] {
+  const c: string[] = [...REQUIRED_COMPONENTS];
+  // The audit reason and the idempotency key change what the server does or
+  // records, so they are covered too whenever they are sent.
+  for (const h of ['content-digest', 'opsctl-reason', 'idempotency-key']) {
+    if (req.headers[h] !== undefined) c.push(h);
+  }
+  return c;
+}
+
+/** Signs a request; returns the Signature-Input and Signature field values. */
+export async function signRequest(req: SignableRequest, opts: SignOptions): Promise<SignedHeaders & { base: string }> {
+  const label = opts.label ?? SIGNATURE_LABEL;
+  const components = opts.components ?? defaultComponents(req);
+  const params: Parameters = new Map<string, BareItem>([
+    ['created', opts.created ?? Math.floor(Date.now() / 1000)],
+    ['nonce', opts.nonce ?? randomBytes(16).toString('base64url')],
+    ['keyid', opts.keyid],
+    ['alg', SIGNATURE_ALG],
+  ]);
+  const inner: InnerList = [components.map((c): Item => [c, new Map()]), params];
+  const base = createSignatureBase(inner, req);
+  const sig = await opts.sign(Buffer.from(base, 'utf8'));
+  return {
+    'signature-input': serializeDictionary(new Map([[label, inner]])),
+    signature: serializeDictionary(new Map([[label, [Buffer.from(sig), new Map()] as Item]])),
+    base,
+  };
+}
+
+export type VerifyFailureCode = 'auth.missing' | 'auth.unknown_key' | 'auth.bad_signature' | 'auth.expired';
+
+export type VerifyResult =
+  | { ok: true; keyid: string; created: number; nonce: string; components: string[]; base: string }
+  | { ok: false; code: VerifyFailureCode; detail: string; keyid?: string };
+
+export interface VerifyOptions {
+  label?: string;
+  /** Components that must be covered; the verifier adds content-digest when hasBody. */
+  requiredComponents?: readonly string[];
+  hasBody: boolean;
+  /** The allowlisted public key for a keyid, or undefined. */
+  resolveKey: (keyid: string) => KeyObject | undefined;
+  /** Unix seconds; defaults to now. */
+  now?: number;
+  /** Accepted |now - created| in seconds (default 60). */
+  maxSkewSeconds?: number;
+}
+
+function fail(code: VerifyFailureCode, detail: string, keyid?: string): VerifyResult {
+  return keyid === undefined ? { ok: false, code, detail } : { ok: false, code, detail, keyid };
+}
+
+/**
+ * Verifies the `opsctl` signature of a request. Checks structure, coverage,
+ * parameters, time window and the Ed25519 signature. Replay (nonce reuse) is
+ * the caller's job, since it needs state: use the returned nonce.
+ */
+export function verifyRequest(req: SignableRequest, opts: VerifyOptions): VerifyResult {
+  const label = opts.label ?? SIGNATURE_LABEL;
+  const inputHeader = headerValue(req, 'signature-input');
+  const sigHeader = headerValue(req, 'signature');
+  if (!inputHeader || !sigHeader) return fail('auth.missing', 'Signature-Input and Signature headers are required (RFC 9421)');
+
+  let inputs, sigs;
+  try {
+    inputs = parseDictionary(inputHeader);
+    sigs = parseDictionary(sigHeader);
+  } catch {
+    return fail('auth.bad_signature', 'Signature-Input or Signature is not a valid structured field');
+  }
+  const input = inputs.get(label);
+  const sigMember = sigs.get(label);
+  if (!input || !sigMember) return fail('auth.missing', `no signature labelled "${label}"`);
+  if (!Array.isArray(input[0])) return fail('auth.bad_signature', 'Signature-Input member must be an inner list');
+  if (Array.isArray(sigMember[0]) || !(sigMember[0] instanceof ArrayBuffer)) return fail('auth.bad_signature', 'Signature member must be a byte sequence');
+  const inner = input as InnerList;
+  const params = inner[1];
+
+  const keyidRaw = params.get('keyid');
+  const keyid = typeof keyidRaw === 'string' ? keyidRaw : undefined;
+  for (const p of REQUIRED_PARAMS) {
+    if (!params.has(p)) return fail('auth.bad_signature', `signature parameter "${p}" is required`, keyid);
+  }
+  const created = params.get('created');
+  const nonce = params.get('nonce');
+  const alg = params.get('alg');
+  if (keyid === undefined) return fail('auth.bad_signature', 'keyid must be a string');
+  if (typeof created !== 'number' || !Number.isInteger(created)) return fail('auth.bad_signature', 'created must be an integer', keyid);
+  if (typeof nonce !== 'string' || nonce.length < 16) return fail('auth.bad_signature', 'nonce must be a string of at least 128 bits', keyid);
+  if (alg !== SIGNATURE_ALG && !(alg instanceof Token && alg.toString() === SIGNATURE_ALG)) return fail('auth.bad_signature', `alg must be "${SIGNATURE_ALG}"`, keyid);
+
+  const covered = inner[0].map(([name]) => name);
+  const required = [...(opts.requiredComponents ?? REQUIRED_COMPONENTS), ...(opts.hasBody ? ['content-digest'] : [])];
+  for (const c of required) {
+    if (!covered.includes(c)) return fail('auth.bad_signature', `signature must cover "${c}"`, keyid);
+  }
+
+  const key = opts.resolveKey(keyid);
+  if (!key) return fail('auth.unknown_key', `key ${keyid} is not in the allowlist`, keyid);
+
+  const now = opts.now ?? Math.floor(Date.now() / 1000);
+  const skew = opts.maxSkewSeconds ?? 60;
+  if (Math.abs(now - created) > skew) {
+    return fail('auth.expired', `signature created ${created - now > 0 ? 'in the future' : 'too long ago'} (${Math.abs(now - created)} s off, ±${skew} s accepted)`, keyid);
+  }
+  const expires = params.get('expires');
+  if (expires !== undefined && (typeof expires !== 'number' || expires < now)) return fail('auth.expired', 'signature has expired', keyid);
+
+  let base: string;
+  try {
+    base = createSignatureBase(inner, req);
+  } catch (e) {
+    return fail('auth.bad_signature', (e as Error).message, keyid);
+  }
+  let valid = false;
+  try {
+    valid = cryptoVerify(null, Buffer.from(base, 'utf8'), key, Buffer.from(sigMember[0]));
+  } catch {
+    valid = false;
+  }
+  if (!valid) return fail('auth.bad_signature', 'signature does not verify', keyid);
+  return { ok: true, keyid, created, nonce, components: covered as string[], base };
+}
