@@ -1,0 +1,123 @@
+/**
+ * The signed HTTP client of the internal port. Every request is signed with
+ * the operator's identity (RFC 9421) and carried by a Tunnel; problem+json
+ * answers become ProblemErrors, which the CLI maps to exit codes.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Tunnel, TunnelResponse } from '../transport/types.js';
+import type { Identity } from '../identity/types.js';
+import { signRequest } from '../../protocol/signature.js';
+import { contentDigest } from '../../protocol/content-digest.js';
+import { ProblemError } from '../../protocol/problem-error.js';
+import { REASON_HEADER, IDEMPOTENCY_HEADER } from '../../protocol/headers.js';
+import { buildRequest, STANDARD_ENDPOINTS, type Catalog, type EndpointDescriptor } from '../../protocol/catalog.js';
+
+export interface CallOptions {
+  reason?: string;
+  idempotencyKey?: string;
+  accept?: string;
+  signal?: AbortSignal;
+}
+
+export interface RawRequest {
+  method: string;
+  path: string;
+  query?: string;
+  body?: unknown;
+}
+
+function headerString(v: string | string[] | undefined): string {
+  return Array.isArray(v) ? v.join(', ') : v ?? '';
+}
+
+/** Turns an error response into a ProblemError (problem+json or not). */
+export function problemFromResponse(res: { status: number; headers: Record<string, string | string[] | undefined> }, body: Buffer): ProblemError {
+  const type = headerString(res.headers['content-type']);
+  if (/json/.test(type)) {
+    try {
+      return ProblemError.fromDetails(JSON.parse(body.toString('utf8')), res.status);
+    } catch {
+      /* fall through */
+    }
+  }
+  const text = body.toString('utf8').trim().slice(0, 200);
+  return new ProblemError(res.status >= 500 ? 'internal' : 'request.invalid', `HTTP ${res.status}${text ? `: ${text}` : ''}`, {}, res.status);
+}
+
+export class Client {
+  readonly tunnel: Tunnel;
+  readonly identity: Identity;
+  private readonly defaultReason: string | undefined;
+
+  constructor(tunnel: Tunnel, identity: Identity, opts: { reason?: string } = {}) {
+    this.tunnel = tunnel;
+    this.identity = identity;
+    this.defaultReason = opts.reason;
+  }
+
+  private async signedHeaders(req: RawRequest, bodyBuf: Buffer | undefined, opts: CallOptions): Promise<Record<string, string>> {
+    const headers: Record<string, string> = { accept: opts.accept ?? 'application/json', host: 'internal-port' };
+    if (bodyBuf) {
+      headers['content-type'] = 'application/json';
+      headers['content-digest'] = contentDigest(bodyBuf);
+    }
+    const reason = opts.reason ?? this.defaultReason;
+    if (reason) headers[REASON_HEADER] = encodeURIComponent(reason);
+    if (opts.idempotencyKey) headers[IDEMPOTENCY_HEADER] = opts.idempotencyKey;
+    const signed = await signRequest(
+      { method: req.method, path: req.path, query: req.query ?? '', headers },
+      { keyid: this.identity.keyid, sign: (data) => this.identity.sign(data) },
+    );
+    headers['signature-input'] = signed['signature-input'];
+    headers.signature = signed.signature;
+    return headers;
+  }
+
+  private async prepare(req: RawRequest, opts: CallOptions) {
+    const bodyBuf = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
+    const headers = await this.signedHeaders(req, bodyBuf, opts);
+    const path = req.query ? `${req.path}?${req.query}` : req.path;
+    return { method: req.method, path, headers, ...(bodyBuf ? { body: bodyBuf } : {}), ...(opts.signal ? { signal: opts.signal } : {}) };
+  }
+
+  /** Sends a signed request; returns the response whatever its status. */
+  async send(req: RawRequest, opts: CallOptions = {}): Promise<TunnelResponse> {
+    return this.tunnel.request(await this.prepare(req, opts));
+  }
+
+  /** Sends a signed request and returns the parsed JSON (or text) body; throws ProblemError on >= 400. */
+  async request<T = unknown>(req: RawRequest, opts: CallOptions = {}): Promise<T> {
+    const res = await this.send(req, opts);
+    if (res.status >= 400) throw problemFromResponse(res, res.body);
+    const type = headerString(res.headers['content-type']);
+    if (/json/.test(type)) return JSON.parse(res.body.toString('utf8')) as T;
+    return res.body.toString('utf8') as T;
+  }
+
+  /** Calls a catalog endpoint by descriptor or standard id, laying params out as the server reads them. */
+  async call<T = unknown>(endpoint: EndpointDescriptor | string, params: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<T> {
+    const ep = typeof endpoint === 'string' ? STANDARD_ENDPOINTS.find((e) => e.id === endpoint) : endpoint;
+    if (!ep) throw new Error(`unknown standard endpoint ${String(endpoint)}`);
+    const shape = buildRequest(ep, params);
+    // Non-GET calls carry an idempotency key so that a retry after a dropped
+    // tunnel cannot run the action twice.
+    const o = ep.method !== 'GET' && !opts.idempotencyKey ? { ...opts, idempotencyKey: randomUUID() } : opts;
+    return this.request<T>({ method: shape.method, path: shape.path, query: shape.query, body: shape.body }, o);
+  }
+
+  /** A streamed signed GET (NDJSON job events). Throws ProblemError on >= 400. */
+  async stream(req: RawRequest, opts: CallOptions = {}): Promise<IncomingMessage> {
+    const res = await this.tunnel.stream(await this.prepare(req, opts));
+    if ((res.statusCode ?? 500) >= 400) {
+      const chunks: Buffer[] = [];
+      for await (const c of res) chunks.push(c as Buffer);
+      throw problemFromResponse({ status: res.statusCode ?? 500, headers: res.headers }, Buffer.concat(chunks));
+    }
+    return res;
+  }
+
+  catalog(): Promise<Catalog> {
+    return this.call<Catalog>('catalog');
+  }
+}

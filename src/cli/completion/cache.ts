@@ -1,0 +1,50 @@
+/**
+ * Per-context cache of live values for tab completion (flag names, task
+ * names, migration ids, job ids, endpoint ids). Every successful command that
+ * sees such values refreshes it; completion only ever reads it, so pressing
+ * TAB never opens a tunnel.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { cacheDir } from '../config/paths.js';
+import type { CompletionKind } from './hints.js';
+
+export type LiveKind = Extract<CompletionKind, 'flags' | 'tasks' | 'migrations' | 'jobs' | 'endpoints'>;
+
+export interface CacheFile {
+  updatedAt: string;
+  values: Partial<Record<LiveKind, string[]>>;
+}
+
+function fileFor(env: Record<string, string | undefined>, context: string): string {
+  const safe = context.replace(/[^A-Za-z0-9_.-]/g, '_');
+  return path.join(cacheDir(env), `${safe}.json`);
+}
+
+/** Name of the cache a command without a context (flags only) writes to. */
+export const ADHOC_CONTEXT = '_adhoc';
+
+export function readCompletionCache(env: Record<string, string | undefined>, context: string): CacheFile | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(fileFor(env, context), 'utf8')) as CacheFile;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Records values for a kind; best effort (a cache write never fails a command). */
+export function recordCompletions(env: Record<string, string | undefined>, context: string | undefined, kind: LiveKind, values: string[]): void {
+  try {
+    const ctx = context ?? ADHOC_CONTEXT;
+    const file = fileFor(env, ctx);
+    const current = readCompletionCache(env, ctx) ?? { updatedAt: '', values: {} };
+    current.values[kind] = [...new Set(values)].slice(0, 500);
+    current.updatedAt = new Date().toISOString();
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(current), { mode: 0o600 });
+    fs.renameSync(tmp, file);
+  } catch {
+    /* completion cache is a convenience */
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The kubeconfig-like config file: `current-context` and named contexts.
+ * Every context field can also come from a global flag, so a runbook can
+ * run without this file at all.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { UsageError } from '../errors/usage-error.js';
+
+export interface ContextConfig {
+  /** Bastion chain, like ssh -J: each `[user@]host[:port]`. */
+  bastion?: string[];
+  /** Service host(s) `[user@]host[:port]`; several make a fleet. */
+  host?: string[];
+  /** The internal port on the service host's loopback. */
+  port?: number;
+  /** keychain:NAME | agent | FILE */
+  identity?: string;
+  /** Replaces the default known_hosts files. */
+  'known-hosts'?: string;
+  /** Destructive actions need the context name typed. */
+  protected?: boolean;
+  /** Every mutating command needs --reason. */
+  'require-reason'?: boolean;
+}
+
+export interface ConfigFile {
+  'current-context'?: string;
+  contexts: Record<string, ContextConfig>;
+}
+
+export const CONTEXT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+function asList(v: unknown): string[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter(Boolean);
+  if (Array.isArray(v)) return v.map(String);
+  throw new Error('expected a string or a list');
+}
+
+function normalizeContext(name: string, raw: unknown, file: string): ContextConfig {
+  if (typeof raw !== 'object' || raw === null) throw new UsageError(`${file}: context "${name}" must be a mapping`);
+  const r = raw as Record<string, unknown>;
+  const out: ContextConfig = {};
+  try {
+    const b = asList(r.bastion);
+    if (b) out.bastion = b;
+    const h = asList(r.host ?? r.hosts);
+    if (h) out.host = h;
+  } catch (e) {
+    throw new UsageError(`${file}: context "${name}": ${(e as Error).message}`);
+  }
+  if (r.port !== undefined) {
+    const p = Number(r.port);
+    if (!Number.isInteger(p) || p < 1 || p > 65535) throw new UsageError(`${file}: context "${name}": port must be 1-65535`);
+    out.port = p;
+  }
+  if (r.identity !== undefined) out.identity = String(r.identity);
+  if (r['known-hosts'] !== undefined) out['known-hosts'] = String(r['known-hosts']);
+  if (r.protected !== undefined) out.protected = r.protected === true;
+  if (r['require-reason'] !== undefined) out['require-reason'] = r['require-reason'] === true;
+  return out;
+}
+
+/** Reads the config; a missing file is an empty config. */
+export async function readConfig(file: string): Promise<ConfigFile> {
+  let text: string;
+  try {
+    text = await fs.promises.readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { contexts: {} };
+    throw new UsageError(`cannot read config ${file}: ${(e as Error).message}`);
+  }
+  const YAML = await import('yaml');
+  let doc: unknown;
+  try {
+    doc = YAML.parse(text);
+  } catch (e) {
+    throw new UsageError(`config ${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (doc === null || doc === undefined) return { contexts: {} };
+  if (typeof doc !== 'object') throw new UsageError(`config ${file} must be a mapping`);
+  const d = doc as Record<string, unknown>;
+  const contexts: Record<string, ContextConfig> = {};
+  const rawContexts = d.contexts ?? {};
+  if (typeof rawContexts !== 'object' || rawContexts === null) throw new UsageError(`config ${file}: contexts must be a mapping`);
+  for (const [name, raw] of Object.entries(rawContexts)) contexts[name] = normalizeContext(name, raw, file);
+  const cfg: ConfigFile = { contexts };
+  if (typeof d['current-context'] === 'string') cfg['current-context'] = d['current-context'];
+  return cfg;
+}
+
+/** Writes the config atomically (temp file + rename), mode 0600, directory 0700. */
+export async function writeConfig(file: string, cfg: ConfigFile): Promise<void> {
+  const YAML = await import('yaml');
+  await fs.promises.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  const body: Record<string, unknown> = {};
+  if (cfg['current-context']) body['current-context'] = cfg['current-context'];
+  body.contexts = cfg.contexts;
+  const text = YAML.stringify(body);
+  const tmp = `${file}.${process.pid}.tmp`;
+  const fh = await fs.promises.open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await fs.promises.rename(tmp, file);
+}

@@ -1,0 +1,158 @@
+/**
+ * The one lazily-built source of a command's dependencies (IO, config,
+ * context, output, prompter, identity, tunnel, client). Nothing is loaded or
+ * connected until a command asks for it, so `--help` and completion stay
+ * cheap and never touch ssh2, got or inquirer.
+ */
+import path from 'node:path';
+import type { IOStreams } from './io.js';
+import { canPrompt, colorEnabled } from './io.js';
+import type { GlobalOptions } from './globals.js';
+import { readConfig, type ConfigFile } from './config/config-file.js';
+import { configPath, ownKnownHostsPath, userKnownHostsPath, sshConfigPath, runtimeDir } from './config/paths.js';
+import { resolveContext, type ResolvedContext } from './config/resolve-context.js';
+import { createOutput, type Output } from './output/output.js';
+import { createPrompter, type Prompter } from './prompt/prompter.js';
+import type { Identity } from './identity/types.js';
+import type { Tunnel, TunnelTarget, Hop } from './transport/types.js';
+import type { Client } from './client/client.js';
+
+export interface Factory {
+  readonly io: IOStreams;
+  /** Global options; valid once the root command has parsed them. */
+  globals(): GlobalOptions;
+  configPath(): string;
+  config(): Promise<ConfigFile>;
+  /** Drops the cached config after a command changed the file. */
+  invalidateConfig(): void;
+  context(): Promise<ResolvedContext>;
+  output(): Promise<Output>;
+  prompter(): Prompter;
+  identity(): Promise<Identity>;
+  target(): Promise<TunnelTarget>;
+  tunnel(): Promise<Tunnel>;
+  client(): Promise<Client>;
+  /** A verbose note on stderr (-v). */
+  debug(message: string): void;
+  /** Closes whatever was opened (the tunnel). */
+  close(): Promise<void>;
+}
+
+function once<T>(fn: () => T): () => T {
+  let done = false;
+  let value: T;
+  return () => {
+    if (!done) {
+      value = fn();
+      done = true;
+    }
+    return value;
+  };
+}
+
+/** Where `opsctl tunnel` for a context listens, so later commands can reuse it. */
+export function tunnelSocketPath(env: Record<string, string | undefined>, contextName: string): string {
+  return path.join(runtimeDir(env), `tunnel-${contextName}.sock`);
+}
+
+export function createFactory(io: IOStreams, getGlobals: () => GlobalOptions): Factory {
+  const env = io.env;
+  let configPromise: Promise<ConfigFile> | undefined;
+  let tunnelPromise: Promise<Tunnel> | undefined;
+
+  const f: Factory = {
+    io,
+    globals: getGlobals,
+    configPath: () => configPath(env),
+    config() {
+      configPromise ??= readConfig(configPath(env));
+      return configPromise;
+    },
+    invalidateConfig() {
+      configPromise = undefined;
+    },
+    async context() {
+      return resolveContext(getGlobals(), await f.config(), env);
+    },
+    output: once(() => {
+      const g = getGlobals();
+      return createOutput(io, g.output, colorEnabled(io.stdout, env, g.color));
+    }),
+    prompter: once(() => createPrompter(io)),
+    identity: once(async () => {
+      const ctx = await f.context();
+      const { parseIdentitySpec, loadIdentity } = await import('./identity/index.js');
+      const prompter = f.prompter();
+      return loadIdentity(parseIdentitySpec(ctx.identity), {
+        env,
+        ...(prompter.interactive ? { promptPassphrase: () => prompter.password(`Passphrase for ${ctx.identity}:`) } : {}),
+      });
+    }),
+    target: once(async () => {
+      const ctx = await f.context();
+      const { resolveHop } = await import('./ssh-config/resolve.js');
+      const sshConfig = sshConfigPath(env);
+      const host = resolveHop(ctx.hosts[0]!, { sshConfigPath: sshConfig });
+      const bastionSpecs = ctx.bastions.length ? ctx.bastions : host.proxyJump ?? [];
+      const bastions: Hop[] = bastionSpecs.map((b) => resolveHop(b, { sshConfigPath: sshConfig }));
+      return {
+        bastions,
+        host,
+        internalPort: ctx.port,
+        knownHostsFiles: ctx.knownHosts ? [ctx.knownHosts] : [ownKnownHostsPath(env), userKnownHostsPath(env)],
+        timeoutMs: getGlobals().timeout * 1000,
+      } satisfies TunnelTarget;
+    }),
+    tunnel() {
+      tunnelPromise ??= (async () => {
+        const ctx = await f.context();
+        if (ctx.name) {
+          const { tryReuseTunnel } = await import('./transport/reuse.js');
+          const reused = await tryReuseTunnel(tunnelSocketPath(env, ctx.name));
+          if (reused) {
+            f.debug(`reusing the open tunnel of context ${ctx.name}`);
+            return reused;
+          }
+        }
+        const [target, identity] = await Promise.all([f.target(), f.identity()]);
+        const { openTunnel } = await import('./transport/connect.js');
+        const prompter = f.prompter();
+        const tunnel = await openTunnel(target, identity, {
+          log: (m) => f.debug(m),
+          ...(canPrompt(io)
+            ? {
+                promptHostKey: ({ hop, keyType, fingerprint }) =>
+                  prompter.confirm(`The authenticity of ${hop.name} (${hop.host}:${hop.port}) can't be established.\n  ${keyType} key fingerprint is ${fingerprint}.\n  Trust it and record it in ${target.knownHostsFiles[0]}?`, false),
+              }
+            : {}),
+        });
+        for (const h of tunnel.hops) f.debug(`${h.kind} ${h.hop.name} (${h.hop.user}@${h.hop.host}:${h.hop.port}) ready in ${h.ms} ms`);
+        return tunnel;
+      })();
+      return tunnelPromise;
+    },
+    client: once(async () => {
+      const [tunnel, identity] = await Promise.all([f.tunnel(), f.identity()]);
+      const { Client } = await import('./client/client.js');
+      const g = getGlobals();
+      return new Client(tunnel, identity, g.reason ? { reason: g.reason } : {});
+    }),
+    debug(message) {
+      let verbose = false;
+      try {
+        verbose = getGlobals().verbose;
+      } catch {
+        verbose = false;
+      }
+      if (verbose) io.stderr.write(`opsctl: ${message}\n`);
+    },
+    async close() {
+      if (tunnelPromise) {
+        const t = await tunnelPromise.catch(() => undefined);
+        tunnelPromise = undefined;
+        await t?.close().catch(() => undefined);
+      }
+    },
+  };
+  return f;
+}

@@ -1,0 +1,69 @@
+/** Global options shared by every command (DESIGN §6), parsed once by the root command. */
+import { Option, type Command } from 'commander';
+import { UsageError } from './errors/usage-error.js';
+
+export type OutputFormat = 'table' | 'json';
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'json'];
+
+export interface GlobalOptions {
+  context?: string;
+  bastion?: string;
+  host?: string;
+  port?: number;
+  identity?: string;
+  knownHosts?: string;
+  output: OutputFormat;
+  yes: boolean;
+  reason?: string;
+  color: boolean;
+  timeout: number;
+  verbose: boolean;
+}
+
+function parsePort(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > 65535) throw new UsageError(`--port must be a number 1-65535, got "${v}"`);
+  return n;
+}
+
+function parseTimeout(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || n > 3600) throw new UsageError(`--timeout must be seconds between 0 and 3600, got "${v}"`);
+  return n;
+}
+
+/** Adds the global options to the root command. */
+export function addGlobalOptions(program: Command): void {
+  program
+    .option('--context <name>', 'context from the config file to use (env OPSCTL_CONTEXT)')
+    .option('--bastion <chain>', 'bastion chain [user@]host[:port][,...], like ssh -J')
+    .option('--host <host>', 'service host [user@]host[:port] (an ~/.ssh/config alias works)')
+    .option('--port <n>', 'internal port on the service host\'s loopback (default 9900)', parsePort)
+    .option('--identity <spec>', 'keychain:NAME | agent | FILE')
+    .option('--known-hosts <file>', 'known_hosts file to check host keys against (replaces the defaults)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS as string[]).default('table'))
+    .option('-y, --yes', 'do not ask before destructive actions (required when not interactive)', false)
+    .option('--reason <text>', 'why: recorded in the server\'s audit log')
+    .option('--no-color', 'no colour (also: NO_COLOR)')
+    .option('--timeout <seconds>', 'connection timeout per hop', parseTimeout, 15)
+    .option('-v, --verbose', 'say what happens on the way (hops, timings)', false);
+}
+
+export function readGlobals(program: Command): GlobalOptions {
+  const o = program.opts() as Record<string, unknown>;
+  const g: GlobalOptions = {
+    output: (o.output as OutputFormat) ?? 'table',
+    yes: Boolean(o.yes),
+    color: o.color !== false,
+    timeout: typeof o.timeout === 'number' ? o.timeout : 15,
+    verbose: Boolean(o.verbose),
+  };
+  if (typeof o.context === 'string') g.context = o.context;
+  if (typeof o.bastion === 'string') g.bastion = o.bastion;
+  if (typeof o.host === 'string') g.host = o.host;
+  if (typeof o.port === 'number') g.port = o.port;
+  if (typeof o.identity === 'string') g.identity = o.identity;
+  if (typeof o.knownHosts === 'string') g.knownHosts = o.knownHosts;
+  if (typeof o.reason === 'string') g.reason = o.reason;
+  return g;
+}

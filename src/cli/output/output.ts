@@ -1,0 +1,126 @@
+/**
+ * Human and machine output. `-o json` writes exactly one JSON document to
+ * stdout (NDJSON only for --follow streams); tables go to stdout, drawn with
+ * cli-table3 on a terminal and as tab-separated text when piped; notes,
+ * progress and colour go to stderr.
+ */
+import type { IOStreams } from '../io.js';
+import type { OutputFormat } from '../globals.js';
+
+export interface Column {
+  key: string;
+  header: string;
+  /** Turns a cell value into display text (default: String / JSON). */
+  format?: (value: unknown, row: Record<string, unknown>) => string;
+}
+
+export interface Colors {
+  bold(s: string): string;
+  dim(s: string): string;
+  red(s: string): string;
+  green(s: string): string;
+  yellow(s: string): string;
+  cyan(s: string): string;
+}
+
+const plain: Colors = { bold: (s) => s, dim: (s) => s, red: (s) => s, green: (s) => s, yellow: (s) => s, cyan: (s) => s };
+
+export function cellText(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return JSON.stringify(v);
+}
+
+export class Output {
+  readonly format: OutputFormat;
+  readonly colors: Colors;
+  private readonly io: IOStreams;
+  private readonly Table: (new (opts: object) => { push(...rows: unknown[]): void; toString(): string }) | undefined;
+
+  constructor(io: IOStreams, format: OutputFormat, colors: Colors | undefined, Table?: new (opts: object) => { push(...rows: unknown[]): void; toString(): string }) {
+    this.io = io;
+    this.format = format;
+    this.colors = colors ?? plain;
+    this.Table = Table;
+  }
+
+  get json(): boolean {
+    return this.format === 'json';
+  }
+
+  /** Whether stdout is a terminal (tables drawn, not tab-separated). */
+  get tty(): boolean {
+    return Boolean(this.io.stdout.isTTY);
+  }
+
+  /** The one JSON document of a -o json run. */
+  printJson(value: unknown): void {
+    this.io.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  }
+
+  /** One NDJSON line (for --follow streams under -o json). */
+  printJsonLine(value: unknown): void {
+    this.io.stdout.write(JSON.stringify(value) + '\n');
+  }
+
+  /** Prints `data` as JSON under -o json, else calls `human`. */
+  emit(data: unknown, human: () => void): void {
+    if (this.json) this.printJson(data);
+    else human();
+  }
+
+  table(rows: Record<string, unknown>[], columns: Column[], opts: { empty?: string } = {}): void {
+    const text = (c: Column, r: Record<string, unknown>) => (c.format ? c.format(r[c.key], r) : cellText(r[c.key]));
+    if (!rows.length) {
+      if (opts.empty) this.note(opts.empty);
+      return;
+    }
+    if (this.tty && this.Table) {
+      const t = new this.Table({ head: columns.map((c) => this.colors.bold(c.header)), style: { head: [], border: [] } });
+      for (const r of rows) t.push(columns.map((c) => text(c, r)));
+      this.io.stdout.write(t.toString() + '\n');
+      return;
+    }
+    // Piped: tab-separated with a header line, easy for cut/awk.
+    this.io.stdout.write(columns.map((c) => c.header.toUpperCase()).join('\t') + '\n');
+    for (const r of rows) this.io.stdout.write(columns.map((c) => text(c, r).replace(/[\t\n]/g, ' ')).join('\t') + '\n');
+  }
+
+  /** Key/value block for one object. */
+  fields(pairs: Array<[string, unknown]>): void {
+    const width = Math.max(...pairs.map(([k]) => k.length));
+    for (const [k, v] of pairs) this.io.stdout.write(`${this.colors.bold(k.padEnd(width))}  ${cellText(v)}\n`);
+  }
+
+  /** Plain text to stdout (human mode only). */
+  line(text = ''): void {
+    this.io.stdout.write(text + '\n');
+  }
+
+  /** A human note on stderr (never on stdout, so -o json stays clean). */
+  note(text: string): void {
+    this.io.stderr.write(text + '\n');
+  }
+
+  success(text: string): void {
+    this.io.stderr.write(this.colors.green('✓ ') + text + '\n');
+  }
+
+  warn(text: string): void {
+    this.io.stderr.write(this.colors.yellow('! ') + text + '\n');
+  }
+}
+
+/** Builds an Output, loading chalk and cli-table3 only when they will be used. */
+export async function createOutput(io: IOStreams, format: OutputFormat, color: boolean): Promise<Output> {
+  let colors: Colors | undefined;
+  if (color) {
+    const { Chalk } = await import('chalk');
+    const c = new Chalk({ level: 1 });
+    colors = { bold: c.bold, dim: c.dim, red: c.red, green: c.green, yellow: c.yellow, cyan: c.cyan };
+  }
+  let Table;
+  if (format === 'table' && io.stdout.isTTY) Table = (await import('cli-table3')).default as unknown as new (opts: object) => { push(...rows: unknown[]): void; toString(): string };
+  return new Output(io, format, colors, Table);
+}
