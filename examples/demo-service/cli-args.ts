@@ -1,0 +1,90 @@
+import { parseArgs } from 'node:util';
+import path from 'node:path';
+import { UsageError } from './usage-error.js';
+
+export const USAGE = `usage: demo-service --data-dir DIR --internal-port N --public-port N --authorized-keys FILE
+                    [--audit-log FILE] [--internal-host HOST] [--allow-non-loopback] [--public-host HOST]
+                    [--slow-migrations MS]
+
+Starts the demo orders service: a public HTTP API on --public-port and the
+opsctl internal port on --internal-port (0 = a free port for either). Once both
+listen it prints one line on stdout: {"internal":"HOST:PORT","public":"HOST:PORT"}.
+Logs go to stderr.
+
+  --data-dir DIR          where the SQLite database and flag values live (created if missing)
+  --internal-port N       the internal port (opsctl), bound to loopback
+  --public-port N         the public orders API
+  --authorized-keys FILE  allowlist of operator keys (authorized_keys format, role="viewer|operator|admin")
+  --audit-log FILE        audit log (default DIR/audit.log)
+  --internal-host HOST    default 127.0.0.1; non-loopback needs --allow-non-loopback
+  --allow-non-loopback    permit a non-loopback internal host (not recommended)
+  --public-host HOST      default 127.0.0.1
+  --slow-migrations MS    pause MS before each migration (to watch migration jobs in demos and tests)`;
+
+export interface DemoServiceArgs {
+  dataDir: string;
+  internalPort: number;
+  publicPort: number;
+  authorizedKeysFile: string;
+  auditLogFile: string;
+  internalHost: string;
+  publicHost: string;
+  allowNonLoopback: boolean;
+  slowMigrationsMs: number;
+}
+
+function port(name: string, raw: string | undefined): number {
+  if (raw === undefined) throw new UsageError(`missing required flag --${name}`);
+  if (!/^\d{1,5}$/.test(raw) || Number(raw) > 65535) throw new UsageError(`--${name} must be a port number from 0 to 65535 (got "${raw}")`);
+  return Number(raw);
+}
+
+function required(name: string, raw: string | undefined): string {
+  if (raw === undefined) throw new UsageError(`missing required flag --${name}`);
+  if (raw.trim() === '') throw new UsageError(`--${name} must not be empty`);
+  return raw;
+}
+
+/** Parses the command line; throws UsageError for anything unknown, missing or malformed. `null` means --help. */
+export function parseDemoArgs(argv: string[]): DemoServiceArgs | null {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        'data-dir': { type: 'string' },
+        'internal-port': { type: 'string' },
+        'public-port': { type: 'string' },
+        'authorized-keys': { type: 'string' },
+        'audit-log': { type: 'string' },
+        'internal-host': { type: 'string' },
+        'public-host': { type: 'string' },
+        'allow-non-loopback': { type: 'boolean' },
+        'slow-migrations': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    // node's messages are good but multi-line; keep the first line.
+    throw new UsageError((e as Error).message.split('\n')[0]!);
+  }
+  if (values.help) return null;
+  const missing = ['data-dir', 'internal-port', 'public-port', 'authorized-keys'].filter((k) => values[k as keyof typeof values] === undefined);
+  if (missing.length) throw new UsageError(`missing required flag${missing.length > 1 ? 's' : ''} ${missing.map((m) => `--${m}`).join(', ')}`);
+  const dataDir = path.resolve(required('data-dir', values['data-dir']));
+  const slow = values['slow-migrations'] ?? '0';
+  if (!/^\d{1,6}$/.test(slow)) throw new UsageError(`--slow-migrations must be a number of milliseconds (got "${slow}")`);
+  return {
+    dataDir,
+    internalPort: port('internal-port', values['internal-port']),
+    publicPort: port('public-port', values['public-port']),
+    authorizedKeysFile: path.resolve(required('authorized-keys', values['authorized-keys'])),
+    auditLogFile: path.resolve(values['audit-log'] ?? path.join(dataDir, 'audit.log')),
+    internalHost: values['internal-host'] ?? '127.0.0.1',
+    publicHost: values['public-host'] ?? '127.0.0.1',
+    allowNonLoopback: values['allow-non-loopback'] ?? false,
+    slowMigrationsMs: Number(slow),
+  };
+}

@@ -1,0 +1,118 @@
+import { ProblemError } from '../../../src/protocol/index.js';
+import type { FlagReader } from '../../../src/server/options.js';
+import type { Db } from '../db/open-database.js';
+import { schemaStatus } from '../db/schema-status.js';
+import { OrdersRepo } from '../orders/orders-repo.js';
+import { requireMigrated } from '../ops/not-migrated.js';
+import type { DemoMetrics } from '../ops/metrics.js';
+import { intQuery, parseNewOrder } from './validate.js';
+
+export interface PublicRequest {
+  params: Record<string, string>;
+  query: URLSearchParams;
+  body: unknown;
+}
+
+export interface PublicResponse {
+  status: number;
+  body: unknown;
+}
+
+export interface Route {
+  method: 'GET' | 'POST';
+  /** The template, used as the metrics label. */
+  route: string;
+  pattern: RegExp;
+  /** Writes are paused by maintenance_mode. */
+  write: boolean;
+  /** Needs every migration applied (else 503). */
+  needsSchema: boolean;
+  handle(req: PublicRequest): PublicResponse;
+}
+
+export interface RouteDeps {
+  db: Db;
+  flags: FlagReader;
+  metrics: DemoMetrics;
+}
+
+function orderId(params: Record<string, string>): number {
+  const id = Number(params.id);
+  if (!Number.isSafeInteger(id) || id < 1) throw new ProblemError('not_found', `no order ${params.id}`);
+  return id;
+}
+
+/** The public orders API. */
+export function createRoutes({ db, flags, metrics }: RouteDeps): Route[] {
+  const repo = new OrdersRepo(db);
+  const pageSize = () => Number(flags.get('max_page_size'));
+  return [
+    {
+      method: 'GET', route: '/healthz', pattern: /^\/healthz$/, write: false, needsSchema: false,
+      handle: () => {
+        const { pending } = schemaStatus(db);
+        return { status: 200, body: { status: 'ok', migrated: pending.length === 0, pending } };
+      },
+    },
+    {
+      method: 'GET', route: '/orders', pattern: /^\/orders$/, write: false, needsSchema: true,
+      handle: ({ query }) => {
+        const max = pageSize();
+        const limit = Math.min(intQuery(query, 'limit', 1) ?? max, max);
+        const after = intQuery(query, 'after', 0);
+        const status = query.get('status');
+        if (status !== null && status !== 'open' && status !== 'cancelled') {
+          throw new ProblemError('request.invalid', 'status must be "open" or "cancelled"', { field: 'status' });
+        }
+        const orders = repo.list({ limit, ...(after !== undefined ? { after } : {}), ...(status ? { status } : {}) });
+        return { status: 200, body: { orders, limit, nextAfter: orders.length === limit ? orders[orders.length - 1]!.id : null } };
+      },
+    },
+    {
+      method: 'POST', route: '/orders', pattern: /^\/orders$/, write: true, needsSchema: true,
+      handle: ({ body }) => {
+        const input = parseNewOrder(body);
+        // The discount in force at creation time is stored with the order.
+        const order = repo.create({ ...input, discountPercent: Number(flags.get('discount_percent')) });
+        metrics.ordersCreated.inc();
+        return { status: 201, body: order };
+      },
+    },
+    {
+      method: 'GET', route: '/orders/{id}', pattern: /^\/orders\/(?<id>[^/]+)$/, write: false, needsSchema: true,
+      handle: ({ params }) => {
+        const order = repo.get(orderId(params));
+        if (!order) throw new ProblemError('not_found', `no order ${params.id}`);
+        return { status: 200, body: order };
+      },
+    },
+    {
+      method: 'GET', route: '/orders/{id}/events', pattern: /^\/orders\/(?<id>[^/]+)\/events$/, write: false, needsSchema: true,
+      handle: ({ params }) => {
+        const id = orderId(params);
+        if (!repo.get(id)) throw new ProblemError('not_found', `no order ${params.id}`);
+        return { status: 200, body: { events: repo.events(id) } };
+      },
+    },
+    {
+      method: 'POST', route: '/orders/{id}/cancel', pattern: /^\/orders\/(?<id>[^/]+)\/cancel$/, write: true, needsSchema: true,
+      handle: ({ params }) => {
+        const r = repo.cancel(orderId(params));
+        if (!r.ok) {
+          if (r.reason === 'not_found') throw new ProblemError('not_found', `no order ${params.id}`);
+          throw new ProblemError('order.already_cancelled', `order ${params.id} is already cancelled`, {}, 409);
+        }
+        metrics.ordersCancelled.inc();
+        return { status: 200, body: r.order };
+      },
+    },
+  ];
+}
+
+/** Runs the per-route guards: schema first (nothing works without it), then maintenance for writes. */
+export function guard(route: Route, deps: RouteDeps): void {
+  if (route.needsSchema) requireMigrated(deps.db);
+  if (route.write && deps.flags.get('maintenance_mode') === true) {
+    throw new ProblemError('service.maintenance', 'the service is in maintenance mode: writes are paused, reads still work', {}, 503);
+  }
+}

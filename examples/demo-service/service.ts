@@ -1,0 +1,91 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { createInternalPort } from '../../src/server/index.js';
+import type { InternalPort } from '../../src/server/options.js';
+import { SqliteMigrationLock } from './db/migration-lock.js';
+import { createMigrator } from './db/migrator.js';
+import { openDatabase, type Db } from './db/open-database.js';
+import type { Logger } from './logger.js';
+import { FLAG_DEFINITIONS } from './ops/flags.js';
+import { healthChecks } from './ops/health.js';
+import { createMetrics } from './ops/metrics.js';
+import { ordersStatsEndpoint } from './ops/stats-endpoint.js';
+import { purgeCancelledOrdersTask } from './ops/tasks/purge-cancelled-orders.js';
+import { recomputeTotalsTask } from './ops/tasks/recompute-totals.js';
+import { startPublicServer, type PublicServer } from './public/public-server.js';
+
+export const SERVICE_NAME = 'demo-orders';
+export const SERVICE_VERSION = '1.0.0';
+/** The database file inside the data dir. */
+export const DATABASE_FILE = 'orders.sqlite';
+
+export interface DemoServiceConfig {
+  dataDir: string;
+  internalHost: string;
+  internalPort: number;
+  allowNonLoopback: boolean;
+  publicHost: string;
+  publicPort: number;
+  authorizedKeysFile: string;
+  auditLogFile: string;
+  slowMigrationsMs?: number;
+  log: Logger;
+}
+
+export interface RunningDemoService {
+  internal: { host: string; port: number };
+  public: { host: string; port: number };
+  port: InternalPort;
+  db: Db;
+  /** Closes both listeners, then the database. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Starts the demo service: database, internal port, public API, in that order. */
+export async function startDemoService(config: DemoServiceConfig): Promise<RunningDemoService> {
+  const { log } = config;
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const db = openDatabase(path.join(config.dataDir, DATABASE_FILE));
+  let port: InternalPort | undefined;
+  let pub: PublicServer | undefined;
+  try {
+    const metrics = createMetrics(db);
+    port = await createInternalPort({
+      service: { name: SERVICE_NAME, version: SERVICE_VERSION },
+      host: config.internalHost,
+      port: config.internalPort,
+      allowNonLoopback: config.allowNonLoopback,
+      authorizedKeysFile: config.authorizedKeysFile,
+      auditLogFile: config.auditLogFile,
+      flags: { definitions: FLAG_DEFINITIONS, file: path.join(config.dataDir, 'flags.json') },
+      migrations: {
+        migrator: createMigrator(db, { log, delayMs: config.slowMigrationsMs ?? 0 }),
+        lock: new SqliteMigrationLock(db),
+      },
+      tasks: [recomputeTotalsTask(db), purgeCancelledOrdersTask(db)],
+      metricsRegistry: metrics.registry,
+      healthChecks: healthChecks(db),
+      endpoints: [ordersStatsEndpoint(db)],
+      log,
+    });
+    pub = await startPublicServer({ db, flags: port.flags, metrics, host: config.publicHost, port: config.publicPort, log });
+  } catch (e) {
+    await port?.close().catch(() => {});
+    db.close();
+    throw e;
+  }
+  const internalPort = port;
+  const publicServer = pub;
+  let closing: Promise<void> | undefined;
+  return {
+    internal: { host: internalPort.host ?? config.internalHost, port: internalPort.port ?? 0 },
+    public: { host: publicServer.host, port: publicServer.port },
+    port: internalPort,
+    db,
+    close: () =>
+      (closing ??= (async () => {
+        await Promise.allSettled([publicServer.close(), internalPort.close()]);
+        db.close();
+      })()),
+  };
+}
