@@ -5,7 +5,7 @@
  */
 import { parseDemoArgs, USAGE } from './cli-args.js';
 import { createLogger } from './logger.js';
-import { startDemoService, type RunningDemoService } from './service.js';
+import type { RunningDemoService } from './service.js';
 import { UsageError } from './usage-error.js';
 
 function fail(message: string, code: number): never {
@@ -34,6 +34,8 @@ async function main(): Promise<void> {
   const log = createLogger(process.stderr);
   let service: RunningDemoService;
   try {
+    // Loaded only now: a usage error is reported without loading SQLite, umzug or the server.
+    const { startDemoService } = await import('./service.js');
     service = await startDemoService({ ...args, log });
   } catch (e) {
     fail((e as Error)?.message ?? String(e), 1);

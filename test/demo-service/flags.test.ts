@@ -1,0 +1,112 @@
+// Feature flags set through the signed internal port visibly change the
+// public API, and survive a restart of the service on the same data dir.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startDemoService, type DemoService } from '../helpers/demo-service.js';
+import { generateKeyPair, type TestKey } from '../helpers/keys.js';
+import { migrateUp, plain, signed } from './signed-http.js';
+
+let admin: TestKey;
+let operator: TestKey;
+let viewer: TestKey;
+let dataDir: string;
+let allowlist: string;
+let svc: DemoService;
+
+before(async () => {
+  admin = generateKeyPair('alice@ops');
+  operator = generateKeyPair('oscar@ops');
+  viewer = generateKeyPair('victor@ops');
+  allowlist = [admin.authorizedKeysLine('admin'), operator.authorizedKeysLine('operator'), viewer.authorizedKeysLine('viewer')].join('\n') + '\n';
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'demo-flags-'));
+  svc = await startDemoService({ authorizedKeys: allowlist, dataDir });
+  await migrateUp(svc.internal, admin);
+});
+after(async () => {
+  await svc?.stop();
+  for (const k of [admin, operator, viewer]) k?.cleanup();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+const setFlag = (name: string, value: unknown, key = operator) => signed(svc.internal, key, 'PUT', `/v1/flags/${name}`, { body: { value } });
+
+test('the three flags are listed with their types and defaults', async () => {
+  const r = await signed(svc.internal, viewer, 'GET', '/v1/flags');
+  assert.equal(r.status, 200, r.text);
+  const byName = Object.fromEntries(r.json.flags.map((f: { name: string }) => [f.name, f]));
+  assert.deepEqual([byName.maintenance_mode?.type, byName.maintenance_mode?.value], ['boolean', false]);
+  assert.deepEqual([byName.discount_percent?.type, byName.discount_percent?.value], ['percentage', 0]);
+  assert.deepEqual([byName.max_page_size?.type, byName.max_page_size?.value], ['number', 50]);
+});
+
+test('maintenance_mode: writes answer 503 with Retry-After, reads keep working, off again restores writes', async () => {
+  const first = await plain(svc.public, 'POST', '/orders', { item: 'before', quantity: 1, unitPrice: 1 });
+  assert.equal(first.status, 201);
+
+  assert.equal((await setFlag('maintenance_mode', true, viewer)).status, 403, 'a viewer cannot set flags');
+  const on = await setFlag('maintenance_mode', true);
+  assert.equal(on.status, 200, on.text);
+
+  const create = await plain(svc.public, 'POST', '/orders', { item: 'during', quantity: 1, unitPrice: 1 });
+  assert.equal(create.status, 503);
+  assert.match(create.json.detail, /maintenance/);
+  assert.equal(create.headers['retry-after'], '60');
+  assert.equal((await plain(svc.public, 'POST', `/orders/${first.json.id}/cancel`)).status, 503);
+  assert.equal((await plain(svc.public, 'GET', `/orders/${first.json.id}`)).json.status, 'open', 'the cancel did not happen');
+  assert.equal((await plain(svc.public, 'GET', '/orders')).status, 200);
+
+  assert.equal((await setFlag('maintenance_mode', false)).status, 200);
+  assert.equal((await plain(svc.public, 'POST', '/orders', { item: 'after', quantity: 1, unitPrice: 1 })).status, 201);
+});
+
+test('discount_percent applies to new orders only; invalid values are refused and change nothing', async () => {
+  const old = await plain(svc.public, 'POST', '/orders', { item: 'full price', quantity: 2, unitPrice: 10 });
+  assert.equal(old.json.total, 20);
+
+  for (const bad of [150, -1, 'ten', true]) {
+    const r = await setFlag('discount_percent', bad);
+    assert.equal(r.status, 400, `discount_percent=${JSON.stringify(bad)}: ${r.text}`);
+  }
+  const set = await setFlag('discount_percent', 25);
+  assert.equal(set.status, 200, set.text);
+
+  const discounted = await plain(svc.public, 'POST', '/orders', { item: 'on sale', quantity: 2, unitPrice: 10 });
+  assert.equal(discounted.json.total, 15);
+  assert.equal(discounted.json.discountPercent, 25);
+  assert.equal((await plain(svc.public, 'GET', `/orders/${old.json.id}`)).json.total, 20, 'existing orders keep their price');
+});
+
+test('max_page_size caps the page GET /orders returns', async () => {
+  for (let i = 0; i < 4; i++) await plain(svc.public, 'POST', '/orders', { item: `bulk-${i}`, quantity: 1, unitPrice: 1 });
+  assert.equal((await setFlag('max_page_size', 0)).status, 400, 'below min');
+  assert.equal((await setFlag('max_page_size', 501)).status, 400, 'above max');
+  assert.equal((await setFlag('max_page_size', 2)).status, 200);
+  const page = await plain(svc.public, 'GET', '/orders?limit=100');
+  assert.equal(page.json.orders.length, 2);
+  assert.equal(page.json.limit, 2);
+  const next = await plain(svc.public, 'GET', `/orders?after=${page.json.nextAfter}`);
+  assert.equal(next.json.orders.length, 2);
+  assert.ok(next.json.orders[0].id > page.json.orders[1].id);
+});
+
+test('flag values, and who set them, survive a restart on the same data dir', async () => {
+  const before = await signed(svc.internal, viewer, 'GET', '/v1/flags/discount_percent');
+  assert.equal(before.json.value, 25);
+  assert.equal(before.json.updatedBy, 'oscar@ops');
+
+  assert.deepEqual(await svc.stop(), { code: 0, signal: null });
+  svc = await startDemoService({ authorizedKeys: allowlist, dataDir });
+
+  const afterRestart = await signed(svc.internal, viewer, 'GET', '/v1/flags/discount_percent');
+  assert.equal(afterRestart.status, 200, afterRestart.text);
+  assert.equal(afterRestart.json.value, 25);
+  assert.equal(afterRestart.json.updatedBy, 'oscar@ops');
+  assert.equal(afterRestart.json.updatedAt, before.json.updatedAt);
+  assert.equal((await signed(svc.internal, viewer, 'GET', '/v1/flags/max_page_size')).json.value, 2);
+  // And the restarted service acts on them.
+  assert.equal((await plain(svc.public, 'POST', '/orders', { item: 'after restart', quantity: 4, unitPrice: 1 })).json.total, 3);
+  assert.equal((await plain(svc.public, 'GET', '/orders')).json.orders.length, 2);
+});

@@ -1,0 +1,140 @@
+// The demo service's command line, run as a real process: flag errors,
+// start-up refusals, the one-line stdout contract, and a clean SIGTERM.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runDemoServiceExpectingExit, startDemoService } from '../helpers/demo-service.js';
+import { generateKeyPair, type TestKey } from '../helpers/keys.js';
+import { plain, signed } from './signed-http.js';
+
+let dir: string;
+let admin: TestKey;
+let keysFile: string;
+
+before(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'demo-startup-'));
+  admin = generateKeyPair('alice@ops');
+  keysFile = path.join(dir, 'authorized_keys');
+  fs.writeFileSync(keysFile, admin.authorizedKeysLine('admin') + '\n');
+});
+after(() => {
+  admin.cleanup();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const base = () => ['--data-dir', path.join(dir, 'data'), '--internal-port', '0', '--public-port', '0', '--authorized-keys', keysFile];
+
+function oneLine(stderr: string): string {
+  const lines = stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `expected a one-line message, got:\n${stderr}`);
+  return lines[0]!;
+}
+
+test('an unknown flag is a usage error (exit 2) named on one stderr line; stdout stays empty', async () => {
+  const r = await runDemoServiceExpectingExit([...base(), '--verbose']);
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, '');
+  assert.match(oneLine(r.stderr), /^demo-service: .*--verbose/);
+});
+
+test('missing required flags are all named (exit 2)', async () => {
+  const r = await runDemoServiceExpectingExit(['--internal-port', '0']);
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, '');
+  assert.match(oneLine(r.stderr), /missing required flags --data-dir, --public-port, --authorized-keys/);
+});
+
+test('a malformed port and a positional argument are usage errors', async () => {
+  const bad = await runDemoServiceExpectingExit([...base(), '--public-port', '70000']);
+  assert.equal(bad.code, 2);
+  assert.match(oneLine(bad.stderr), /--public-port must be a port number/);
+  const positional = await runDemoServiceExpectingExit([...base(), 'extra']);
+  assert.equal(positional.code, 2);
+  assert.match(oneLine(positional.stderr), /extra/);
+});
+
+test('--help prints usage on stderr, nothing on stdout, exit 0', async () => {
+  const r = await runDemoServiceExpectingExit(['--help']);
+  assert.equal(r.code, 0);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /usage: demo-service --data-dir DIR --internal-port N --public-port N --authorized-keys FILE/);
+});
+
+test('a non-loopback internal host is refused without --allow-non-loopback', async () => {
+  const r = await runDemoServiceExpectingExit([...base(), '--internal-host', '0.0.0.0']);
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, '');
+  assert.match(oneLine(r.stderr), /loopback/i);
+});
+
+test('an empty, missing or all-malformed allowlist is refused at start', async () => {
+  const empty = path.join(dir, 'empty_keys');
+  fs.writeFileSync(empty, '# nobody yet\n\n');
+  const malformed = path.join(dir, 'malformed_keys');
+  fs.writeFileSync(malformed, 'role="admin" ssh-ed25519 not-base64!!! someone\n');
+  for (const file of [empty, path.join(dir, 'does-not-exist'), malformed]) {
+    const args = base();
+    args[args.indexOf('--authorized-keys') + 1] = file;
+    const r = await runDemoServiceExpectingExit(args);
+    assert.equal(r.code, 1, `${path.basename(file)}: ${r.stderr}`);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^demo-service: .+/, path.basename(file));
+  }
+});
+
+test('a public port already in use is a clear start-up failure, not a crash', async (t) => {
+  const svc = await startDemoService({ authorizedKeys: admin.authorizedKeysLine('admin') + '\n' });
+  t.after(() => svc.stop());
+  const r = await runDemoServiceExpectingExit([...base(), '--public-port', String(svc.public.port)]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, '');
+  assert.match(oneLine(r.stderr), /EADDRINUSE|in use/);
+});
+
+test('prints exactly one JSON address line, serves both ports, exits 0 on SIGTERM', async () => {
+  const svc = await startDemoService({ authorizedKeys: admin.authorizedKeysLine('admin') + '\n' });
+  let stopped = false;
+  try {
+    assert.match(svc.stdout(), /^\{"internal":"127\.0\.0\.1:\d+","public":"127\.0\.0\.1:\d+"\}\n$/);
+    assert.notEqual(svc.internal.port, 0);
+    assert.notEqual(svc.public.port, svc.internal.port);
+
+    const health = await plain(svc.public, 'GET', '/healthz');
+    assert.equal(health.status, 200);
+    assert.equal(health.json.migrated, false);
+
+    const internal = await signed(svc.internal, admin, 'GET', '/v1/health');
+    assert.equal(internal.status, 200, internal.text);
+    assert.equal(internal.json.service ?? internal.json.name, 'demo-orders');
+
+    // The internal port is not the public API and vice versa.
+    assert.equal((await plain(svc.internal, 'GET', '/healthz')).status >= 400, true);
+    assert.equal((await plain(svc.public, 'GET', '/v1/health')).status, 404);
+
+    assert.equal(fs.statSync(path.join(svc.dataDir, 'orders.sqlite')).mode & 0o777, 0o600);
+    assert.equal(fs.statSync(svc.auditLog).mode & 0o777, 0o600);
+
+    const exit = await svc.stop();
+    stopped = true;
+    assert.deepEqual(exit, { code: 0, signal: null });
+    assert.equal(svc.stdout().split('\n').filter(Boolean).length, 1, 'nothing else ever on stdout');
+    assert.match(svc.stderr(), /SIGTERM: closing listeners and database/);
+  } finally {
+    if (!stopped) await svc.stop();
+  }
+});
+
+test('SIGINT also shuts down cleanly and a restart on the same data dir works', async (t) => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'demo-restart-'));
+  t.after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  const first = await startDemoService({ authorizedKeys: admin.authorizedKeysLine('admin') + '\n', dataDir });
+  const exited = new Promise<number | null>((resolve) => first.proc.once('exit', (code) => resolve(code)));
+  first.proc.kill('SIGINT');
+  assert.equal(await exited, 0);
+  await first.stop();
+  const second = await startDemoService({ authorizedKeys: admin.authorizedKeysLine('admin') + '\n', dataDir });
+  t.after(() => second.stop());
+  assert.equal((await plain(second.public, 'GET', '/healthz')).status, 200);
+});
