@@ -6,6 +6,6 @@ import { schemaStatus } from '../db/schema-status.js';
 export function requireMigrated(db: Db): void {
   const { pending } = schemaStatus(db);
   if (pending.length) {
-    throw new ProblemError('service.not_migrated', `database not migrated: ${pending.length} pending (${pending.join(', ')})`, { pending }, 503);
+    throw new ProblemError('service.not_migrated', `database not migrated: ${pending.length} pending (${pending.join(', ')})`, { title: 'Database not migrated', pending }, 503);
   }
 }

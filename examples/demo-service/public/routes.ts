@@ -100,7 +100,7 @@ export function createRoutes({ db, flags, metrics }: RouteDeps): Route[] {
         const r = repo.cancel(orderId(params));
         if (!r.ok) {
           if (r.reason === 'not_found') throw new ProblemError('not_found', `no order ${params.id}`);
-          throw new ProblemError('order.already_cancelled', `order ${params.id} is already cancelled`, {}, 409);
+          throw new ProblemError('order.already_cancelled', `order ${params.id} is already cancelled`, { title: 'Order already cancelled' }, 409);
         }
         metrics.ordersCancelled.inc();
         return { status: 200, body: r.order };
@@ -113,6 +113,6 @@ export function createRoutes({ db, flags, metrics }: RouteDeps): Route[] {
 export function guard(route: Route, deps: RouteDeps): void {
   if (route.needsSchema) requireMigrated(deps.db);
   if (route.write && deps.flags.get('maintenance_mode') === true) {
-    throw new ProblemError('service.maintenance', 'the service is in maintenance mode: writes are paused, reads still work', {}, 503);
+    throw new ProblemError('service.maintenance', 'the service is in maintenance mode: writes are paused, reads still work', { title: 'Service in maintenance' }, 503);
   }
 }
