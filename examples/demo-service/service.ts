@@ -44,12 +44,12 @@ export interface RunningDemoService {
 /** Starts the demo service: database, internal port, public API, in that order. */
 export async function startDemoService(config: DemoServiceConfig): Promise<RunningDemoService> {
   const { log } = config;
+  if (fs.existsSync(config.dataDir) && !fs.statSync(config.dataDir).isDirectory()) throw new Error(`--data-dir ${config.dataDir} is not a directory`);
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const db = openDatabase(path.join(config.dataDir, DATABASE_FILE));
-  let port: InternalPort | undefined;
-  let pub: PublicServer | undefined;
+  const metrics = createMetrics(db);
+  let port: InternalPort;
   try {
-    const metrics = createMetrics(db);
     port = await createInternalPort({
       service: { name: SERVICE_NAME, version: SERVICE_VERSION },
       host: config.internalHost,
@@ -68,14 +68,19 @@ export async function startDemoService(config: DemoServiceConfig): Promise<Runni
       endpoints: [ordersStatsEndpoint(db)],
       log,
     });
-    pub = await startPublicServer({ db, flags: port.flags, metrics, host: config.publicHost, port: config.publicPort, log });
   } catch (e) {
-    await port?.close().catch(() => {});
+    db.close();
+    throw e;
+  }
+  let publicServer: PublicServer;
+  try {
+    publicServer = await startPublicServer({ db, flags: port.flags, metrics, host: config.publicHost, port: config.publicPort, log });
+  } catch (e) {
+    await port.close().catch(() => {});
     db.close();
     throw e;
   }
   const internalPort = port;
-  const publicServer = pub;
   let closing: Promise<void> | undefined;
   return {
     internal: { host: internalPort.host ?? config.internalHost, port: internalPort.port ?? 0 },

@@ -99,9 +99,9 @@ export async function startPublicServer(opts: RouteDeps & { host: string; port: 
   server.keepAliveTimeout = 5_000;
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e) => reject(new Error(`public API cannot listen on ${opts.host}:${opts.port}: ${e.message}`)));
     server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
       resolve();
     });
   });
