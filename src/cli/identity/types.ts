@@ -5,7 +5,8 @@
 
 export type IdentitySpec =
   | { kind: 'keychain'; name: string }
-  | { kind: 'agent' }
+  /** `select`: a `SHA256:…` fingerprint or a public key file picking one of the agent's keys. */
+  | { kind: 'agent'; select?: string }
   | { kind: 'file'; path: string };
 
 export interface Identity {

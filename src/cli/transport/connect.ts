@@ -1,0 +1,62 @@
+import type { Identity } from '../identity/types.js';
+import type { HostKeyPrompt, Tunnel, TunnelTarget } from './types.js';
+import { HostKeyVerifier } from './host-key-verifier.js';
+import { HttpTunnel } from './http-tunnel.js';
+import { SshChain } from './ssh-chain.js';
+import { ConnectBudget } from './ssh-connection.js';
+
+export interface OpenTunnelOptions {
+  /** Asks about an unknown host key; pass it only when stdin/stderr are a TTY. */
+  promptHostKey?: HostKeyPrompt;
+  /** -v diagnostics (never secrets). */
+  log?: (msg: string) => void;
+  /** Things the operator should see even without -v (e.g. a host key that could not be recorded). */
+  warn?: (msg: string) => void;
+  /** SSH keepalive interval, default 15 s. */
+  keepaliveIntervalMs?: number;
+}
+
+/**
+ * Connects bastion by bastion to the service host's sshd and returns a
+ * Tunnel whose HTTP runs over direct-tcpip channels to the internal port.
+ * The whole connect (every hop) must finish within target.timeoutMs, not
+ * counting time spent answering a host-key question. Throws ConnectionError
+ * or HostKeyError naming the failing hop. No local port is opened; the
+ * internal port is first touched by the first request (or openChannel).
+ */
+export async function openTunnel(target: TunnelTarget, identity: Identity, opts: OpenTunnelOptions = {}): Promise<Tunnel> {
+  const verifier = await HostKeyVerifier.load({
+    files: target.knownHostsFiles,
+    ...(opts.promptHostKey ? { prompt: opts.promptHostKey } : {}),
+    ...(opts.log ? { log: opts.log } : {}),
+    ...(opts.warn ? { warn: opts.warn } : {}),
+  });
+  const budget = new ConnectBudget(target.timeoutMs);
+  const chainOpts = {
+    identity,
+    verifier,
+    timeoutMs: target.timeoutMs,
+    ...(opts.keepaliveIntervalMs !== undefined ? { keepaliveIntervalMs: opts.keepaliveIntervalMs } : {}),
+    ...(opts.log ? { log: opts.log } : {}),
+  };
+  const chain = await SshChain.connect(target.bastions, { ...chainOpts, budget });
+  let host;
+  try {
+    host = await chain.connectHost(target.host, { budget });
+  } catch (e) {
+    await chain.close();
+    throw e;
+  }
+  const internalHost = target.internalHost ?? '127.0.0.1';
+  const conn = host;
+  return new HttpTunnel({
+    open: () => conn.openChannel(internalHost, target.internalPort),
+    hops: [...chain.hops, conn.timing],
+    internalHost,
+    internalPort: target.internalPort,
+    via: `host "${target.host.name}"`,
+    close: () => chain.close(),
+    closed: Promise.race([conn.closed, ...chain.bastions.map((b) => b.closed)]),
+    isOpen: () => conn.isOpen && chain.isOpen,
+  });
+}

@@ -1,0 +1,148 @@
+import type { Hop, HostKeyPrompt } from './types.js';
+import { HostKeyError } from './host-key-error.js';
+import {
+  appendKnownHost,
+  checkHostKey,
+  fingerprint,
+  keyTypeOfBlob,
+  knownHostsName,
+  readKnownHostsFiles,
+  recordedKeyTypes,
+  type KnownHostEntry,
+} from './known-hosts.js';
+
+export interface HostKeyVerifierOptions {
+  /** known_hosts files in order; the first one records keys the operator accepts. */
+  files: string[];
+  /** Asks the operator about an unknown key (TTY only). Without it, unknown keys are refused. */
+  prompt?: HostKeyPrompt;
+  log?: (msg: string) => void;
+  warn?: (msg: string) => void;
+}
+
+// ssh2's server host key algorithms, most preferred first.
+const DEFAULT_HOST_KEY_ALGOS = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+];
+
+function algosForKeyType(type: string): string[] {
+  return type === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [type];
+}
+
+/**
+ * Decides, for every SSH hop, whether the presented host key is trusted:
+ * ssh2 accepts any key by default, so every connection goes through this.
+ */
+export class HostKeyVerifier {
+  private entries: KnownHostEntry[];
+  private readonly opts: HostKeyVerifierOptions;
+
+  private constructor(entries: KnownHostEntry[], opts: HostKeyVerifierOptions) {
+    this.entries = entries;
+    this.opts = opts;
+  }
+
+  /** Reads the known_hosts files once; later hops and hosts reuse them. */
+  static async load(opts: HostKeyVerifierOptions): Promise<HostKeyVerifier> {
+    return new HostKeyVerifier(await readKnownHostsFiles(opts.files), opts);
+  }
+
+  /** Whether an unknown key would lead to a question (so callers can pause timers). */
+  get canPrompt(): boolean {
+    return this.opts.prompt !== undefined;
+  }
+
+  /**
+   * Host key algorithms to offer for a hop, recorded types first, as OpenSSH
+   * does, so a host with several keys presents the one we know. Undefined
+   * when ssh2's default order already fits.
+   */
+  preferredAlgorithms(hop: Hop): string[] | undefined {
+    const types = recordedKeyTypes(this.entries, knownHostsName(hop.host, hop.port));
+    if (!types.length) return undefined;
+    const first = types.flatMap(algosForKeyType).filter((a) => DEFAULT_HOST_KEY_ALGOS.includes(a));
+    const order = [...new Set([...first, ...DEFAULT_HOST_KEY_ALGOS])];
+    return order.every((a, i) => a === DEFAULT_HOST_KEY_ALGOS[i]) ? undefined : order;
+  }
+
+  /**
+   * Resolves when the key is trusted (recorded, or accepted by the operator
+   * and then recorded); throws HostKeyError otherwise. `onPrompt` brackets
+   * the question so the caller's handshake timer can stop while a human reads.
+   */
+  async verify(
+    hop: Hop,
+    kind: 'bastion' | 'host',
+    keyBlob: Buffer,
+    onPrompt?: (asking: boolean) => void,
+  ): Promise<void> {
+    const name = knownHostsName(hop.host, hop.port);
+    const fp = fingerprint(keyBlob);
+    const keyType = keyTypeOfBlob(keyBlob);
+    const where = `${kind} "${hop.name}" (${name})`;
+    const verdict = checkHostKey(this.entries, name, keyBlob);
+    const details = { hop: hop.name, hopKind: kind, knownHostsName: name, fingerprint: fp };
+
+    switch (verdict.status) {
+      case 'ok':
+        this.opts.log?.(`host key ${keyType} ${fp} of ${where} matches ${verdict.entry.file}${verdict.entry.line ? `:${verdict.entry.line}` : ''}`);
+        return;
+      case 'revoked':
+        throw new HostKeyError(
+          `REVOKED HOST KEY for ${where}: ${fp} is marked @revoked in ${verdict.entry.file}:${verdict.entry.line}; refusing to connect`,
+          { ...details, problem: 'revoked' },
+        );
+      case 'mismatch': {
+        const expected = verdict.expected.map((e) => fingerprint(e.keyBlob));
+        const at = verdict.expected.map((e) => `${e.file}:${e.line}`).join(', ');
+        throw new HostKeyError(
+          `HOST KEY MISMATCH for ${where}: expected ${expected.join(' or ')}, got ${keyType} ${fp} — ` +
+            `possible man-in-the-middle attack; refusing to connect. If the host key was rotated on purpose, fix the known_hosts entry (${at})`,
+          { ...details, problem: 'mismatch', expected },
+        );
+      }
+      case 'unknown':
+        break;
+    }
+
+    const prompt = this.opts.prompt;
+    if (!prompt) {
+      const first = this.opts.files[0];
+      throw new HostKeyError(
+        `unknown host key for ${where}: ${keyType} ${fp}; no TTY to confirm it — ` +
+          `add it with \`ssh-keyscan -p ${hop.port} ${hop.host} >> ${first ?? '~/.ssh/known_hosts'}\` (after checking the fingerprint) or connect once interactively`,
+        { ...details, problem: 'unknown' },
+      );
+    }
+    onPrompt?.(true);
+    let yes: boolean;
+    try {
+      yes = await prompt({ hop, keyType, fingerprint: fp });
+    } finally {
+      onPrompt?.(false);
+    }
+    if (!yes) {
+      throw new HostKeyError(`host key for ${where} (${keyType} ${fp}) was not accepted; not connecting`, {
+        ...details,
+        problem: 'unknown',
+      });
+    }
+    const file = this.opts.files[0];
+    if (!file) {
+      this.opts.warn?.(`host key of ${where} accepted for this connection only (no known_hosts file to record it in)`);
+      return;
+    }
+    try {
+      this.entries.push(await appendKnownHost(file, name, keyBlob));
+      this.opts.log?.(`recorded host key ${fp} of ${where} in ${file}`);
+    } catch (e) {
+      this.opts.warn?.(`host key of ${where} accepted, but it could not be recorded in ${file}: ${(e as Error).message}`);
+    }
+  }
+}
