@@ -70,6 +70,7 @@ export class SshConnection {
   readonly closed: Promise<void>;
   private readonly client: Client;
   private open = true;
+  private closing = false;
   private lastError: string | undefined;
 
   /** @internal built by connectHop */
@@ -80,7 +81,7 @@ export class SshConnection {
     this.ms = ms;
     this.closed = new Promise((resolve) => {
       client.on('close', () => {
-        if (this.open) log?.(`ssh: connection to ${kind} "${hop.name}" closed${this.lastError ? `: ${this.lastError}` : ''}`);
+        if (!this.closing) log?.(`ssh: connection to ${kind} "${hop.name}" closed${this.lastError ? `: ${this.lastError}` : ''}`);
         this.open = false;
         resolve();
       });
@@ -157,6 +158,7 @@ export class SshConnection {
 
   /** Ends the connection (and every channel on it). */
   async close(): Promise<void> {
+    this.closing = true;
     if (this.open) this.client.end();
     await Promise.race([this.closed, new Promise((r) => setTimeout(r, 1000).unref())]);
     this.open = false;

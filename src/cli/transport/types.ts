@@ -61,6 +61,8 @@ export interface Tunnel {
   /** A raw byte stream to the internal port (one direct-tcpip channel). */
   openChannel(): Promise<Duplex>;
   close(): Promise<void>;
+  /** Resolves when the connection underneath is gone (SSH tunnels; never for a reused one). */
+  readonly closed?: Promise<void>;
 }
 
 /** Asks the operator whether to trust an unknown host key (TTY only). */
