@@ -126,8 +126,8 @@ export const STANDARD_ENDPOINTS: readonly EndpointDescriptor[] = [
   {
     id: 'migrations.plan', method: 'POST', path: '/v1/migrations/plan', role: 'admin', destructive: false, job: false, scope: 'service',
     summary: 'Plan pending migrations and get the plan hash',
-    description: 'Lists what `migrations.up` would apply (optionally up to `to`) and a planHash to pass back as expectedPlan.',
-    params: obj({ to: migrationTarget }),
+    description: 'Lists what `migrations.up` would apply (optionally up to `to`) and a planHash to pass back as expectedPlan. With direction "down", what `migrations.down` would revert (newest first).',
+    params: obj({ to: migrationTarget, direction: { type: 'string', enum: ['up', 'down'], default: 'up', description: 'plan for migrations.up (default) or migrations.down' } }),
   },
   {
     id: 'migrations.up', method: 'POST', path: '/v1/migrations/up', role: 'admin', destructive: true, job: true, scope: 'service',

@@ -19,6 +19,7 @@ export const PROBLEMS = {
   'limit.jobs': { status: 429, title: 'Too many concurrent jobs' },
   'audit.unavailable': { status: 503, title: 'Audit log cannot be written; mutating requests are refused' },
   'timeout': { status: 408, title: 'Request timed out' },
+  'server.busy': { status: 503, title: 'Server is busy; retry shortly' },
   'internal': { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

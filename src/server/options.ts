@@ -146,6 +146,8 @@ export interface InternalPortOptions {
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
   maxConcurrentJobs?: number;
+  /** On close(), how long running jobs get to stop after their AbortSignal fires (default 10 000). */
+  shutdownGraceMs?: number;
   /** Require --reason (Opsctl-Reason) for destructive endpoints. */
   requireReasonForDestructive?: boolean;
   flags?: { definitions: FlagDefinition[]; store?: FlagStore; file?: string };

@@ -1,0 +1,41 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../canonical-json.js';
+
+export type AuditOutcome = 'denied' | 'accepted' | 'ok' | 'error';
+
+/** What the port knows about an event; the log adds seq, time, prev and hash. */
+export interface AuditEvent {
+  requestId: string;
+  keyid: string | null;
+  principal: string | null;
+  role: string | null;
+  peer: string | null;
+  endpoint: string | null;
+  method: string | null;
+  path: string | null;
+  params: unknown;
+  reason: string | null;
+  outcome: AuditOutcome;
+  /** HTTP status of the response this record describes; null for `accepted` and job completions. */
+  status: number | null;
+  code?: string;
+  durationMs: number;
+  jobId?: string;
+  /** True when the response was an Idempotency-Key replay (nothing ran). */
+  replayed?: boolean;
+}
+
+export interface AuditRecord extends AuditEvent {
+  seq: number;
+  time: string;
+  prev: string;
+  hash: string;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** sha256 hex over prev + the canonical JSON of the record without `hash`. */
+export function recordHash(record: Omit<AuditRecord, 'hash'> | Record<string, unknown>): string {
+  const { hash: _ignored, ...rest } = record as Record<string, unknown>;
+  return createHash('sha256').update(String(rest.prev)).update(canonicalJson(rest)).digest('hex');
+}

@@ -1,0 +1,183 @@
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PROBLEM_CONTENT_TYPE, ProblemError } from '../protocol/index.js';
+import { Allowlist } from './auth/allowlist.js';
+import { ReplayCache } from './auth/replay-cache.js';
+import { AuditLog } from './audit/audit-log.js';
+import { InternalPortConfigError } from './config-error.js';
+import { FileFlagStore } from './flags/file-flag-store.js';
+import { FlagService } from './flags/flag-service.js';
+import { IdempotencyCache } from './idempotency/idempotency-cache.js';
+import { JobRegistry } from './jobs/job-registry.js';
+import { checkListenTarget, listenInternal } from './listen/listen.js';
+import { portLogger, type PortLog } from './logger.js';
+import { PortMetrics } from './metrics/port-metrics.js';
+import type { InternalPort, InternalPortOptions } from './options.js';
+import { createRequestHandler, type JobAuditMeta } from './pipeline/handle-request.js';
+import { registerAudit } from './plugins/audit.js';
+import { registerCatalog } from './plugins/catalog.js';
+import { registerCustomEndpoints } from './plugins/custom-endpoints.js';
+import { registerFlags } from './plugins/flags.js';
+import { registerHealth } from './plugins/health.js';
+import { registerJobs } from './plugins/jobs.js';
+import { registerMetrics } from './plugins/metrics.js';
+import { registerMigrations } from './plugins/migrations.js';
+import type { PluginContext } from './plugins/plugin-context.js';
+import { registerTasks } from './plugins/tasks.js';
+import { Router } from './routing/router.js';
+
+function checkOptions(o: InternalPortOptions): void {
+  const fail = (why: string): never => { throw new InternalPortConfigError(why); };
+  if (!o || typeof o !== 'object') fail('options are required');
+  if (!o.service || typeof o.service.name !== 'string' || !o.service.name || typeof o.service.version !== 'string' || !o.service.version) {
+    fail('service.name and service.version are required');
+  }
+  if (typeof o.authorizedKeysFile !== 'string' || !o.authorizedKeysFile) fail('authorizedKeysFile (the allowlist) is required');
+  if (typeof o.auditLogFile !== 'string' || !o.auditLogFile) fail('auditLogFile is required');
+  const positive = (name: keyof InternalPortOptions) => {
+    const v = o[name];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)) fail(`${String(name)} must be a positive number`);
+  };
+  for (const k of ['clockSkewSeconds', 'bodyLimitBytes', 'headersTimeoutMs', 'requestTimeoutMs', 'maxConcurrentJobs', 'shutdownGraceMs'] as const) positive(k);
+}
+
+/** Answers protocol-level client errors (bad HTTP, timeouts) with problem+json where the socket allows. */
+function onClientError(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, code, text] = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+    ? [408, 'timeout', 'Request Timeout']
+    : err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'request.invalid', 'Request Header Fields Too Large'] : [400, 'request.invalid', 'Bad Request'];
+  const body = JSON.stringify(new ProblemError(code, status === 408 ? 'the request was not received in time' : 'malformed HTTP request', {}, status).toJSON());
+  socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+}
+
+function jobEndHook(audit: AuditLog, log: PortLog) {
+  return async (job: import('./jobs/job.js').Job) => {
+    const meta = job.meta as JobAuditMeta | undefined;
+    if (!meta) return;
+    try {
+      await audit.append({
+        ...meta.base,
+        outcome: job.state === 'succeeded' ? 'ok' : 'error',
+        status: null,
+        ...(job.error ? { code: job.error.code } : {}),
+        durationMs: Date.now() - Date.parse(job.startedAt),
+        jobId: job.id,
+      }, { durable: meta.destructive });
+    } catch {
+      log('error', `the end of job ${job.id} (${job.endpoint}, ${job.state}) could not be written to the audit log`);
+    }
+  };
+}
+
+/**
+ * Starts the internal port of a service: a loopback-only HTTP listener that
+ * serves the opsctl protocol (DESIGN §3-5). Resolves once it listens.
+ *
+ * Refuses to start (InternalPortConfigError) on a non-loopback bind without
+ * allowNonLoopback, a missing or empty allowlist, an audit log that cannot be
+ * opened, or an endpoint/task/flag definition that is incomplete.
+ *
+ * close() stops accepting connections, signals every running job to stop
+ * (its AbortSignal aborts; a handler that ignores it, such as a migration in
+ * progress, is waited for up to shutdownGraceMs, default 10 s), writes their
+ * audit records, then closes the remaining connections.
+ */
+export async function createInternalPort(options: InternalPortOptions): Promise<InternalPort> {
+  checkOptions(options);
+  checkListenTarget(options);
+  const log = portLogger(options);
+  const startedAt = Date.now();
+
+  const allowlist = new Allowlist(options.authorizedKeysFile, log);
+  allowlist.loadInitial();
+  let audit: AuditLog;
+  try {
+    audit = await AuditLog.open(options.auditLogFile, log);
+  } catch (e) {
+    throw new InternalPortConfigError(`audit log ${options.auditLogFile} cannot be opened: ${(e as Error).message}`);
+  }
+  const flagFile = options.flags?.file ?? path.join(path.dirname(audit.file), 'flags.json');
+  const flags = new FlagService(options.flags?.definitions ?? [], options.flags?.store ?? new FileFlagStore(flagFile), log);
+  try {
+    await flags.load();
+  } catch (e) {
+    throw new InternalPortConfigError(`flags cannot be loaded: ${(e as Error).message}`);
+  }
+
+  const jobs = new JobRegistry({ maxConcurrent: options.maxConcurrentJobs ?? 4, onEnd: jobEndHook(audit, log), log });
+  const metrics = new PortMetrics(() => jobs.countByState());
+  const router = new Router();
+  const ctx: PluginContext = {
+    register: (def) => router.register(def),
+    catalog: () => router.catalog(),
+    options,
+    allowlist,
+    audit,
+    jobs,
+    flags,
+    metrics,
+    startedAt,
+    log,
+  };
+  registerHealth(ctx);
+  registerCatalog(ctx);
+  registerMetrics(ctx);
+  registerFlags(ctx);
+  if (options.migrations) registerMigrations(ctx, options.migrations);
+  registerTasks(ctx, options.tasks ?? []);
+  registerJobs(ctx);
+  registerAudit(ctx);
+  registerCustomEndpoints(ctx, options.endpoints ?? []);
+
+  const skew = options.clockSkewSeconds ?? 60;
+  const handler = createRequestHandler({
+    router,
+    allowlist,
+    replay: new ReplayCache(skew),
+    audit,
+    jobs,
+    idempotency: new IdempotencyCache(),
+    metrics,
+    log,
+    bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
+    skewSeconds: skew,
+    requireReasonForDestructive: options.requireReasonForDestructive === true,
+  });
+  const requestTimeout = options.requestTimeoutMs ?? 30_000;
+  const server = http.createServer({
+    requestTimeout,
+    headersTimeout: Math.min(options.headersTimeoutMs ?? 10_000, requestTimeout),
+    keepAliveTimeout: 5_000,
+  }, handler);
+  server.on('clientError', onClientError);
+
+  const bound = await listenInternal(server, options);
+  log('info', `internal port of ${options.service.name} listening on ${bound.address} (${allowlist.size} key(s) allowed)`);
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await jobs.shutdown(options.shutdownGraceMs ?? 10_000);
+      server.closeAllConnections();
+      await closed;
+      await audit.verify().catch(() => undefined);
+      if (options.socketPath) fs.rmSync(options.socketPath, { force: true });
+    })();
+    return closing;
+  };
+
+  return {
+    address: bound.address,
+    host: bound.host,
+    port: bound.port,
+    flags,
+    close,
+  };
+}

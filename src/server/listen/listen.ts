@@ -1,0 +1,92 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import type { Server } from 'node:http';
+import { InternalPortConfigError } from '../config-error.js';
+import { isLoopbackHost } from './loopback.js';
+
+export interface ListenTarget {
+  host?: string | undefined;
+  port?: number | undefined;
+  socketPath?: string | undefined;
+  allowNonLoopback?: boolean | undefined;
+}
+
+export interface BoundAddress {
+  address: string;
+  host: string | undefined;
+  port: number | undefined;
+}
+
+/** Refuses a bind target that is not loopback (unless explicitly allowed). */
+export function checkListenTarget(target: ListenTarget): void {
+  if (target.socketPath !== undefined) {
+    if (target.host !== undefined || target.port !== undefined) {
+      throw new InternalPortConfigError('give either socketPath or host/port, not both');
+    }
+    return;
+  }
+  const host = target.host ?? '127.0.0.1';
+  if (!isLoopbackHost(host) && !target.allowNonLoopback) {
+    throw new InternalPortConfigError(
+      `refusing to bind the internal port to ${host}: it must listen on loopback only (127.0.0.1, ::1 or a unix socket); set allowNonLoopback to override`,
+    );
+  }
+  const port = target.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InternalPortConfigError(`invalid port ${String(target.port)}`);
+}
+
+async function removeStaleSocket(socketPath: string): Promise<void> {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(socketPath);
+  } catch {
+    return;
+  }
+  if (!st.isSocket()) throw new InternalPortConfigError(`${socketPath} exists and is not a socket; refusing to replace it`);
+  const live = await new Promise<boolean>((resolve) => {
+    const c = net.connect(socketPath);
+    c.once('connect', () => { c.destroy(); resolve(true); });
+    c.once('error', () => resolve(false));
+  });
+  if (live) throw new InternalPortConfigError(`${socketPath} is in use by a running server`);
+  fs.unlinkSync(socketPath);
+}
+
+function listenOnce(server: Server, args: net.ListenOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: Error) => { server.off('listening', onListening); reject(e); };
+    const onListening = () => { server.off('error', onError); resolve(); };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(args);
+  });
+}
+
+/**
+ * Binds the server: loopback TCP by default, or a unix socket created 0600
+ * (the umask is narrowed around bind() so the socket is never reachable by
+ * others, not even for a moment).
+ */
+export async function listenInternal(server: Server, target: ListenTarget): Promise<BoundAddress> {
+  checkListenTarget(target);
+  if (target.socketPath !== undefined) {
+    const socketPath = target.socketPath;
+    await removeStaleSocket(socketPath);
+    const old = process.umask(0o177);
+    let pending: Promise<void>;
+    try {
+      pending = listenOnce(server, { path: socketPath });
+    } finally {
+      process.umask(old);
+    }
+    await pending;
+    fs.chmodSync(socketPath, 0o600);
+    return { address: socketPath, host: undefined, port: undefined };
+  }
+  const host = target.host ?? '127.0.0.1';
+  await listenOnce(server, { host, port: target.port ?? 0 });
+  const addr = server.address();
+  if (!addr || typeof addr === 'string') throw new Error('server has no TCP address');
+  const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return { address: `${shownHost}:${addr.port}`, host: addr.address, port: addr.port };
+}

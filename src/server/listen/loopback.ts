@@ -1,0 +1,20 @@
+import { isIP } from 'node:net';
+
+/**
+ * True for addresses that only the local host can reach: 127.0.0.0/8, ::1,
+ * their IPv4-mapped form, and the name `localhost`. Other names are not
+ * resolved: a name that happens to resolve to loopback today may not
+ * tomorrow, so it is treated as non-loopback.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (h === 'localhost') return true;
+  const kind = isIP(h);
+  if (kind === 4) return h.startsWith('127.');
+  if (kind === 6) {
+    if (h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
+    return mapped !== null && mapped[1]!.startsWith('127.');
+  }
+  return false;
+}

@@ -1,0 +1,37 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { JobState } from '../jobs/job.js';
+
+/** The port's own metrics, in a registry of its own (several ports may share a process). */
+export class PortMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'endpoint' | 'status'>;
+  private readonly denied: Counter<'code'>;
+  private readonly duration: Histogram<'endpoint'>;
+
+  constructor(jobStates: () => Record<JobState, number>) {
+    this.requests = new Counter({ name: 'opsctl_internal_requests_total', help: 'Requests to the internal port by endpoint and status', labelNames: ['endpoint', 'status'], registers: [this.registry] });
+    this.denied = new Counter({ name: 'opsctl_internal_denied_total', help: 'Requests refused before running, by problem code', labelNames: ['code'], registers: [this.registry] });
+    this.duration = new Histogram({
+      name: 'opsctl_internal_request_duration_seconds',
+      help: 'Internal port request duration',
+      labelNames: ['endpoint'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers: [this.registry],
+    });
+    new Gauge({
+      name: 'opsctl_internal_jobs',
+      help: 'Jobs known to the internal port by state',
+      labelNames: ['state'],
+      registers: [this.registry],
+      collect() {
+        for (const [state, n] of Object.entries(jobStates())) this.set({ state }, n);
+      },
+    });
+  }
+
+  observe(endpoint: string, status: number, seconds: number, deniedCode?: string): void {
+    this.requests.inc({ endpoint, status: String(status) });
+    this.duration.observe({ endpoint }, seconds);
+    if (deniedCode) this.denied.inc({ code: deniedCode });
+  }
+}

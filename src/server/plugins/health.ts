@@ -1,0 +1,49 @@
+import { PROTOCOL_VERSION } from '../../protocol/index.js';
+import type { HealthCheck } from '../options.js';
+import type { PluginContext } from './plugin-context.js';
+import { standardRoute } from './standard-endpoint.js';
+
+const CHECK_TIMEOUT_MS = 2000;
+
+async function runCheck(check: HealthCheck): Promise<{ ok: boolean; detail?: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const r = await Promise.race([
+      Promise.resolve().then(check),
+      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS); }),
+    ]);
+    if (typeof r === 'boolean') return { ok: r };
+    return r.detail !== undefined ? { ok: r.ok === true, detail: String(r.detail) } : { ok: r.ok === true };
+  } catch (e) {
+    return { ok: false, detail: (e as Error)?.message ?? String(e) };
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}
+
+/** GET /v1/health: identity, uptime, server time (for the CLI's clock-skew check), checks. */
+export function registerHealth(ctx: PluginContext): void {
+  ctx.register(standardRoute('health', {
+    handler: async () => {
+      const checks: Record<string, { ok: boolean; detail?: string }> = {};
+      checks.audit = ctx.audit.healthy ? { ok: true } : { ok: false, detail: ctx.audit.error ?? 'audit log cannot be written' };
+      const keys = ctx.allowlist.size;
+      checks.allowlist = { ok: keys > 0, detail: `${keys} key(s)` };
+      const entries = Object.entries(ctx.options.healthChecks ?? {});
+      const results = await Promise.all(entries.map(([, c]) => runCheck(c)));
+      entries.forEach(([name], i) => { checks[name] = results[i]!; });
+      const ok = Object.values(checks).every((c) => c.ok);
+      return {
+        body: {
+          service: ctx.options.service.name,
+          version: ctx.options.service.version,
+          protocol: PROTOCOL_VERSION,
+          uptimeSeconds: Math.floor((Date.now() - ctx.startedAt) / 1000),
+          time: new Date().toISOString(),
+          status: ok ? 'ok' : 'degraded',
+          checks,
+        },
+      };
+    },
+  }));
+}

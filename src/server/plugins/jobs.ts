@@ -1,0 +1,66 @@
+import { ProblemError } from '../../protocol/index.js';
+import type { Job, JobEvent } from '../jobs/job.js';
+import type { PluginContext } from './plugin-context.js';
+import { standardRoute } from './standard-endpoint.js';
+
+// A client that reads slower than this much buffered output is cut off;
+// it can re-attach and replay from the start.
+const MAX_BUFFERED = 1024 * 1024;
+
+function findJob(ctx: PluginContext, id: unknown): Job {
+  const job = ctx.jobs.get(String(id));
+  if (!job) throw new ProblemError('not_found', `no job ${String(id)} (finished jobs are kept for a while, then forgotten)`);
+  return job;
+}
+
+/** jobs.list, jobs.get, jobs.events (NDJSON: replay then live, ends with an `end` line), jobs.cancel. */
+export function registerJobs(ctx: PluginContext): void {
+  ctx.register(standardRoute('jobs.list', {
+    handler: () => ({ body: { jobs: ctx.jobs.list().map((j) => j.view()) } }),
+  }));
+  ctx.register(standardRoute('jobs.get', {
+    handler: ({ params }) => ({ body: findJob(ctx, params.id).view() }),
+  }));
+  ctx.register(standardRoute('jobs.cancel', {
+    handler: ({ params }) => {
+      const job = findJob(ctx, params.id);
+      ctx.jobs.cancel(job.id);
+      return { body: job.view() };
+    },
+  }));
+  ctx.register(standardRoute('jobs.events', {
+    handler: ({ params, res }) => {
+      const job = findJob(ctx, params.id);
+      res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+      res.flushHeaders();
+      return new Promise((resolve) => {
+        let unsubscribe: (() => void) | undefined;
+        const done = () => {
+          unsubscribe?.();
+          resolve({ streamed: true });
+        };
+        const write = (ev: JobEvent): boolean => {
+          if (res.destroyed) return false;
+          res.write(JSON.stringify(ev) + '\n');
+          if (ev.type === 'end') {
+            res.end();
+            return false;
+          }
+          if (res.writableLength > MAX_BUFFERED) {
+            res.destroy();
+            return false;
+          }
+          return true;
+        };
+        for (const ev of [...job.events]) {
+          if (!write(ev)) return done();
+        }
+        unsubscribe = job.subscribe((ev) => {
+          if (!write(ev)) done();
+        });
+        // A client going away stops the stream, never the job.
+        res.on('close', done);
+      });
+    },
+  }));
+}

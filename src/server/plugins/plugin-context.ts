@@ -1,0 +1,22 @@
+import type { Allowlist } from '../auth/allowlist.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { FlagService } from '../flags/flag-service.js';
+import type { JobRegistry } from '../jobs/job-registry.js';
+import type { PortLog } from '../logger.js';
+import type { PortMetrics } from '../metrics/port-metrics.js';
+import type { InternalPortOptions } from '../options.js';
+import type { RouteDefinition } from '../routing/route.js';
+
+/** What each endpoint-family plugin gets: one register() and the shared services. */
+export interface PluginContext {
+  register(def: RouteDefinition): void;
+  catalog(): import('../../protocol/index.js').EndpointDescriptor[];
+  options: InternalPortOptions;
+  allowlist: Allowlist;
+  audit: AuditLog;
+  jobs: JobRegistry;
+  flags: FlagService;
+  metrics: PortMetrics;
+  startedAt: number;
+  log: PortLog;
+}

@@ -1,0 +1,71 @@
+import type { ValidateFunction } from 'ajv';
+import { ProblemError, isRole } from '../../protocol/index.js';
+import { redact } from '../audit/redact.js';
+import { InternalPortConfigError } from '../config-error.js';
+import type { TaskDefinition } from '../options.js';
+import { compileParams, validateOrThrow } from '../routing/params.js';
+import type { PluginContext } from './plugin-context.js';
+import { standardRoute } from './standard-endpoint.js';
+
+const TASK_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** tasks.list and tasks.run: the service's named maintenance tasks, each run as a job under its own role. */
+export function registerTasks(ctx: PluginContext, tasks: TaskDefinition[]): void {
+  const byName = new Map<string, { task: TaskDefinition; validate: ValidateFunction }>();
+  for (const task of tasks) {
+    const fail = (why: string): never => { throw new InternalPortConfigError(`task ${JSON.stringify(task?.name)} cannot be registered: ${why}`); };
+    if (!task || typeof task.name !== 'string' || !TASK_NAME.test(task.name)) fail('its name must be 1-64 letters, digits, _ . -');
+    if (byName.has(task.name)) fail('the name is already taken');
+    if (typeof task.summary !== 'string' || !task.summary.trim()) fail('a summary is required');
+    if (!isRole(task.role)) fail('a role (viewer, operator or admin) is required');
+    if (typeof task.destructive !== 'boolean') fail('destructive must be true or false');
+    if (!task.params || task.params.type !== 'object') fail('a params JSON Schema of type "object" is required');
+    if (typeof task.handler !== 'function') fail('a handler is required');
+    let validate: ValidateFunction;
+    try {
+      validate = compileParams(task.params, 'POST');
+    } catch (e) {
+      return fail(`invalid params schema: ${(e as Error).message}`);
+    }
+    byName.set(task.name, { task, validate });
+  }
+  const find = (name: unknown) => {
+    const t = byName.get(String(name));
+    if (!t) throw new ProblemError('not_found', `no task named "${String(name)}"`);
+    return t;
+  };
+
+  ctx.register(standardRoute('tasks.list', {
+    handler: () => ({
+      body: {
+        tasks: [...byName.values()].map(({ task }) => ({
+          name: task.name,
+          summary: task.summary,
+          description: task.description ?? task.summary,
+          destructive: task.destructive,
+          role: task.role,
+          scope: task.scope ?? 'instance',
+          params: task.params,
+        })),
+      },
+    }),
+  }));
+  ctx.register(standardRoute('tasks.run', {
+    policy: (params) => {
+      const { task, validate } = find(params.name);
+      const taskParams = (params.params ?? {}) as Record<string, unknown>;
+      params.params = taskParams;
+      return {
+        role: task.role,
+        destructive: task.destructive,
+        auditParams: { name: task.name, params: redact(task.params, taskParams) },
+        validate: () => validateOrThrow(validate, taskParams, 'params'),
+      };
+    },
+    handler: ({ params, startJob }) => {
+      const { task } = find(params.name);
+      const taskParams = params.params as Record<string, unknown>;
+      return { job: startJob({ name: task.name, run: (jc) => task.handler(taskParams, jc) }) };
+    },
+  }));
+}

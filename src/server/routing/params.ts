@@ -1,0 +1,94 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { ProblemError, pathParamNames, type HttpMethod, type JsonSchema } from '../../protocol/index.js';
+
+// Two validators: query strings only carry text, so GET/DELETE params are
+// coerced ("5" → 5); JSON bodies are typed already and are never coerced.
+const strictAjv = new Ajv({ strict: false, allErrors: false, useDefaults: true, coerceTypes: false });
+const coercingAjv = new Ajv({ strict: false, allErrors: false, useDefaults: true, coerceTypes: true });
+
+export function usesQuery(method: HttpMethod): boolean {
+  return method === 'GET' || method === 'DELETE';
+}
+
+/** Compiles a params schema; throws on an invalid schema (at registration time). */
+export function compileParams(schema: JsonSchema, method: HttpMethod): ValidateFunction {
+  return (usesQuery(method) ? coercingAjv : strictAjv).compile(schema as object);
+}
+
+function fieldOf(err: ErrorObject, prefix: string): string {
+  const base = err.instancePath.replace(/^\//, '').split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')).filter(Boolean);
+  const p = err.params as Record<string, unknown>;
+  if (err.keyword === 'required' && typeof p.missingProperty === 'string') base.push(p.missingProperty);
+  if (err.keyword === 'additionalProperties' && typeof p.additionalProperty === 'string') base.push(p.additionalProperty);
+  const field = base.join('.');
+  return prefix ? (field ? `${prefix}.${field}` : prefix) : field;
+}
+
+function describe(err: ErrorObject, field: string): string {
+  const p = err.params as Record<string, unknown>;
+  const name = field || 'params';
+  switch (err.keyword) {
+    case 'required': return `"${name}" is required`;
+    case 'additionalProperties': return `"${name}" is not a known parameter`;
+    case 'enum': return `"${name}" must be one of ${JSON.stringify(p.allowedValues)}`;
+    case 'type': return `"${name}" must be of type ${String(p.type)}`;
+    default: return `"${name}" ${err.message ?? 'is invalid'}`;
+  }
+}
+
+/** Runs a compiled validator; on failure throws 400 request.invalid naming the field. */
+export function validateOrThrow(validate: ValidateFunction, params: unknown, prefix = ''): void {
+  if (validate(params)) return;
+  const err = validate.errors?.[0];
+  if (!err) throw new ProblemError('request.invalid', 'params are invalid');
+  const field = fieldOf(err, prefix);
+  throw new ProblemError('request.invalid', describe(err, field), { field: field || undefined });
+}
+
+/**
+ * Collects params the way buildRequest() lays them out: path params, plus
+ * the query (GET/DELETE) or the JSON body object (others). Query values of
+ * object/array params are JSON; the rest is text for ajv to coerce.
+ */
+export function collectParams(
+  method: HttpMethod,
+  template: string,
+  pathParams: Record<string, string>,
+  query: string,
+  body: unknown,
+  schema: JsonSchema,
+): Record<string, unknown> {
+  const params: Record<string, unknown> = {};
+  if (usesQuery(method)) {
+    const q = new URLSearchParams(query);
+    for (const key of new Set(q.keys())) {
+      const values = q.getAll(key);
+      if (values.length > 1) throw new ProblemError('request.invalid', `query parameter "${key}" is given more than once`, { field: key });
+      const raw = values[0]!;
+      const t = schema.properties?.[key]?.type;
+      const types = Array.isArray(t) ? t : t ? [t] : [];
+      if ((types.includes('object') || types.includes('array')) && /^[[{]/.test(raw)) {
+        try {
+          params[key] = JSON.parse(raw) as unknown;
+          continue;
+        } catch {
+          throw new ProblemError('request.invalid', `query parameter "${key}" is not valid JSON`, { field: key });
+        }
+      }
+      params[key] = raw;
+    }
+  } else if (body !== undefined) {
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      throw new ProblemError('request.invalid', 'the JSON body must be an object of params');
+    }
+    Object.assign(params, body);
+  }
+  for (const name of pathParamNames(template)) {
+    const v = pathParams[name]!;
+    if (Object.prototype.hasOwnProperty.call(params, name) && params[name] !== v) {
+      throw new ProblemError('request.invalid', `"${name}" is given in the path and differs in the ${usesQuery(method) ? 'query' : 'body'}`, { field: name });
+    }
+    params[name] = v;
+  }
+  return params;
+}

@@ -1,0 +1,72 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { EndpointDescriptor, HttpMethod, JsonSchema, Role, Scope } from '../../protocol/index.js';
+import type { JobContext, Principal } from '../options.js';
+
+/** A started job as a route hands it back (answered 202 with Location). */
+export interface StartedJob {
+  jobId: string;
+  state: string;
+}
+
+export interface JobSpec {
+  /** Shown in jobs.get next to the endpoint id (e.g. the task name). */
+  name?: string;
+  run(ctx: JobContext): Promise<unknown>;
+  /** Runs once the job has ended, whatever the outcome (e.g. release a lock). */
+  onEnd?(): Promise<void> | void;
+}
+
+/** What a route handler receives. */
+export interface RouteRequest {
+  params: Record<string, unknown>;
+  principal: Principal;
+  requestId: string;
+  reason: string | undefined;
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** For job routes: starts the job in the slot reserved for this request. */
+  startJob(spec: JobSpec): StartedJob;
+}
+
+export type RouteResult =
+  | { status?: number; body: unknown; headers?: Record<string, string> }
+  | { raw: string | Buffer; contentType: string; status?: number }
+  | { job: StartedJob }
+  /** The handler wrote the response itself (streams). */
+  | { streamed: true };
+
+/** Per-request policy, for endpoints whose role depends on the params (tasks.run). */
+export interface RoutePolicy {
+  role: Role;
+  destructive: boolean;
+  /** Params as they go into the audit record (secrets redacted). */
+  auditParams?: unknown;
+  /** Further params validation, run after the role check (so a caller without the role learns nothing). */
+  validate?(): void;
+}
+
+/**
+ * One endpoint as registered. Summary, role and params schema are required:
+ * an endpoint without them cannot be registered (no shadow API).
+ */
+export interface RouteDefinition {
+  id: string;
+  method: HttpMethod;
+  path: string;
+  summary: string;
+  description?: string;
+  role: Role;
+  destructive?: boolean;
+  params: JsonSchema;
+  job?: boolean;
+  scope?: Scope;
+  /** Decides role/destructiveness per request after params validation (may throw a ProblemError). */
+  policy?(params: Record<string, unknown>): RoutePolicy | Promise<RoutePolicy>;
+  handler(r: RouteRequest): Promise<RouteResult> | RouteResult;
+}
+
+export interface RegisteredRoute {
+  def: RouteDefinition;
+  descriptor: EndpointDescriptor;
+  validate(params: Record<string, unknown>): void;
+}

@@ -1,0 +1,75 @@
+import { ROLES, matchPath, pathParamNames, type EndpointDescriptor, type HttpMethod } from '../../protocol/index.js';
+import { InternalPortConfigError } from '../config-error.js';
+import { compileParams, validateOrThrow } from './params.js';
+import type { RegisteredRoute, RouteDefinition } from './route.js';
+
+const METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'];
+
+export type RouteMatch =
+  | { kind: 'found'; route: RegisteredRoute; pathParams: Record<string, string> }
+  | { kind: 'method_not_allowed'; allowed: HttpMethod[] }
+  | { kind: 'not_found' };
+
+/**
+ * The endpoint table. Every endpoint, standard or the service's own, goes
+ * through register(); the catalog is exactly what was registered.
+ */
+export class Router {
+  private readonly routes: RegisteredRoute[] = [];
+
+  register(def: RouteDefinition): void {
+    const where = `endpoint ${JSON.stringify(def?.id ?? '?')}`;
+    const fail = (why: string): never => { throw new InternalPortConfigError(`${where} cannot be registered: ${why}`); };
+    if (!def || typeof def.id !== 'string' || !/^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/i.test(def.id)) fail('id must be a dotted name like "orders.stats"');
+    if (!METHODS.includes(def.method)) fail(`method must be one of ${METHODS.join(', ')}`);
+    if (typeof def.path !== 'string' || !def.path.startsWith('/v1/') || /[?#\s]/.test(def.path)) fail('path must start with /v1/ and have no query');
+    if (typeof def.summary !== 'string' || !def.summary.trim()) fail('a summary is required');
+    if (!ROLES.includes(def.role)) fail('a role (viewer, operator or admin) is required');
+    if (!def.params || typeof def.params !== 'object' || def.params.type !== 'object') fail('a params JSON Schema of type "object" is required');
+    if (typeof def.handler !== 'function') fail('a handler is required');
+    for (const name of pathParamNames(def.path)) {
+      if (!def.params.properties?.[name]) fail(`path parameter "${name}" is not described in the params schema`);
+    }
+    if (this.routes.some((r) => r.def.id === def.id)) fail('the id is already registered');
+    const template = def.path.replace(/\{[^}]+\}/g, '{}');
+    if (this.routes.some((r) => r.def.method === def.method && r.def.path.replace(/\{[^}]+\}/g, '{}') === template)) fail(`${def.method} ${def.path} is already registered`);
+    let validate: ReturnType<typeof compileParams>;
+    try {
+      validate = compileParams(def.params, def.method);
+    } catch (e) {
+      return fail(`invalid params schema: ${(e as Error).message}`);
+    }
+    const descriptor: EndpointDescriptor = {
+      id: def.id,
+      method: def.method,
+      path: def.path,
+      summary: def.summary,
+      description: def.description ?? def.summary,
+      role: def.role,
+      destructive: def.destructive === true,
+      params: def.params,
+      job: def.job === true,
+      scope: def.scope ?? 'instance',
+    };
+    this.routes.push({ def, descriptor, validate: (params) => validateOrThrow(validate, params) });
+  }
+
+  catalog(): EndpointDescriptor[] {
+    return this.routes.map((r) => r.descriptor);
+  }
+
+  match(method: string, path: string): RouteMatch {
+    const allowed: HttpMethod[] = [];
+    let best: { route: RegisteredRoute; pathParams: Record<string, string>; n: number } | undefined;
+    for (const route of this.routes) {
+      const params = matchPath(route.def.path, path);
+      if (!params) continue;
+      if (route.def.method !== method) { allowed.push(route.def.method); continue; }
+      // A literal segment beats a placeholder (/v1/flags/special over /v1/flags/{name}).
+      const n = Object.keys(params).length;
+      if (!best || n < best.n) best = { route, pathParams: params, n };
+    }
+    if (best) return { kind: 'found', route: best.route, pathParams: best.pathParams };
+    return allowed.length ? { kind: 'method_not_allowed', allowed } : { kind: 'not_found' };
+  }
+}
