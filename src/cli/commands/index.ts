@@ -2,5 +2,6 @@
 import type { Register } from '../command.js';
 import { register as health } from './health/index.js';
 import { register as context } from './context/index.js';
+import { register as completion } from './completion/index.js';
 
-export const NOUNS: Register[] = [health, context];
+export const NOUNS: Register[] = [health, context, completion];

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { cacheDir } from '../config/paths.js';
 import type { CompletionKind } from './hints.js';
 
-export type LiveKind = Extract<CompletionKind, 'flags' | 'tasks' | 'migrations' | 'jobs' | 'endpoints'>;
+export type LiveKind = Extract<CompletionKind, 'flags' | 'tasks' | 'migrations' | 'jobs' | 'endpoints' | 'keys'>;
 
 export interface CacheFile {
   updatedAt: string;
@@ -23,6 +23,13 @@ function fileFor(env: Record<string, string | undefined>, context: string): stri
 
 /** Name of the cache a command without a context (flags only) writes to. */
 export const ADHOC_CONTEXT = '_adhoc';
+
+/**
+ * Keychain key names are not per context: the keys commands record them
+ * here (kind 'keys'), so completing `--identity keychain:` or `keys show`
+ * never has to open the keychain.
+ */
+export const KEYS_CACHE = '_keys';
 
 export function readCompletionCache(env: Record<string, string | undefined>, context: string): CacheFile | undefined {
   try {

@@ -1,0 +1,73 @@
+/**
+ * Live values for completion, read only from local files: context names from
+ * the config file, and flag/task/migration/job/endpoint ids from the
+ * per-context cache that successful commands refresh. Never the network,
+ * never the keychain, never a prompt.
+ */
+import fs from 'node:fs';
+import { configPath } from '../config/paths.js';
+import { ADHOC_CONTEXT, KEYS_CACHE, readCompletionCache, type LiveKind } from './cache.js';
+import type { Candidate, LiveValues } from './candidates.js';
+import { scanConfig, type ConfigSummary } from './config-scan.js';
+import type { WalkState } from './walk.js';
+
+type Env = Record<string, string | undefined>;
+
+async function readSummary(env: Env): Promise<ConfigSummary> {
+  const file = configPath(env);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return { current: undefined, contexts: [] };
+  }
+  const quick = scanConfig(text);
+  if (quick) return quick;
+  // Hand-written YAML in a style the scanner does not follow: pay for the parser.
+  try {
+    const { readConfig } = await import('../config/config-file.js');
+    const cfg = await readConfig(file);
+    return { current: cfg['current-context'], contexts: Object.keys(cfg.contexts) };
+  } catch {
+    return { current: undefined, contexts: [] };
+  }
+}
+
+/** Live values from the config file and the completion cache of the selected context. */
+export function fileLiveValues(env: Env): LiveValues {
+  let summary: Promise<ConfigSummary> | undefined;
+  const config = () => (summary ??= readSummary(env));
+
+  const cached = (context: string, kind: LiveKind): string[] => readCompletionCache(env, context)?.values[kind] ?? [];
+
+  return {
+    async values(kind, state: WalkState): Promise<Candidate[]> {
+      switch (kind) {
+        case 'contexts': {
+          const cfg = await config();
+          return cfg.contexts.map((value) => (value === cfg.current ? { value, description: 'current context' } : { value }));
+        }
+        case 'keys':
+          return cached(KEYS_CACHE, 'keys').map((value) => ({ value, description: 'keychain key' }));
+        case 'identity':
+          return [
+            { value: 'agent', description: 'the key held by ssh-agent (SSH_AUTH_SOCK)' },
+            ...cached(KEYS_CACHE, 'keys').map((n) => ({ value: `keychain:${n}`, description: 'key in the OS keychain' })),
+          ];
+        case 'flags':
+        case 'tasks':
+        case 'migrations':
+        case 'jobs':
+        case 'endpoints': {
+          // The same context the command would run against: --context on the
+          // line, then OPSCTL_CONTEXT, then the config's current-context.
+          const onLine = state.values.get('--context');
+          const name = onLine ?? env.OPSCTL_CONTEXT ?? (await config()).current ?? ADHOC_CONTEXT;
+          return cached(name, kind).map((value) => ({ value }));
+        }
+        default:
+          return [];
+      }
+    },
+  };
+}
