@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { STANDARD_ENDPOINTS } from '../protocol/catalog.js';
 import type { Factory } from './factory.js';
+import { recordCompletions, readCompletionCache, ADHOC_CONTEXT, type LiveKind } from './completion/cache.js';
 
 export type Register = (parent: Command, f: Factory) => void;
 
@@ -19,4 +20,21 @@ export function summaryOf(endpointId: string): string {
 export function endpointHelp(endpointId: string): string {
   const ep = STANDARD_ENDPOINTS.find((e) => e.id === endpointId)!;
   return `\nEndpoint: ${ep.id} (${ep.method} ${ep.path}), role ${ep.role}${ep.destructive ? ', destructive: asks first (--yes to skip)' : ''}.\n${ep.description}`;
+}
+
+/**
+ * Records live values (flag names, task names, migration ids, job ids,
+ * endpoint ids) in the completion cache of the current context, so TAB can
+ * offer them offline. `append` keeps the values already cached (job ids).
+ * Best effort: never fails a command.
+ */
+export async function remember(f: Factory, kind: LiveKind, values: string[], opts: { append?: boolean } = {}): Promise<void> {
+  try {
+    const ctx = await f.context();
+    const previous = opts.append ? readCompletionCache(f.io.env, ctx.name ?? ADHOC_CONTEXT)?.values[kind] ?? [] : [];
+    // Newest first, so a bounded cache drops the oldest.
+    recordCompletions(f.io.env, ctx.name, kind, [...values, ...previous]);
+  } catch {
+    /* no context, unwritable cache: completion is a convenience */
+  }
 }

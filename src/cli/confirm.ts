@@ -32,3 +32,24 @@ export async function confirmDestructive(f: Factory, action: string): Promise<vo
     : await prompter.confirm(`${action[0]!.toUpperCase()}${action.slice(1)}?`, false);
   if (!ok) throw new NotConfirmedError('not confirmed; nothing was changed');
 }
+
+/**
+ * For mutating commands that need no confirmation (flags set, tasks run,
+ * jobs cancel): a context with require-reason still refuses them without
+ * --reason, before anything is sent.
+ */
+export async function ensureReason(f: Factory, action: string): Promise<void> {
+  const ctx = await f.context();
+  if (ctx.requireReason && !f.globals().reason) throw new UsageError(`context "${ctx.name}" requires --reason for ${action}`);
+}
+
+/**
+ * Confirmation for a local destructive action that has no target context
+ * (e.g. removing a key from the keychain): --yes skips, no TTY refuses.
+ */
+export async function confirmLocal(f: Factory, action: string): Promise<void> {
+  if (f.globals().yes) return;
+  const prompter = f.prompter();
+  if (!prompter.interactive) throw new NotConfirmedError(`refusing to ${action} without confirmation: not running interactively and --yes not given`);
+  if (!(await prompter.confirm(`${action[0]!.toUpperCase()}${action.slice(1)}?`, false))) throw new NotConfirmedError('not confirmed; nothing was changed');
+}

@@ -2,6 +2,16 @@
 import type { Register } from '../command.js';
 import { register as health } from './health/index.js';
 import { register as context } from './context/index.js';
+import { register as endpoints } from './endpoints/index.js';
+import { register as call } from './call/index.js';
+import { register as migrate } from './migrate/index.js';
+import { register as flags } from './flags/index.js';
+import { register as metrics } from './metrics/index.js';
+import { register as tasks } from './tasks/index.js';
+import { register as jobs } from './jobs/index.js';
+import { register as audit } from './audit/index.js';
+import { register as keys } from './keys/index.js';
+import { register as tunnel } from './tunnel/index.js';
 import { register as completion } from './completion/index.js';
 
-export const NOUNS: Register[] = [health, context, completion];
+export const NOUNS: Register[] = [health, endpoints, call, migrate, flags, metrics, tasks, jobs, audit, keys, context, tunnel, completion];

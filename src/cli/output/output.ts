@@ -70,7 +70,11 @@ export class Output {
     else human();
   }
 
-  table(rows: Record<string, unknown>[], columns: Column[], opts: { empty?: string } = {}): void {
+  /**
+   * Rows as a table. `header: false` (piped output only) continues an earlier
+   * tab-separated table, for follow streams that print rows as they come.
+   */
+  table(rows: Record<string, unknown>[], columns: Column[], opts: { empty?: string; header?: boolean } = {}): void {
     const text = (c: Column, r: Record<string, unknown>) => (c.format ? c.format(r[c.key], r) : cellText(r[c.key]));
     if (!rows.length) {
       if (opts.empty) this.note(opts.empty);
@@ -83,7 +87,7 @@ export class Output {
       return;
     }
     // Piped: tab-separated with a header line, easy for cut/awk.
-    this.io.stdout.write(columns.map((c) => c.header.toUpperCase()).join('\t') + '\n');
+    if (opts.header !== false) this.io.stdout.write(columns.map((c) => c.header.toUpperCase()).join('\t') + '\n');
     for (const r of rows) this.io.stdout.write(columns.map((c) => text(c, r).replace(/[\t\n]/g, ' ')).join('\t') + '\n');
   }
 

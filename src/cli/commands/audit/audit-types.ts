@@ -1,0 +1,44 @@
+import type { Colors, Column } from '../../output/output.js';
+
+/** One audit record as audit.tail returns it (DESIGN §5). */
+export interface AuditRecord {
+  seq: number;
+  time: string;
+  requestId: string;
+  keyid: string | null;
+  principal: string | null;
+  role: string | null;
+  endpoint: string | null;
+  method?: string | null;
+  path?: string | null;
+  reason?: string | null;
+  outcome: 'denied' | 'accepted' | 'ok' | 'error' | string;
+  status: number | null;
+  code?: string;
+  durationMs?: number;
+  jobId?: string;
+  [k: string]: unknown;
+}
+
+export interface AuditVerifyResult {
+  ok: boolean;
+  records: number;
+  firstBadRecord?: { line: number; seq?: number; reason: string };
+}
+
+export function auditColumns(c: Colors): Column[] {
+  const outcome = (v: unknown) => {
+    const s = String(v ?? '');
+    return s === 'denied' || s === 'error' ? c.red(s) : s === 'accepted' ? c.yellow(s) : c.green(s);
+  };
+  return [
+    { key: 'seq', header: 'seq' },
+    { key: 'time', header: 'time' },
+    { key: 'principal', header: 'who', format: (v, r) => (v ? `${String(v)}${r.role ? ` (${String(r.role)})` : ''}` : String(r.keyid ?? '-')) },
+    { key: 'endpoint', header: 'endpoint', format: (v, r) => String(v ?? `${String(r.method ?? '')} ${String(r.path ?? '')}`) },
+    { key: 'outcome', header: 'outcome', format: outcome },
+    { key: 'status', header: 'status', format: (v, r) => `${v ?? ''}${r.code ? ` ${String(r.code)}` : ''}` },
+    { key: 'jobId', header: 'job' },
+    { key: 'reason', header: 'reason' },
+  ];
+}

@@ -1,0 +1,33 @@
+import type { Command } from 'commander';
+import type { Factory } from '../../factory.js';
+import { endpointHelp, remember, summaryOf } from '../../command.js';
+
+export function register(parent: Command, f: Factory): void {
+  parent
+    .command('endpoints')
+    .description(summaryOf('catalog'))
+    .addHelpText('after', `${endpointHelp('catalog')}\nAny of them can be called with: opsctl call <endpoint-id> [--param k=v ...]`)
+    .action(async () => run(f));
+}
+
+export async function run(f: Factory): Promise<void> {
+  const client = await f.client();
+  const catalog = await client.catalog();
+  await remember(f, 'endpoints', catalog.endpoints.map((e) => e.id));
+  const out = await f.output();
+  out.emit(catalog, () => {
+    const c = out.colors;
+    out.note(c.dim(`${catalog.service} ${catalog.version}, protocol ${catalog.protocol}: ${catalog.endpoints.length} endpoints`));
+    out.table(
+      catalog.endpoints.map((e) => ({ ...e, route: `${e.method} ${e.path}` })),
+      [
+        { key: 'id', header: 'id' },
+        { key: 'route', header: 'method path' },
+        { key: 'role', header: 'role' },
+        { key: 'destructive', header: 'destructive', format: (v) => (v ? c.red('yes') : '') },
+        { key: 'job', header: 'job', format: (v) => (v ? 'yes' : '') },
+        { key: 'summary', header: 'summary' },
+      ],
+    );
+  });
+}

@@ -1,0 +1,30 @@
+import type { Command } from 'commander';
+import type { Factory } from '../../factory.js';
+import { endpointHelp, remember, summaryOf } from '../../command.js';
+import type { FlagView } from './flag-types.js';
+
+export function register(parent: Command, f: Factory): void {
+  parent
+    .command('list')
+    .alias('ls')
+    .description(summaryOf('flags.list'))
+    .addHelpText('after', endpointHelp('flags.list'))
+    .action(async () => run(f));
+}
+
+export async function run(f: Factory): Promise<void> {
+  const client = await f.client();
+  const res = await client.call<{ flags: FlagView[] }>('flags.list');
+  await remember(f, 'flags', res.flags.map((x) => x.name));
+  const out = await f.output();
+  out.emit(res, () =>
+    out.table(res.flags, [
+      { key: 'name', header: 'name' },
+      { key: 'type', header: 'type' },
+      { key: 'value', header: 'value', format: (v) => out.colors.bold(String(v)) },
+      { key: 'updatedBy', header: 'updated by' },
+      { key: 'updatedAt', header: 'updated at' },
+      { key: 'description', header: 'description' },
+    ], { empty: 'this service has no feature flags' }),
+  );
+}

@@ -1,0 +1,28 @@
+import type { Colors, Column } from '../../output/output.js';
+import { fractionOf, type JobProgress, type JobState } from '../../jobs/job-types.js';
+
+export function stateText(c: Colors, state: JobState | string): string {
+  if (state === 'succeeded') return c.green(state);
+  if (state === 'failed') return c.red(state);
+  if (state === 'cancelled') return c.yellow(state);
+  return c.cyan(state);
+}
+
+export function progressText(p: JobProgress | null | undefined): string {
+  const f = fractionOf(p);
+  const pct = f === undefined ? '' : `${Math.round(f * 100)}%`;
+  const n = p && typeof p.current === 'number' && typeof p.total === 'number' ? `${p.current}/${p.total}` : '';
+  return [pct, n, p?.message ?? ''].filter(Boolean).join(' ');
+}
+
+export function jobColumns(c: Colors): Column[] {
+  return [
+    { key: 'id', header: 'id' },
+    { key: 'endpoint', header: 'what', format: (v, r) => (r.name ? `${String(v)} ${String(r.name)}` : String(v ?? '')) },
+    { key: 'state', header: 'state', format: (v) => stateText(c, String(v)) },
+    { key: 'progress', header: 'progress', format: (v) => progressText(v as JobProgress) },
+    { key: 'startedBy', header: 'started by' },
+    { key: 'startedAt', header: 'started at' },
+    { key: 'endedAt', header: 'ended at' },
+  ];
+}

@@ -1,0 +1,22 @@
+import { OperationError } from '../errors/operation-error.js';
+import { ExitCode } from '../../protocol/exit-codes.js';
+
+/**
+ * The event stream of a job broke before the job ended (tunnel died). The job
+ * itself is server-owned and keeps running, so this is a connection failure
+ * (exit 5) with a re-attach hint, not a failed job. It stays an
+ * OperationError by name so the one error→exit map handles it.
+ */
+export class JobStreamLostError extends OperationError {
+  readonly hint: string;
+  readonly jobId: string;
+  constructor(jobId: string, cause: string) {
+    super(`lost the event stream of job ${jobId} (${cause}); the job keeps running on the server`, ExitCode.CONNECTION);
+    this.jobId = jobId;
+    this.hint = reattachHint(jobId);
+  }
+}
+
+export function reattachHint(jobId: string): string {
+  return `Re-attach with: opsctl jobs logs ${jobId} --follow`;
+}
