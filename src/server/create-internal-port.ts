@@ -149,10 +149,14 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     requireReasonForDestructive: options.requireReasonForDestructive === true,
   });
   const requestTimeout = options.requestTimeoutMs ?? 30_000;
+  const headersTimeout = Math.min(options.headersTimeoutMs ?? 10_000, requestTimeout);
   const server = http.createServer({
     requestTimeout,
-    headersTimeout: Math.min(options.headersTimeoutMs ?? 10_000, requestTimeout),
+    headersTimeout,
     keepAliveTimeout: 5_000,
+    // Node checks these timeouts on an interval (30 s by default), which
+    // would make a short timeout meaningless.
+    connectionsCheckingInterval: Math.max(100, Math.min(5_000, Math.floor(headersTimeout / 4))),
   }, handler);
   server.on('clientError', onClientError);
 
