@@ -76,6 +76,11 @@ export class AuditLog {
     return p;
   }
 
+  /** Resolves once every append queued so far has been written (or has failed). */
+  async drain(): Promise<void> {
+    await this.queue;
+  }
+
   /** The newest `limit` records, oldest first. */
   async tail(limit: number): Promise<unknown[]> {
     await this.queue;
