@@ -1,0 +1,154 @@
+import type { Command } from 'commander';
+import type { Factory } from '../../factory.js';
+import type { Tunnel, TunnelTarget } from '../../transport/types.js';
+import { reportError } from '../../errors/exit-code.js';
+import { OperationError } from '../../errors/operation-error.js';
+import { ExitCode } from '../../../protocol/exit-codes.js';
+import { remember } from '../../command.js';
+import { CheckList, type CheckResult } from './check-list.js';
+import { checkClockSkew, checkConfig, checkIdentity, checkInternalPort, checkProtocol, hopAddress, openRoute, SKEW_FAIL_SECONDS } from './checks.js';
+
+export function register(parent: Command, f: Factory): void {
+  parent
+    .command('doctor')
+    .description('Check every hop of the current context: config, key, SSH hops, internal port, protocol, clock')
+    .addHelpText(
+      'after',
+      `
+Walks the route a command takes, in order, and stops at the first failure:
+  config         the config file and the context (or the connection flags)
+  identity       the key loads (keychain reachable, agent holds it, file 0600) and signs
+  bastion/host   each SSH hop, with its handshake time (a fresh connection, never a reused tunnel)
+  internal port  a signed GET /v1/health through the tunnel
+  protocol       the catalog speaks protocol 1
+  clock skew     against the server's clock: warns above 30 s, fails above ${SKEW_FAIL_SECONDS} s (signatures expire)
+Exit status: 0 all passed (warnings allowed); otherwise the failing check's code
+(2 config, 1 identity, 5 SSH hop or internal port, 3 key refused by the service, 1 protocol or clock).`,
+    )
+    .action(async () => run(f));
+}
+
+function failed(list: CheckList, result: Omit<CheckResult, 'status'>, err: unknown): { result: CheckResult; exitCode: number } {
+  const report = reportError(err);
+  const r = list.add({ ...result, status: 'fail', detail: report.message || String(err) });
+  return { result: r, exitCode: report.exitCode };
+}
+
+type Failure = { result: CheckResult; exitCode: number };
+
+async function walk(f: Factory, list: CheckList, keep: (t: Tunnel) => void): Promise<Failure | undefined> {
+  try {
+    list.add((await checkConfig(f)).result);
+  } catch (e) {
+    return failed(list, { check: 'config', label: 'config', detail: '' }, e);
+  }
+
+  let identity;
+  try {
+    const r = await checkIdentity(f);
+    identity = r.identity;
+    list.add(r.result);
+  } catch (e) {
+    return failed(list, { check: 'identity', label: 'identity', detail: '' }, e);
+  }
+
+  let target: TunnelTarget;
+  try {
+    target = await f.target();
+  } catch (e) {
+    return failed(list, { check: 'config', label: 'ssh config', detail: '' }, e);
+  }
+
+  let tunnel: Tunnel;
+  try {
+    const route = await openRoute(f, target, identity);
+    tunnel = route.tunnel;
+    keep(tunnel);
+    for (const r of route.results) list.add(r);
+  } catch (e) {
+    // Blame the hop the transport names; the ones before it were reached.
+    const err = e as { hop?: string; kind?: string; hopKind?: string };
+    const kind = err.hopKind ?? err.kind ?? 'host';
+    const hops = [...target.bastions.map((h) => ({ kind: 'bastion', hop: h })), { kind: 'host', hop: target.host }];
+    const at = hops.findIndex((h) => h.kind === kind && h.hop.name === err.hop);
+    for (const h of hops.slice(0, Math.max(at, 0))) list.add({ check: h.kind, label: `${h.kind} ${h.hop.name}`, status: 'ok', detail: `${hopAddress(h.hop)} reached` });
+    const bad = hops[at] ?? hops[hops.length - 1]!;
+    return failed(list, { check: bad.kind, label: `${bad.kind} ${bad.hop.name}`, detail: '' }, e);
+  }
+
+  const { Client } = await import('../../client/client.js');
+  const client = new Client(tunnel, identity);
+  const portLabel = `internal port ${target.internalHost ?? '127.0.0.1'}:${target.internalPort}`;
+  let port;
+  try {
+    const found = await checkInternalPort(client, target);
+    if (found.refused) {
+      const code = found.problem.code ?? '';
+      const skew = found.dateSkewMs !== undefined ? ` (the server's clock differs from this one by about ${Math.round(found.dateSkewMs / 1000)} s)` : '';
+      const why = code === 'auth.expired' ? `the signature was refused as expired: the clocks disagree by more than ${SKEW_FAIL_SECONDS} s${skew}` : '';
+      const r = failed(list, { check: 'internal-port', label: portLabel, detail: '' }, found.problem);
+      if (why) r.result.detail = `${r.result.detail}; ${why}`;
+      return r;
+    }
+    port = found;
+    list.add(found.result);
+  } catch (e) {
+    return failed(list, { check: 'internal-port', label: portLabel, detail: '' }, e);
+  }
+
+  try {
+    const { result, catalog } = await checkProtocol(client);
+    list.add(result);
+    await remember(f, 'endpoints', catalog.endpoints.map((e) => e.id));
+    if (result.status === 'fail') return { result, exitCode: ExitCode.FAILED };
+  } catch (e) {
+    return failed(list, { check: 'protocol', label: 'protocol', detail: '' }, e);
+  }
+
+  const skew = list.add(checkClockSkew(port));
+  if (skew.status === 'fail') return { result: skew, exitCode: ExitCode.FAILED };
+  return undefined;
+}
+
+const ORDER: Array<[string, string]> = [
+  ['config', 'config'],
+  ['identity', 'identity'],
+  ['host', 'ssh hops'],
+  ['internal-port', 'internal port'],
+  ['protocol', 'protocol'],
+  ['clock-skew', 'clock skew'],
+];
+
+export async function run(f: Factory): Promise<void> {
+  const out = await f.output();
+  const list = new CheckList(out);
+  let tunnel: Tunnel | undefined;
+  let failure: Failure | undefined;
+  try {
+    failure = await walk(f, list, (t) => (tunnel = t));
+  } finally {
+    await (tunnel as Tunnel | undefined)?.close().catch(() => undefined);
+  }
+  if (failure) {
+    // Name what was not checked, so a reader sees where the walk stopped.
+    const done = new Set(list.results.map((r) => (r.check === 'bastion' ? 'host' : r.check)));
+    const from = ORDER.findIndex(([id]) => id === (failure!.result.check === 'bastion' ? 'host' : failure!.result.check));
+    for (const [id, label] of ORDER.slice(from + 1)) if (!done.has(id)) list.add({ check: id, label, status: 'skipped', detail: 'not checked' });
+  }
+  let context: string | null = null;
+  try {
+    context = (await f.context()).name ?? null;
+  } catch {
+    context = null;
+  }
+  if (out.json) {
+    out.printJson({
+      ok: !failure,
+      context,
+      checks: list.results,
+      failed: failure ? { check: failure.result.check, label: failure.result.label, detail: failure.result.detail, exitCode: failure.exitCode } : null,
+    });
+  }
+  if (failure) throw new OperationError(`doctor: ${failure.result.label} failed: ${failure.result.detail}`, failure.exitCode);
+  if (!out.json) out.success(list.results.some((r) => r.status === 'warn') ? 'every hop works (with warnings above)' : 'every hop works');
+}
