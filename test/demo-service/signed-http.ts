@@ -1,7 +1,8 @@
-// A small RFC 9421 client for the demo-service tests: plain node:http, each
-// request signed with a real ssh-keygen key through src/protocol's signer.
+// HTTP helpers for the demo-service tests: signed requests to the internal
+// port (real ssh-keygen keys, RFC 9421 via test/helpers/signed-client.ts),
+// plain ones to the public API, and the job / migration flows they share.
 import http from 'node:http';
-import { contentDigest, signRequest } from '../../src/protocol/index.js';
+import { SignedClient, type SendOptions } from '../helpers/signed-client.js';
 import type { TestKey } from '../helpers/keys.js';
 import type { HostPort } from '../helpers/demo-service.js';
 
@@ -12,25 +13,9 @@ export interface Reply {
   json: any;
 }
 
-export interface SignedOptions {
-  query?: string;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
-
-/** Sends one signed request and reads the whole response. */
-export async function signed(target: HostPort, key: TestKey, method: string, path: string, opts: SignedOptions = {}): Promise<Reply> {
-  const body = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
-  const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-  if (body) {
-    headers['content-type'] = 'application/json';
-    headers['content-digest'] = contentDigest(body);
-  }
-  const query = opts.query ?? '';
-  const sig = await signRequest({ method, path, query, headers }, { keyid: key.keyid, sign: (d) => key.sign(d) });
-  headers['signature-input'] = sig['signature-input'];
-  headers.signature = sig.signature;
-  return plain(target, method, query ? `${path}?${query}` : path, body, headers);
+/** Sends one request signed with `key` (through the server tests' SignedClient). */
+export function signed(target: HostPort, key: TestKey, method: string, path: string, opts: SendOptions = {}): Promise<Reply> {
+  return new SignedClient(target, key).send(method, path, opts);
 }
 
 /** An unsigned request (the public API, or a negative test on the internal port). */

@@ -25,6 +25,8 @@ export interface TestKey {
   privateKey: KeyObject;
   /** Raw Ed25519 signature. */
   sign(data: Uint8Array): Buffer;
+  /** Always 'ssh-keygen' (lets a TestKey be passed to test/helpers/signed-client.ts as is). */
+  origin: 'ssh-keygen';
   /** An allowlist line for this key: `role="ROLE" ssh-ed25519 AAAA… NAME`. */
   authorizedKeysLine(role?: Role): string;
   cleanup(): void;
@@ -84,6 +86,7 @@ export function generateKeyPair(name: string, opts: { dir?: string } = {}): Test
     keyid: fingerprintOfPublicKeyLine(publicLine),
     privateKey,
     sign: (data) => cryptoSign(null, data, privateKey),
+    origin: 'ssh-keygen',
     authorizedKeysLine: (role = 'viewer') => `role="${role}" ${publicLine}`,
     cleanup: () => {
       if (ownDir) fs.rmSync(dir, { recursive: true, force: true });
