@@ -123,14 +123,17 @@ export async function followJob(f: Factory, jobId: string, opts: FollowOptions =
   return outcome;
 }
 
-/** Human summary of how a job ended (stderr), and the result on stdout when there is one. */
-export async function reportOutcome(f: Factory, outcome: JobOutcome): Promise<void> {
+/**
+ * Human summary of how a job ended (stderr), and the result on stdout when
+ * there is one (unless the caller words the result itself).
+ */
+export async function reportOutcome(f: Factory, outcome: JobOutcome, opts: { result?: boolean } = {}): Promise<void> {
   const out = await f.output();
   if (out.json) return;
   const c = out.colors;
   if (outcome.state === 'succeeded') {
     out.success(`job ${outcome.jobId} succeeded`);
-    if (outcome.result !== undefined && outcome.result !== null) out.line(typeof outcome.result === 'string' ? outcome.result : JSON.stringify(outcome.result, null, 2));
+    if (opts.result !== false && outcome.result !== undefined && outcome.result !== null) out.line(typeof outcome.result === 'string' ? outcome.result : JSON.stringify(outcome.result, null, 2));
   } else {
     const why = outcome.error?.message ? `: ${outcome.error.message}` : '';
     f.io.stderr.write(`${c.red('✗')} job ${outcome.jobId} ${outcome.state}${why}\n`);

@@ -81,7 +81,9 @@ export class Output {
       return;
     }
     if (this.tty && this.Table) {
-      const t = new this.Table({ head: columns.map((c) => this.colors.bold(c.header)), style: { head: [], border: [] } });
+      // No rule between rows: compact like gh/kubectl, still boxed.
+      const chars = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
+      const t = new this.Table({ head: columns.map((c) => this.colors.bold(c.header)), chars, style: { head: [], border: [] } });
       for (const r of rows) t.push(columns.map((c) => text(c, r)));
       this.io.stdout.write(t.toString() + '\n');
       return;

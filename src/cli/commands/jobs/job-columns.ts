@@ -15,10 +15,16 @@ export function progressText(p: JobProgress | null | undefined): string {
   return [pct, n, p?.message ?? ''].filter(Boolean).join(' ');
 }
 
+/** `tasks.run count`, or just `migrations.up` when the job's name repeats the endpoint. */
+export function jobWhat(endpoint: unknown, name: unknown): string {
+  const e = typeof endpoint === 'string' ? endpoint : '';
+  return typeof name === 'string' && name && name !== e ? `${e} ${name}` : e;
+}
+
 export function jobColumns(c: Colors): Column[] {
   return [
     { key: 'id', header: 'id' },
-    { key: 'endpoint', header: 'what', format: (v, r) => (r.name ? `${String(v)} ${String(r.name)}` : String(v ?? '')) },
+    { key: 'endpoint', header: 'what', format: (v, r) => jobWhat(v, r.name) },
     { key: 'state', header: 'state', format: (v) => stateText(c, String(v)) },
     { key: 'progress', header: 'progress', format: (v) => progressText(v as JobProgress) },
     { key: 'startedBy', header: 'started by' },

@@ -3,7 +3,7 @@ import type { Factory } from '../../factory.js';
 import { endpointHelp, summaryOf } from '../../command.js';
 import { completeWith } from '../../completion/hints.js';
 import type { JobView } from '../../jobs/job-types.js';
-import { progressText, stateText } from './job-columns.js';
+import { jobWhat, progressText, stateText } from './job-columns.js';
 
 export function register(parent: Command, f: Factory): void {
   parent
@@ -23,7 +23,7 @@ export async function run(f: Factory, opts: { id: string }): Promise<void> {
     const c = out.colors;
     const pairs: Array<[string, unknown]> = [
       ['id', job.id],
-      ['what', `${job.endpoint ?? ''}${job.name ? ` ${job.name}` : ''}`],
+      ['what', jobWhat(job.endpoint, job.name)],
       ['state', stateText(c, job.state) + (job.cancelRequested && job.state === 'running' ? c.yellow(' (cancel requested)') : '')],
       ['progress', progressText(job.progress)],
       ['started by', job.startedBy ?? ''],

@@ -36,7 +36,12 @@ export async function runMigrationJob(f: Factory, started: JobStarted, opts: Mig
       error: outcome.error ?? null,
     });
   } else {
-    await reportOutcome(f, outcome);
+    await reportOutcome(f, outcome, { result: false });
+    if (outcome.state === 'succeeded') {
+      const r = (outcome.result ?? {}) as { applied?: unknown; reverted?: unknown };
+      const done = Array.isArray(r.applied) ? r.applied : Array.isArray(r.reverted) ? r.reverted : opts.names;
+      out.line(`${opts.direction === 'up' ? 'applied' : 'reverted'} ${done.length} migration(s)${done.length ? `: ${done.join(', ')}` : ''}`);
+    }
   }
   throwIfUnsuccessful(outcome);
 }
