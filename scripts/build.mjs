@@ -21,7 +21,9 @@ if (fs.existsSync(path.join(root, 'src/cli/main.ts'))) {
   const esbuild = await import('esbuild');
   // Heavy or native packages stay external: they are reached only through
   // lazy import() on the commands that need them, never on --help/completion.
-  const external = ['ssh2', 'cpu-features', '@napi-rs/keyring', 'better-sqlite3', 'got', '@inquirer/prompts', 'prom-client', 'umzug', 'ajv'];
+  // yaml too: split into its own chunk, a bundled CommonJS package keeps only a
+  // default export, so `(await import('yaml')).parse` would be undefined.
+  const external = ['ssh2', 'cpu-features', '@napi-rs/keyring', 'better-sqlite3', 'got', '@inquirer/prompts', 'prom-client', 'umzug', 'ajv', 'yaml'];
   await esbuild.build({
     entryPoints: { main: path.join(root, 'src/cli/main.ts') },
     outdir: path.join(root, 'dist/cli'),
@@ -32,6 +34,9 @@ if (fs.existsSync(path.join(root, 'src/cli/main.ts'))) {
     target: 'node20',
     external,
     sourcemap: false,
+    // Errors are classified by name (commander's CommanderError sets its name
+    // from constructor.name): esbuild must not rename classes.
+    keepNames: true,
     logLevel: 'warning',
     // Some bundled CommonJS dependencies call require(); give the ESM bundle one.
     banner: { js: "import { createRequire as __opsctlCreateRequire } from 'node:module'; const require = __opsctlCreateRequire(import.meta.url);" },
