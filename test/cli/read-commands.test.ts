@@ -120,7 +120,7 @@ test('exit 3 when the key lacks the role or is not allowed at all; the message n
 });
 
 test('exit 2 for usage errors, before anything is sent', async () => {
-  const before = h.audit().length;
+  const before = (await h.auditSettled()).length;
   const cases: Array<[string[], RegExp]> = [
     [['nosuch'], /unknown command 'nosuch'/],
     [['flags', 'list', '--nope'], /unknown option '--nope'/],

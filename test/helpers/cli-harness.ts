@@ -85,6 +85,12 @@ export interface CliHarness {
   factory(opts?: RunOptions & { globals?: Partial<GlobalOptions> }): { f: Factory; io: TestIO; tunnel: () => DirectTunnel | undefined; close(): Promise<void> };
   /** The audit log, parsed. */
   audit(): Array<Record<string, any>>;
+  /**
+   * The audit log once it stopped growing: the record of a streamed request
+   * (job events) is written when the server finishes the response, which can
+   * be just after the command returned.
+   */
+  auditSettled(): Promise<Array<Record<string, any>>>;
   close(): Promise<void>;
 }
 
@@ -111,6 +117,12 @@ export function testIO(env: Record<string, string>, tty: boolean): TestIO {
       s.isTTY = true;
       s.columns = 120;
     }
+    // Like process.stdout/stderr, which a prompt library may pipe into and
+    // "end": the process streams stay writable, so these do too.
+    s.end = ((chunk?: unknown) => {
+      if (typeof chunk === 'string' || Buffer.isBuffer(chunk)) s.write(chunk);
+      return s;
+    }) as typeof s.end;
     return s;
   };
   const stdin = mk();
@@ -475,6 +487,15 @@ export async function startCliHarness(opts: HarnessOptions = {}): Promise<CliHar
     audit() {
       if (!fs.existsSync(auditFile)) return [];
       return fs.readFileSync(auditFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    },
+    async auditSettled() {
+      let last = -1;
+      for (;;) {
+        const n = h.audit().length;
+        if (n === last) return h.audit();
+        last = n;
+        await sleep(150);
+      }
     },
     async close() {
       await port.close();

@@ -45,6 +45,18 @@ export function problemFromResponse(res: { status: number; headers: Record<strin
   return new ProblemError(res.status >= 500 ? 'internal' : 'request.invalid', `HTTP ${res.status}${text ? `: ${text}` : ''}`, {}, res.status);
 }
 
+/**
+ * The reason as a header value: UTF-8 bytes carried as latin1 characters,
+ * which is how the port reads it back (raw bytes, decoded as UTF-8), so the
+ * audit log shows "release 42 – café" and not percent-escapes. Control
+ * characters become spaces: a header can never be split.
+ */
+export function reasonHeaderValue(reason: string): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = reason.replace(/[\x00-\x1f\x7f]+/g, ' ').trim();
+  return Buffer.from(clean, 'utf8').toString('latin1');
+}
+
 export class Client {
   readonly tunnel: Tunnel;
   readonly identity: Identity;
@@ -63,7 +75,7 @@ export class Client {
       headers['content-digest'] = contentDigest(bodyBuf);
     }
     const reason = opts.reason ?? this.defaultReason;
-    if (reason) headers[REASON_HEADER] = encodeURIComponent(reason);
+    if (reason) headers[REASON_HEADER] = reasonHeaderValue(reason);
     if (opts.idempotencyKey) headers[IDEMPOTENCY_HEADER] = opts.idempotencyKey;
     const signed = await signRequest(
       { method: req.method, path: req.path, query: req.query ?? '', headers },

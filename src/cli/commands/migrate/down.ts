@@ -6,7 +6,7 @@ import { ensureConfirmable, confirmDestructive } from '../../confirm.js';
 import { UsageError } from '../../errors/usage-error.js';
 import type { JobStarted } from '../../jobs/job-types.js';
 import type { Client } from '../../client/client.js';
-import { explainConflict, namesOf, showPlan, type MigrationPlan, type MigrationStatus } from './migration-plan.js';
+import { explainBadTarget, explainConflict, namesOf, showPlan, type MigrationPlan, type MigrationStatus } from './migration-plan.js';
 import { runMigrationJob } from './run-migration-job.js';
 
 export interface MigrateDownOptions {
@@ -35,7 +35,9 @@ interface DownPlan {
  * and sent without a hash.
  */
 async function planDown(client: Client, to: string): Promise<DownPlan> {
-  const plan = await client.call<MigrationPlan>('migrations.plan', { to, direction: 'down' });
+  const plan = await client.call<MigrationPlan>('migrations.plan', { to, direction: 'down' }).catch((e: unknown) => {
+    throw explainBadTarget(e);
+  });
   if (plan.direction === 'down') return { names: namesOf(plan.pending), planHash: plan.planHash };
   const applied = namesOf((await client.call<MigrationStatus>('migrations.status')).applied);
   if (to !== '0' && !applied.includes(to)) throw new UsageError(`"${to}" is not an applied migration${applied.length ? `; applied: ${applied.join(', ')}` : '; none is applied'}`);

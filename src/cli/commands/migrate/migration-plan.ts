@@ -4,6 +4,7 @@
  */
 import type { Output } from '../../output/output.js';
 import { ProblemError } from '../../../protocol/problem-error.js';
+import { UsageError } from '../../errors/usage-error.js';
 
 export type MigrationItem = string | { name: string; [k: string]: unknown };
 
@@ -70,5 +71,12 @@ export function explainConflict(e: unknown, direction: 'up' | 'down'): unknown {
     const who = holderText(holder);
     return new ProblemError(p.code, `migrations are locked${who ? ` by ${who}` : ''}: another migration is running; nothing was started. Wait for it (opsctl jobs list) and re-run`, rest, 409);
   }
+  return e;
+}
+
+/** A 400 about `--to` (no such migration) is the operator's typo: exit 2, not 1. */
+export function explainBadTarget(e: unknown): unknown {
+  const p = e as ProblemError;
+  if (p?.name === 'ProblemError' && p.status === 400 && p.extensions?.field === 'to') return new UsageError(`--to: ${p.message}`);
   return e;
 }

@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import type { Factory } from '../../factory.js';
 import { endpointHelp, remember, summaryOf } from '../../command.js';
 import { completeWith } from '../../completion/hints.js';
-import { namesOf, showPlan, type MigrationPlan } from './migration-plan.js';
+import { explainBadTarget, namesOf, showPlan, type MigrationPlan } from './migration-plan.js';
 
 export interface MigratePlanOptions {
   to?: string;
@@ -19,7 +19,9 @@ export function register(parent: Command, f: Factory): void {
 
 export async function run(f: Factory, opts: MigratePlanOptions): Promise<void> {
   const client = await f.client();
-  const plan = await client.call<MigrationPlan>('migrations.plan', opts.to !== undefined ? { to: opts.to } : {});
+  const plan = await client.call<MigrationPlan>('migrations.plan', opts.to !== undefined ? { to: opts.to } : {}).catch((e: unknown) => {
+    throw explainBadTarget(e);
+  });
   const names = namesOf(plan.pending);
   await remember(f, 'migrations', names, { append: true });
   const out = await f.output();

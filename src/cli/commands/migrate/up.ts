@@ -4,7 +4,7 @@ import { endpointHelp, remember, summaryOf } from '../../command.js';
 import { completeWith } from '../../completion/hints.js';
 import { ensureConfirmable, confirmDestructive } from '../../confirm.js';
 import type { JobStarted } from '../../jobs/job-types.js';
-import { explainConflict, namesOf, showPlan, type MigrationPlan } from './migration-plan.js';
+import { explainBadTarget, explainConflict, namesOf, showPlan, type MigrationPlan } from './migration-plan.js';
 import { runMigrationJob } from './run-migration-job.js';
 
 export interface MigrateUpOptions {
@@ -26,7 +26,9 @@ export async function run(f: Factory, opts: MigrateUpOptions): Promise<void> {
   await ensureConfirmable(f, 'apply migrations');
   const client = await f.client();
   const toParam = opts.to !== undefined ? { to: opts.to } : {};
-  const plan = await client.call<MigrationPlan>('migrations.plan', toParam);
+  const plan = await client.call<MigrationPlan>('migrations.plan', toParam).catch((e: unknown) => {
+    throw explainBadTarget(e);
+  });
   const names = namesOf(plan.pending);
   await remember(f, 'migrations', names, { append: true });
   const out = await f.output();
