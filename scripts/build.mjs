@@ -19,12 +19,14 @@ log('build: tsc ok');
 
 if (fs.existsSync(path.join(root, 'src/cli/main.ts'))) {
   const esbuild = await import('esbuild');
+  // Chunk names are content hashes: clear the old ones so dist/ stays exact.
+  fs.rmSync(path.join(root, 'dist/cli'), { recursive: true, force: true });
   // Heavy or native packages stay external: they are reached only through
   // lazy import() on the commands that need them, never on --help/completion.
   // yaml too: split into its own chunk, a bundled CommonJS package keeps only a
   // default export, so `(await import('yaml')).parse` would be undefined.
   const external = ['ssh2', 'cpu-features', '@napi-rs/keyring', 'better-sqlite3', 'got', '@inquirer/prompts', 'prom-client', 'umzug', 'ajv', 'yaml'];
-  await esbuild.build({
+  const result = await esbuild.build({
     entryPoints: { main: path.join(root, 'src/cli/main.ts') },
     outdir: path.join(root, 'dist/cli'),
     bundle: true,
@@ -38,8 +40,10 @@ if (fs.existsSync(path.join(root, 'src/cli/main.ts'))) {
     // from constructor.name): esbuild must not rename classes.
     keepNames: true,
     logLevel: 'warning',
+    metafile: true,
     // Some bundled CommonJS dependencies call require(); give the ESM bundle one.
     banner: { js: "import { createRequire as __opsctlCreateRequire } from 'node:module'; const require = __opsctlCreateRequire(import.meta.url);" },
   });
+  fs.writeFileSync(path.join(root, 'dist/cli/meta.json'), JSON.stringify(result.metafile));
   log('build: cli bundle ok');
 }

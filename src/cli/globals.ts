@@ -42,11 +42,11 @@ export function addGlobalOptions(program: Command): void {
     .option('--identity <spec>', 'keychain:NAME | agent | FILE')
     .option('--known-hosts <file>', 'known_hosts file to check host keys against (replaces the defaults)')
     .addOption(new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS as string[]).default('table'))
-    .option('-y, --yes', 'do not ask before destructive actions (required when not interactive)', false)
+    .option('-y, --yes', 'do not ask before destructive actions (required when not interactive)')
     .option('--reason <text>', 'why: recorded in the server\'s audit log')
     .option('--no-color', 'no colour (also: NO_COLOR)')
     .option('--timeout <seconds>', 'connection timeout per hop', parseTimeout, 15)
-    .option('-v, --verbose', 'say what happens on the way (hops, timings)', false);
+    .option('-v, --verbose', 'say what happens on the way (hops, timings)');
 }
 
 export function readGlobals(program: Command): GlobalOptions {

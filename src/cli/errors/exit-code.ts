@@ -31,8 +31,9 @@ export function reportError(err: unknown): ErrorReport {
     const extra = typeof ext.field === 'string' ? ` (field: ${ext.field})` : typeof ext.holder === 'string' ? ` (held by ${ext.holder})` : '';
     return { exitCode: exitCodeForStatus(e.status), message: `${e.message}${extra} [${String(e.code)}, HTTP ${e.status}]`, ...(hint ? { hint } : {}) };
   }
-  if (e.name === 'CommanderError') {
-    const code = String(e.code ?? '');
+  // Matched by code, not class name: bundling may rename commander's class.
+  if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
+    const code = e.code;
     if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return { exitCode: ExitCode.OK, message: '' };
     return { exitCode: ExitCode.USAGE, message: '' /* commander already printed it */ };
   }
