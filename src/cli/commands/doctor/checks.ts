@@ -82,6 +82,7 @@ interface HealthBody {
   version?: string;
   status?: string;
   time?: string;
+  checks?: Record<string, { ok: boolean; detail?: string }>;
 }
 
 export interface InternalPortFindings {
@@ -120,6 +121,9 @@ export async function checkInternalPort(client: Client, target: TunnelTarget): P
   const health = JSON.parse(res.body.toString('utf8')) as HealthBody;
   const serverTime = health.time ? Date.parse(health.time) : NaN;
   const status = health.status ?? 'ok';
+  const failing = Object.entries(health.checks ?? {})
+    .filter(([, c]) => !c.ok)
+    .map(([name, c]) => (c.detail ? `${name} (${c.detail})` : name));
   return {
     health,
     skewMs: Number.isFinite(serverTime) ? serverTime - middle : undefined,
@@ -128,7 +132,7 @@ export async function checkInternalPort(client: Client, target: TunnelTarget): P
       check: 'internal-port',
       label: `internal port ${target.internalHost ?? '127.0.0.1'}:${target.internalPort}`,
       status: status === 'ok' ? 'ok' : 'warn',
-      detail: `signed GET /v1/health: ${health.service ?? '?'} ${health.version ?? ''} status ${status}`.replace(/\s+/g, ' '),
+      detail: `signed GET /v1/health: ${health.service ?? '?'} ${health.version ?? ''} status ${status}${failing.length ? `: ${failing.join(', ')}` : ''}`.replace(/\s+/g, ' '),
       ms,
     },
   };
@@ -149,7 +153,7 @@ export function checkClockSkew(p: InternalPortFindings): CheckResult {
   if (p.skewMs === undefined) return { check: 'clock-skew', label: 'clock skew', status: 'warn', detail: 'the server did not report its time' };
   const s = p.skewMs / 1000;
   const abs = Math.abs(s);
-  const text = `${s >= 0 ? '+' : '−'}${abs.toFixed(1)} s against the server (±${(p.uncertaintyMs / 1000).toFixed(1)} s; signatures are valid within ±${SKEW_FAIL_SECONDS} s)`;
+  const text = `${s >= 0 || abs < 0.05 ? '+' : '−'}${abs.toFixed(1)} s against the server (±${(p.uncertaintyMs / 1000).toFixed(1)} s; signatures are valid within ±${SKEW_FAIL_SECONDS} s)`;
   if (abs > SKEW_FAIL_SECONDS) return { check: 'clock-skew', label: 'clock skew', status: 'fail', detail: `${text}: fix the clock (NTP) on this machine or the server` };
   if (abs > SKEW_WARN_SECONDS) return { check: 'clock-skew', label: 'clock skew', status: 'warn', detail: `${text}: close to the limit` };
   return { check: 'clock-skew', label: 'clock skew', status: 'ok', detail: text };

@@ -73,7 +73,9 @@ async function walk(f: Factory, list: CheckList, keep: (t: Tunnel) => void): Pro
     const at = hops.findIndex((h) => h.kind === kind && h.hop.name === err.hop);
     for (const h of hops.slice(0, Math.max(at, 0))) list.add({ check: h.kind, label: `${h.kind} ${h.hop.name}`, status: 'ok', detail: `${hopAddress(h.hop)} reached` });
     const bad = hops[at] ?? hops[hops.length - 1]!;
-    return failed(list, { check: bad.kind, label: `${bad.kind} ${bad.hop.name}`, detail: '' }, e);
+    const r = failed(list, { check: bad.kind, label: `${bad.kind} ${bad.hop.name}`, detail: '' }, e);
+    if (at >= 0) for (const h of hops.slice(at + 1)) list.add({ check: h.kind, label: `${h.kind} ${h.hop.name}`, status: 'skipped', detail: 'not reached' });
+    return r;
   }
 
   const { Client } = await import('../../client/client.js');
