@@ -3,11 +3,18 @@
  * which declares the commander command, and a separately testable `run(f, opts)`.
  */
 import type { Command } from 'commander';
-import { STANDARD_ENDPOINTS } from '../protocol/catalog.js';
+import { STANDARD_ENDPOINTS, type EndpointDescriptor } from '../protocol/catalog.js';
 import type { Factory } from './factory.js';
 import { recordCompletions, readCompletionCache, ADHOC_CONTEXT, type LiveKind } from './completion/cache.js';
 
 export type Register = (parent: Command, f: Factory) => void;
+
+/** A standard endpoint's descriptor by id (a programming error when unknown). */
+export function standardEndpoint(endpointId: string): EndpointDescriptor {
+  const ep = STANDARD_ENDPOINTS.find((e) => e.id === endpointId);
+  if (!ep) throw new Error(`no standard endpoint ${endpointId}`);
+  return ep;
+}
 
 /** The summary of a standard endpoint, so help text comes from the catalog definitions. */
 export function summaryOf(endpointId: string): string {

@@ -145,3 +145,16 @@ export function parseParams(pairs: readonly string[], schema: JsonSchema, opts: 
 export function missingRequired(params: Record<string, unknown>, schema: JsonSchema, omit: readonly string[] = []): string[] {
   return (schema.required ?? []).filter((r) => !omit.includes(r) && params[r] === undefined);
 }
+
+/**
+ * Checks a command-line argument against its param's pattern in a standard
+ * endpoint (job ids, flag and task names), so a typo is a usage error (exit 2)
+ * rather than a 400 from the server.
+ */
+export function checkArgument(endpoint: { id: string; params: JsonSchema }, param: string, value: string): string {
+  const pattern = endpoint.params.properties?.[param]?.pattern;
+  if (typeof pattern === 'string' && !new RegExp(pattern).test(value)) {
+    throw new UsageError(`invalid ${endpoint.params.properties?.[param]?.description ?? param} "${value}" (expected ${pattern})`);
+  }
+  return value;
+}

@@ -1,6 +1,7 @@
 import { Argument, type Command } from 'commander';
 import type { Factory } from '../../factory.js';
-import { endpointHelp, summaryOf } from '../../command.js';
+import { checkArgument } from '../../params/parse-params.js';
+import { endpointHelp, standardEndpoint, summaryOf } from '../../command.js';
 import { completeWith } from '../../completion/hints.js';
 import type { FlagView } from './flag-types.js';
 
@@ -14,6 +15,7 @@ export function register(parent: Command, f: Factory): void {
 }
 
 export async function run(f: Factory, opts: { name: string }): Promise<void> {
+  checkArgument(standardEndpoint('flags.get'), 'name', opts.name);
   const client = await f.client();
   const flag = await client.call<FlagView>('flags.get', { name: opts.name });
   const out = await f.output();

@@ -5,9 +5,12 @@
 import type { Factory } from '../../factory.js';
 import { UsageError } from '../../errors/usage-error.js';
 import { ensureReason } from '../../confirm.js';
+import { checkArgument } from '../../params/parse-params.js';
+import { standardEndpoint } from '../../command.js';
 import { coerceFlagValue, showValue, type FlagView } from './flag-types.js';
 
 export async function setFlag(f: Factory, name: string, value: { raw: string } | { boolean: boolean }): Promise<void> {
+  checkArgument(standardEndpoint('flags.set'), 'name', name);
   await ensureReason(f, `changing flag ${name}`);
   const client = await f.client();
   const before = await client.call<FlagView>('flags.get', { name });

@@ -1,6 +1,7 @@
 import { Argument, type Command } from 'commander';
 import type { Factory } from '../../factory.js';
-import { endpointHelp, summaryOf } from '../../command.js';
+import { checkArgument } from '../../params/parse-params.js';
+import { endpointHelp, standardEndpoint, summaryOf } from '../../command.js';
 import { completeWith } from '../../completion/hints.js';
 import { ensureReason } from '../../confirm.js';
 import type { JobView } from '../../jobs/job-types.js';
@@ -16,6 +17,7 @@ export function register(parent: Command, f: Factory): void {
 }
 
 export async function run(f: Factory, opts: { id: string }): Promise<void> {
+  checkArgument(standardEndpoint('jobs.cancel'), 'id', opts.id);
   await ensureReason(f, `cancelling job ${opts.id}`);
   const client = await f.client();
   const job = await client.call<JobView>('jobs.cancel', { id: opts.id });

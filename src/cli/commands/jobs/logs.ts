@@ -1,6 +1,7 @@
 import { Argument, type Command } from 'commander';
 import type { Factory } from '../../factory.js';
-import { endpointHelp, summaryOf } from '../../command.js';
+import { checkArgument } from '../../params/parse-params.js';
+import { endpointHelp, standardEndpoint, summaryOf } from '../../command.js';
 import { completeWith } from '../../completion/hints.js';
 import { followJob, reportOutcome, throwIfUnsuccessful } from '../../jobs/follow.js';
 
@@ -25,6 +26,7 @@ export function register(parent: Command, f: Factory): void {
 const REPLAY_IDLE_MS = 400;
 
 export async function run(f: Factory, opts: JobsLogsOptions): Promise<void> {
+  checkArgument(standardEndpoint('jobs.events'), 'id', opts.id);
   const outcome = await followJob(f, opts.id, {
     label: 'job',
     jsonEvents: 'ndjson',
