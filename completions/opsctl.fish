@@ -4,8 +4,10 @@
 # files (config, completion cache): it never connects anywhere or prompts.
 
 function __opsctl_complete
-    set -l words (commandline -opc) (commandline -ct)
-    for line in ($words[1] __complete fish -- $words 2>/dev/null)
+    set -l words (commandline -opc)
+    # Quoted, so an empty current word still counts as one.
+    set -l cur (commandline -ct)
+    for line in ($words[1] __complete fish -- $words "$cur" 2>/dev/null)
         if test "$line" = ':files'
             __fish_complete_path (commandline -ct)
         else

@@ -31,7 +31,7 @@ function unquote(raw: string): string | undefined {
 
 // `key: value` with a plain or quoted key; undefined when the line is not one.
 function splitKey(line: string): { key: string; value: string } | undefined {
-  const m = /^("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s'"#:][^:#]*?)\s*:(?:\s+(.*))?$/.exec(line);
+  const m = /^("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s'"#:{}[\],&*!|>%@`-][^:#]*?)\s*:(?:\s+(.*))?$/.exec(line);
   if (!m) return undefined;
   const key = unquote(m[1]!);
   if (key === undefined) return undefined;

@@ -97,8 +97,10 @@ function fish(prog: string): string {
 # files (config, completion cache): it never connects anywhere or prompts.
 
 function ${fn}
-    set -l words (commandline -opc) (commandline -ct)
-    for line in ($words[1] __complete fish -- $words 2>/dev/null)
+    set -l words (commandline -opc)
+    # Quoted, so an empty current word still counts as one.
+    set -l cur (commandline -ct)
+    for line in ($words[1] __complete fish -- $words "$cur" 2>/dev/null)
         if test "$line" = '${FILES_DIRECTIVE}'
             __fish_complete_path (commandline -ct)
         else
