@@ -3,7 +3,7 @@ import type { Factory } from '../../factory.js';
 import { remember } from '../../command.js';
 import { completeWith } from '../../completion/hints.js';
 import { UsageError } from '../../errors/usage-error.js';
-import { ensureConfirmable, confirmDestructive } from '../../confirm.js';
+import { ensureConfirmable, confirmDestructive, ensureReason } from '../../confirm.js';
 import { collectParam, missingRequired, parseParams } from '../../params/parse-params.js';
 import { findEndpoint, STANDARD_ENDPOINTS, buildRequest, type EndpointDescriptor } from '../../../protocol/catalog.js';
 import { isJobStarted } from '../../jobs/job-types.js';
@@ -76,6 +76,7 @@ export async function run(f: Factory, opts: CallOptions): Promise<void> {
     label = `task ${String(params.name)}`;
   }
   const out = await f.output();
+  if (ep.method !== 'GET') await ensureReason(f, `calling ${ep.id}`);
   if (destructive) {
     await ensureConfirmable(f, `call ${ep.id}`);
     let shape;

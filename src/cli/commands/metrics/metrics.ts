@@ -48,7 +48,8 @@ export async function run(f: Factory, opts: MetricsOptions): Promise<void> {
   const out = await f.output();
   const fetchOnce = async (signal?: AbortSignal): Promise<{ text?: string; json?: JsonMetric[] }> => {
     if (out.json) {
-      const all = await client.call<JsonMetric[]>('metrics.get', {}, { accept: 'application/json', ...(signal ? { signal } : {}) });
+      const res = await client.call<{ metrics: JsonMetric[] } | JsonMetric[]>('metrics.get', {}, { accept: 'application/json', ...(signal ? { signal } : {}) });
+      const all = Array.isArray(res) ? res : res.metrics ?? [];
       return { json: re ? filterJsonMetrics(all, re) : all };
     }
     const text = await client.call<string>('metrics.get', {}, { accept: 'text/plain', ...(signal ? { signal } : {}) });
@@ -57,7 +58,7 @@ export async function run(f: Factory, opts: MetricsOptions): Promise<void> {
 
   if (!opts.watch) {
     const m = await fetchOnce();
-    if (m.json) out.printJson(m.json);
+    if (m.json) out.printJson({ metrics: m.json });
     else {
       f.io.stdout.write(m.text ?? '');
       if (!m.text && re) out.note(`no metric name matches /${opts.filter}/`);

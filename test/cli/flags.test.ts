@@ -1,0 +1,86 @@
+/**
+ * flags set/enable/disable against a real internal port: VALUE typed by the
+ * flag's own type, old → new, the server's validation, roles and --reason.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startCliHarness, cleanupKeys, type CliHarness } from '../helpers/cli-harness.js';
+
+let h: CliHarness;
+before(async () => {
+  h = await startCliHarness();
+});
+after(async () => {
+  await h?.close();
+  cleanupKeys();
+});
+
+const value = (name: string) => h.port.flags.get(name);
+
+test('set types VALUE by the flag and shows old → new', async () => {
+  const b = await h.run(['flags', 'set', 'maintenance_mode', 'on'], { as: 'operator' });
+  assert.equal(b.code, 0, b.stderr);
+  assert.equal(b.stdout, 'maintenance_mode: false → true\n');
+  assert.equal(value('maintenance_mode'), true);
+
+  const p = await h.run(['-o', 'json', 'flags', 'set', 'discount_percent', '25%'], { as: 'operator' });
+  assert.equal(p.code, 0, p.stderr);
+  assert.deepEqual({ old: p.json().old, new: p.json().new }, { old: 0, new: 25 });
+  assert.equal(p.json().flag.updatedBy, 'oscar');
+  assert.equal(value('discount_percent'), 25);
+
+  const n = await h.run(['flags', 'set', 'max_page_size', '200'], { as: 'operator' });
+  assert.equal(n.stdout, 'max_page_size: 50 → 200\n');
+  assert.equal(value('max_page_size'), 200);
+
+  const s = await h.run(['flags', 'set', 'greeting', '42'], { as: 'operator' });
+  assert.equal(s.stdout, 'greeting: "hello" → "42"\n', 'a string flag keeps "42" a string');
+  assert.equal(value('greeting'), '42');
+});
+
+test('enable/disable for boolean flags only', async () => {
+  assert.equal((await h.run(['flags', 'disable', 'maintenance_mode'], { as: 'operator' })).code, 0);
+  assert.equal(value('maintenance_mode'), false);
+  const e = await h.run(['flags', 'enable', 'maintenance_mode'], { as: 'operator' });
+  assert.equal(e.stdout, 'maintenance_mode: false → true\n');
+  const again = await h.run(['flags', 'enable', 'maintenance_mode'], { as: 'operator' });
+  assert.match(again.stderr, /value unchanged/);
+  const wrong = await h.run(['flags', 'enable', 'discount_percent'], { as: 'operator' });
+  assert.equal(wrong.code, 2);
+  assert.match(wrong.stderr, /flag discount_percent is a percentage, not a boolean/);
+});
+
+test('bad values: usage errors before the write; range checks by the server (exit 1 naming the field)', async () => {
+  const before = value('discount_percent');
+  for (const [argv, re] of [
+    [['flags', 'set', 'maintenance_mode', 'perhaps'], /is a boolean: use true\/false/],
+    [['flags', 'set', 'discount_percent', '150'], /expected 0-100/],
+    [['flags', 'set', 'max_page_size', 'lots'], /expected a number/],
+  ] as Array<[string[], RegExp]>) {
+    const r = await h.run(argv, { as: 'operator' });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, re);
+  }
+  const range = await h.run(['flags', 'set', 'max_page_size', '999'], { as: 'operator' });
+  assert.equal(range.code, 1, range.stderr);
+  assert.match(range.stderr, /\(field: value\) \[request\.invalid, HTTP 400\]/);
+  const unknown = await h.run(['flags', 'get', 'nope']);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /not_found, HTTP 404/);
+  assert.equal(value('discount_percent'), before);
+});
+
+test('a viewer cannot set flags (3); a require-reason context needs --reason, which reaches the audit log', async () => {
+  const viewer = await h.run(['flags', 'set', 'greeting', 'hi'], { as: 'viewer' });
+  assert.equal(viewer.code, 3);
+  const strict = await h.run(['--context', 'strict', 'flags', 'set', 'greeting', 'hi'], { as: 'operator' });
+  assert.equal(strict.code, 2);
+  assert.match(strict.stderr, /context "strict" requires --reason for changing flag greeting/);
+  assert.notEqual(value('greeting'), 'hi');
+  const ok = await h.run(['--context', 'strict', '--reason', 'INC-12 banner', 'flags', 'set', 'greeting', 'hi'], { as: 'operator' });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(value('greeting'), 'hi');
+  const rec = (await h.auditSettled()).filter((r) => r.endpoint === 'flags.set').pop()!;
+  assert.equal(rec.reason, 'INC-12 banner');
+  assert.equal(rec.principal, 'oscar');
+});
