@@ -49,6 +49,11 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** Gets the tunnel right after it is made (e.g. to drop it later). */
   onTunnel?: (t: DirectTunnel) => void;
+  /**
+   * Load the identity the real way (from --identity / the context) instead of
+   * using the test key: keychain, agent and file identities end to end.
+   */
+  realIdentity?: boolean;
 }
 
 export interface CliResult {
@@ -73,6 +78,8 @@ export interface CliHarness {
   dir: string;
   env: Record<string, string>;
   keys: Record<KeyName, TestKey>;
+  /** The allowlist the port reloads when it changes. */
+  allowlistFile: string;
   port: InternalPort;
   auditFile: string;
   db: Database.Database;
@@ -390,7 +397,7 @@ export async function startCliHarness(opts: HarnessOptions = {}): Promise<CliHar
 
   const wire = (f: Factory, o: RunOptions, tunnels: DirectTunnel[]) => {
     const key = keys[o.as ?? 'admin'];
-    f.identity = async () => identityOf(key);
+    if (!o.realIdentity) f.identity = async () => identityOf(key);
     let t: Promise<DirectTunnel> | undefined;
     f.tunnel = () => {
       // Like the real tunnel(): the target (context) is resolved first, so a
@@ -431,6 +438,7 @@ export async function startCliHarness(opts: HarnessOptions = {}): Promise<CliHar
     dir,
     env,
     keys,
+    allowlistFile: allowlist,
     port,
     auditFile,
     db,
