@@ -49,10 +49,12 @@ async function main(): Promise<void> {
     }
     stopping = true;
     log('info', `${signal}: closing listeners and database`);
+    // Longer than the port's own grace for running jobs (10 s), so a migration
+    // job gets to finish and release its lock before we give up.
     const force = setTimeout(() => {
-      log('error', 'shutdown took longer than 10 s; exiting');
+      log('error', 'shutdown took longer than 20 s; exiting');
       process.exit(1);
-    }, 10_000);
+    }, 20_000);
     force.unref();
     service.close().then(
       () => process.exit(0),

@@ -10,6 +10,7 @@ import { FLAG_DEFINITIONS } from './ops/flags.js';
 import { healthChecks } from './ops/health.js';
 import { createMetrics } from './ops/metrics.js';
 import { ordersStatsEndpoint } from './ops/stats-endpoint.js';
+import { clearMigrationLockTask } from './ops/tasks/clear-migration-lock.js';
 import { purgeCancelledOrdersTask } from './ops/tasks/purge-cancelled-orders.js';
 import { recomputeTotalsTask } from './ops/tasks/recompute-totals.js';
 import { startPublicServer, type PublicServer } from './public/public-server.js';
@@ -48,6 +49,7 @@ export async function startDemoService(config: DemoServiceConfig): Promise<Runni
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const db = openDatabase(path.join(config.dataDir, DATABASE_FILE));
   const metrics = createMetrics(db);
+  const lock = new SqliteMigrationLock(db);
   let port: InternalPort;
   try {
     port = await createInternalPort({
@@ -60,9 +62,9 @@ export async function startDemoService(config: DemoServiceConfig): Promise<Runni
       flags: { definitions: FLAG_DEFINITIONS, file: path.join(config.dataDir, 'flags.json') },
       migrations: {
         migrator: createMigrator(db, { log, delayMs: config.slowMigrationsMs ?? 0 }),
-        lock: new SqliteMigrationLock(db),
+        lock,
       },
-      tasks: [recomputeTotalsTask(db), purgeCancelledOrdersTask(db)],
+      tasks: [recomputeTotalsTask(db), purgeCancelledOrdersTask(db), clearMigrationLockTask(lock)],
       metricsRegistry: metrics.registry,
       healthChecks: healthChecks(db),
       endpoints: [ordersStatsEndpoint(db)],

@@ -9,7 +9,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { startDemoService, type DemoService } from '../helpers/demo-service.js';
 import { generateKeyPair, type TestKey } from '../helpers/keys.js';
-import { plain, signed, waitForJob } from './signed-http.js';
+import { migrateUp, plain, signed, waitForJob } from './signed-http.js';
 
 let admin: TestKey;
 let dir: string;
@@ -89,4 +89,55 @@ test('two service processes on one database: while one migrates the other gets 4
   const staleB = await signed(b.internal, admin, 'POST', '/v1/migrations/up', { body: { expectedPlan: planB.json.planHash } });
   assert.equal(staleB.status, 412, staleB.text);
   assert.equal(staleB.json.code, 'precondition.failed');
+});
+
+test('SIGTERM during a migration job: the job ends, the lock is released, the schema matches the log', async (t) => {
+  const dataDir = path.join(dir, 'sigterm');
+  const svc = await startDemoService({ authorizedKeys: allowlist(), dataDir, extraArgs: ['--slow-migrations', '800'] });
+  t.after(() => svc.stop());
+  const plan = await signed(svc.internal, admin, 'POST', '/v1/migrations/plan', { body: {} });
+  const up = await signed(svc.internal, admin, 'POST', '/v1/migrations/up', { body: { expectedPlan: plan.json.planHash } });
+  assert.equal(up.status, 202, up.text);
+  const probe = openDb(svc);
+  for (let i = 0; i < 50 && !probe.prepare('SELECT 1 FROM migration_lock').get(); i++) await new Promise((r) => setTimeout(r, 50));
+  probe.close();
+
+  const exited = new Promise<number | null>((resolve) => svc.proc.once('exit', (code) => resolve(code)));
+  svc.proc.kill('SIGTERM');
+  assert.equal(await exited, 0, svc.stderr());
+
+  const db = openDb(svc);
+  t.after(() => db.close());
+  assert.equal(db.prepare('SELECT * FROM migration_lock').get(), undefined, 'no stale lock after a clean shutdown');
+  const applied = (db.prepare('SELECT name FROM migrations ORDER BY name').all() as Array<{ name: string }>).map((r) => r.name);
+  const objects = new Set((db.prepare("SELECT name FROM sqlite_master").all() as Array<{ name: string }>).map((r) => r.name));
+  assert.equal(objects.has('orders'), applied.includes('0001-create-orders'));
+  assert.equal(objects.has('order_events'), applied.includes('0003-create-order-events'));
+});
+
+test('clear-migration-lock: admin only, compare-and-delete on the exact holder, then migrations run', async (t) => {
+  const operatorKey = generateKeyPair('oscar@ops');
+  t.after(() => operatorKey.cleanup());
+  const svc = await startDemoService({ authorizedKeys: allowlist() + operatorKey.authorizedKeysLine('operator') + '\n' });
+  t.after(() => svc.stop());
+  const db = openDb(svc);
+  t.after(() => db.close());
+  const stale = 'carol@ops (SHA256:gone) request r-dead';
+  db.prepare('INSERT INTO migration_lock (id, holder, acquired_at) VALUES (1, ?, ?)').run(stale, '2026-01-01T00:00:00.000Z');
+  const run = (key: TestKey, holder: string) => signed(svc.internal, key, 'POST', '/v1/tasks/clear-migration-lock/run', { body: { params: { holder } } });
+
+  assert.equal((await run(operatorKey, stale)).status, 403);
+  const wrong = await run(admin, 'carol@ops');
+  assert.equal(wrong.status, 202, wrong.text);
+  const wrongJob = await waitForJob(svc.internal, admin, wrong.json.jobId);
+  assert.equal(wrongJob.json.state, 'failed');
+  assert.match(JSON.stringify(wrongJob.json.error), /held by carol@ops \(SHA256:gone\) request r-dead/);
+  assert.ok(db.prepare('SELECT 1 FROM migration_lock').get(), 'a mismatched holder clears nothing');
+
+  const right = await run(admin, stale);
+  const rightJob = await waitForJob(svc.internal, admin, right.json.jobId);
+  assert.equal(rightJob.json.state, 'succeeded', rightJob.text);
+  assert.deepEqual(rightJob.json.result, { cleared: true, holder: stale, since: '2026-01-01T00:00:00.000Z' });
+  await migrateUp(svc.internal, admin);
+  assert.equal((await plain(svc.public, 'GET', '/orders')).status, 200);
 });
