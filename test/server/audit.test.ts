@@ -199,3 +199,20 @@ test('a destructive action\'s accepted record is on disk before its handler runs
     await h.close();
   }
 });
+
+test('audit params: secrets redacted at any depth, long values cut', async () => {
+  const { redact } = await import('../../src/server/audit/redact.js');
+  const schema = {
+    type: 'object' as const,
+    properties: {
+      db: { type: 'object' as const, properties: { password: { type: 'string' as const, secret: true }, host: { type: 'string' as const } } },
+      tokens: { type: 'array' as const, items: { type: 'string' as const, secret: true } },
+      note: { type: 'string' as const },
+    },
+  };
+  const out = redact(schema, { db: { password: 'hunter2', host: 'db1' }, tokens: ['a', 'b'], note: 'n'.repeat(5000) }) as Record<string, unknown>;
+  assert.deepEqual(out.db, { password: '[redacted]', host: 'db1' });
+  assert.deepEqual(out.tokens, ['[redacted]', '[redacted]']);
+  assert.ok((out.note as string).length < 1100);
+  assert.match(out.note as string, /more chars/);
+});
