@@ -19,8 +19,11 @@ log('build: tsc ok');
 
 if (fs.existsSync(path.join(root, 'src/cli/main.ts'))) {
   const esbuild = await import('esbuild');
-  // Chunk names are content hashes: clear the old ones so dist/ stays exact.
-  fs.rmSync(path.join(root, 'dist/cli'), { recursive: true, force: true });
+  // Chunk names are content hashes, so each build goes to a fresh directory
+  // that replaces dist/cli in one rename: a CLI started meanwhile (tests
+  // running in parallel) never sees a half-written bundle.
+  const outdir = path.join(root, `dist/cli.next-${process.pid}`);
+  fs.rmSync(outdir, { recursive: true, force: true });
   // Heavy or native packages stay external: they are reached only through
   // lazy import() on the commands that need them, never on --help/completion.
   // yaml too: split into its own chunk, a bundled CommonJS package keeps only a
@@ -28,7 +31,7 @@ if (fs.existsSync(path.join(root, 'src/cli/main.ts'))) {
   const external = ['ssh2', 'cpu-features', '@napi-rs/keyring', 'better-sqlite3', 'got', '@inquirer/prompts', 'prom-client', 'umzug', 'ajv', 'yaml'];
   const result = await esbuild.build({
     entryPoints: { main: path.join(root, 'src/cli/main.ts') },
-    outdir: path.join(root, 'dist/cli'),
+    outdir,
     bundle: true,
     splitting: true,
     format: 'esm',
@@ -44,6 +47,11 @@ if (fs.existsSync(path.join(root, 'src/cli/main.ts'))) {
     // Some bundled CommonJS dependencies call require(); give the ESM bundle one.
     banner: { js: "import { createRequire as __opsctlCreateRequire } from 'node:module'; const require = __opsctlCreateRequire(import.meta.url);" },
   });
-  fs.writeFileSync(path.join(root, 'dist/cli/meta.json'), JSON.stringify(result.metafile));
+  fs.writeFileSync(path.join(outdir, 'meta.json'), JSON.stringify(result.metafile));
+  const final = path.join(root, 'dist/cli');
+  const old = path.join(root, `dist/cli.old-${process.pid}`);
+  if (fs.existsSync(final)) fs.renameSync(final, old);
+  fs.renameSync(outdir, final);
+  fs.rmSync(old, { recursive: true, force: true });
   log('build: cli bundle ok');
 }
