@@ -54,6 +54,8 @@ export interface RunOptions {
    * using the test key: keychain, agent and file identities end to end.
    */
   realIdentity?: boolean;
+  /** Keep the factory's real tunnel() (which reuses a running `opsctl tunnel`). */
+  realTunnel?: boolean;
 }
 
 export interface CliResult {
@@ -398,6 +400,7 @@ export async function startCliHarness(opts: HarnessOptions = {}): Promise<CliHar
   const wire = (f: Factory, o: RunOptions, tunnels: DirectTunnel[]) => {
     const key = keys[o.as ?? 'admin'];
     if (!o.realIdentity) f.identity = async () => identityOf(key);
+    if (o.realTunnel) return;
     let t: Promise<DirectTunnel> | undefined;
     f.tunnel = () => {
       // Like the real tunnel(): the target (context) is resolved first, so a
