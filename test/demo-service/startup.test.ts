@@ -76,6 +76,15 @@ test('a non-loopback internal host is refused without --allow-non-loopback', asy
   assert.match(lastLine(r.stderr), /loopback/i);
 });
 
+test('--allow-non-loopback lets the internal port bind a non-loopback address, and the line says so', async (t) => {
+  const svc = await startDemoService({ authorizedKeys: admin.authorizedKeysLine('admin') + '\n', extraArgs: ['--internal-host', '0.0.0.0', '--allow-non-loopback'] });
+  t.after(() => svc.stop());
+  assert.equal(svc.internal.host, '0.0.0.0');
+  assert.match(svc.stdout(), /^\{"internal":"0\.0\.0\.0:\d+","public":"127\.0\.0\.1:\d+"\}\n$/);
+  const r = await signed({ host: '127.0.0.1', port: svc.internal.port }, admin, 'GET', '/v1/health');
+  assert.equal(r.status, 200, r.text);
+});
+
 test('an empty, missing or all-malformed allowlist is refused at start', async () => {
   const empty = path.join(dir, 'empty_keys');
   fs.writeFileSync(empty, '# nobody yet\n\n');
