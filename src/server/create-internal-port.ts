@@ -159,6 +159,15 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     connectionsCheckingInterval: Math.max(100, Math.min(5_000, Math.floor(headersTimeout / 4))),
   }, handler);
   server.on('clientError', onClientError);
+  // Expect: 100-continue (curl does this for large bodies): refuse an
+  // oversized body before the client sends it, instead of inviting it.
+  const bodyLimit = options.bodyLimitBytes ?? 1024 * 1024;
+  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (Number.isFinite(declared) && declared > bodyLimit) res.setHeader('connection', 'close');
+    else res.writeContinue();
+    handler(req, res);
+  });
 
   const bound = await listenInternal(server, options);
   log('info', `internal port of ${options.service.name} listening on ${bound.address} (${allowlist.size} key(s) allowed)`);

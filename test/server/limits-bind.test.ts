@@ -32,6 +32,28 @@ test('a 2 MiB body gets 413 request.too_large (declared or chunked) and the serv
   }
 });
 
+test('Expect: 100-continue with an oversized body is refused before the body is sent', async () => {
+  const h = await startHarness();
+  try {
+    const prepared = await h.operator.prepare('PUT', '/v1/flags/x', { body: { value: 'x'.repeat(2 * 1024 * 1024) } });
+    const sock = net.connect(h.port.port!, '127.0.0.1');
+    await new Promise((r) => sock.once('connect', r));
+    const head = Object.entries({ ...prepared.headers, host: '127.0.0.1', expect: '100-continue' }).map(([k, v]) => `${k}: ${v}`).join('\r\n');
+    sock.write(`PUT /v1/flags/x HTTP/1.1\r\n${head}\r\n\r\n`);
+    const answer = await new Promise<string>((resolve) => {
+      let buf = '';
+      sock.on('data', (c) => { buf += c.toString(); });
+      sock.on('close', () => resolve(buf));
+    });
+    assert.match(answer, /^HTTP\/1\.1 413/, 'no "100 Continue" first');
+    assert.match(answer, /"code":"request.too_large"/);
+    const small = await h.operator.send('PUT', '/v1/flags/x', { body: { value: true }, headers: { expect: '100-continue' } });
+    assert.equal(small.status, 404, 'a small body is invited and processed (no such flag)');
+  } finally {
+    await h.close();
+  }
+});
+
 test('a GET with a body, and a body that is not an object, are 400', async () => {
   const h = await startHarness();
   try {
