@@ -1,0 +1,99 @@
+/**
+ * `opsctl --help` (and command help, and completion) must never load the
+ * heavy modules: ssh2, got, @inquirer/prompts, the keychain binding,
+ * prom-client, the server's database modules. A module-resolution hook in a
+ * real child process records every module URL that gets loaded; checked for
+ * the TypeScript sources and, when built, for the shipped bundle.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const HEAVY = ['ssh2', 'cpu-features', 'got', '@inquirer', '@napi-rs/keyring', 'prom-client', 'better-sqlite3', 'umzug', 'ajv'];
+const HELP_RUNS = [
+  ['--help'],
+  ['migrate', '--help'],
+  ['flags', 'set', '--help'],
+  ['tasks', 'run', '--help'],
+  ['keys', 'generate', '--help'],
+  ['call', '--help'],
+  ['tunnel', '--help'],
+  ['jobs', 'logs', '--help'],
+  ['__complete', 'bash', '--', 'opsctl', 'flags', 'get', ''],
+];
+
+let dir: string;
+before(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsctl-lazy-'));
+  fs.writeFileSync(path.join(dir, 'hooks.mjs'), [
+    "import fs from 'node:fs';",
+    'let log;',
+    'export function initialize(data) { log = data.log; }',
+    'export async function resolve(specifier, context, next) {',
+    '  const r = await next(specifier, context);',
+    "  fs.appendFileSync(log, r.url + '\\n');",
+    '  return r;',
+    '}',
+  ].join('\n'));
+  fs.writeFileSync(path.join(dir, 'register.mjs'), [
+    "import { register } from 'node:module';",
+    `register(${JSON.stringify(pathToFileURL(path.join(dir, 'hooks.mjs')).href)}, { data: { log: process.env.PROBE_LOG } });`,
+  ].join('\n'));
+  // Runs main(argv) with throwaway streams and an empty HOME, then exits.
+  fs.writeFileSync(path.join(dir, 'probe.mjs'), [
+    "import { Writable, PassThrough } from 'node:stream';",
+    'const sink = () => new Writable({ write(_c, _e, cb) { cb(); } });',
+    'const argv = JSON.parse(process.env.PROBE_ARGV);',
+    'if (process.env.PROBE_SANITY) await import(process.env.PROBE_SANITY);',
+    'const { main } = await import(process.env.PROBE_MAIN);',
+    'const code = await main(argv, { stdin: new PassThrough(), stdout: sink(), stderr: sink(), env: { HOME: process.env.PROBE_HOME, XDG_CONFIG_HOME: process.env.PROBE_HOME, XDG_CACHE_HOME: process.env.PROBE_HOME } });',
+    'process.exit(code);',
+  ].join('\n'));
+});
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function loaded(mainUrl: string, argv: string[], opts: { tsx: boolean; sanity?: boolean }): string[] {
+  const log = path.join(dir, `log-${Math.random().toString(36).slice(2)}`);
+  fs.writeFileSync(log, '');
+  const args = [...(opts.tsx ? ['--import', 'tsx'] : []), '--import', pathToFileURL(path.join(dir, 'register.mjs')).href, path.join(dir, 'probe.mjs')];
+  const r = spawnSync(process.execPath, args, {
+    cwd: root,
+    env: { ...process.env, PROBE_LOG: log, PROBE_ARGV: JSON.stringify(argv), PROBE_MAIN: mainUrl, PROBE_HOME: dir, ...(opts.sanity ? { PROBE_SANITY: pathToFileURL(createRequire(path.join(root, 'package.json')).resolve('ssh2')).href } : {}) },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(r.status, 0, `${argv.join(' ')}: exit ${r.status}\n${r.stderr}`);
+  return fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
+}
+
+function heavyIn(urls: string[]): string[] {
+  return urls.filter((u) => HEAVY.some((m) => u.includes(`/node_modules/${m}/`)));
+}
+
+test('the probe sees heavy modules when they are loaded', () => {
+  const urls = loaded(pathToFileURL(path.join(root, 'src/cli/main.ts')).href, ['--help'], { tsx: true, sanity: true });
+  assert.ok(heavyIn(urls).some((u) => u.includes('/node_modules/ssh2/')), 'ssh2 recorded');
+});
+
+test('help and completion load none of the heavy modules (TypeScript sources)', () => {
+  const main = pathToFileURL(path.join(root, 'src/cli/main.ts')).href;
+  for (const argv of HELP_RUNS) {
+    const urls = loaded(main, argv, { tsx: true });
+    assert.ok(urls.some((u) => u.includes('/src/cli/commands/migrate/up.ts')), 'the command tree was built');
+    assert.deepEqual(heavyIn(urls), [], `opsctl ${argv.join(' ')} loaded heavy modules`);
+  }
+});
+
+const bundle = path.join(root, 'dist/cli/main.js');
+test('help and completion load none of the heavy modules (the built bundle)', { skip: fs.existsSync(bundle) ? false : 'dist/cli/main.js not built (npm test builds it)' }, () => {
+  for (const argv of HELP_RUNS) {
+    const urls = loaded(pathToFileURL(bundle).href, argv, { tsx: false });
+    assert.deepEqual(heavyIn(urls), [], `opsctl ${argv.join(' ')} loaded heavy modules`);
+  }
+});
