@@ -8,6 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { openTunnel } from '../../src/cli/transport/connect.js';
 import { HostKeyError } from '../../src/cli/transport/host-key-error.js';
+import { HostKeyVerifier } from '../../src/cli/transport/host-key-verifier.js';
+import { SshChain } from '../../src/cli/transport/ssh-chain.js';
 import {
   checkHostKey,
   entryMatchesHost,
@@ -202,4 +204,32 @@ test('a @revoked key is refused even when also listed as valid', async (t) => {
   if (requireSshd(t)) return;
   const kh = tmp.file('revoked', `${bastion.knownHostsLine}\n${svc.knownHostsLine}\n@revoked * ${svc.hostKeyLine}\n`);
   await assert.rejects(health(target([kh])), (e: unknown) => e instanceof HostKeyError && e.problem === 'revoked' && /REVOKED HOST KEY/.test(e.message));
+});
+
+test('fan-out to hosts with unknown keys: one question at a time, the same key is asked about once', async (t) => {
+  if (requireSshd(t)) return;
+  const own = path.join(tmp.dir, 'fan', 'known_hosts');
+  const user = tmp.file('fan-user', `${bastion.knownHostsLine}\n`);
+  let open = 0;
+  let maxOpen = 0;
+  const asked: string[] = [];
+  const verifier = await HostKeyVerifier.load({
+    files: [own, user],
+    prompt: async ({ hop: h }) => {
+      maxOpen = Math.max(maxOpen, ++open);
+      asked.push(h.name);
+      await new Promise((r) => setTimeout(r, 100));
+      open--;
+      return true;
+    },
+  });
+  const chain = await SshChain.connect([hop('b1', bastion)], { identity, verifier, timeoutMs: 5000 });
+  try {
+    await Promise.all([chain.connectHost(hop('svc', svc)), chain.connectHost(hop('svc-again', svc)), chain.connectHost(hop('other', impostor))]);
+    assert.equal(maxOpen, 1, 'never two questions at once');
+    assert.equal(asked.length, 2, `asked about ${asked.join(', ')}`);
+    assert.equal(fs.readFileSync(own, 'utf8').trim().split('\n').length, 2);
+  } finally {
+    await chain.close();
+  }
 });

@@ -42,6 +42,9 @@ function algosForKeyType(type: string): string[] {
 export class HostKeyVerifier {
   private entries: KnownHostEntry[];
   private readonly opts: HostKeyVerifierOptions;
+  // One question at a time: fan-out connects hosts in parallel, and two
+  // prompts must not interleave on the terminal.
+  private promptQueue: Promise<unknown> = Promise.resolve();
 
   private constructor(entries: KnownHostEntry[], opts: HostKeyVerifierOptions) {
     this.entries = entries;
@@ -74,7 +77,8 @@ export class HostKeyVerifier {
   /**
    * Resolves when the key is trusted (recorded, or accepted by the operator
    * and then recorded); throws HostKeyError otherwise. `onPrompt` brackets
-   * the question so the caller's handshake timer can stop while a human reads.
+   * the question (and the wait for an earlier one) so the caller's handshake
+   * timer can stop while a human reads. Questions are asked one at a time.
    */
   async verify(
     hop: Hop,
@@ -120,16 +124,36 @@ export class HostKeyVerifier {
         { ...details, problem: 'unknown' },
       );
     }
+    // The caller's connect timer stops while we wait for our turn and while the operator reads.
     onPrompt?.(true);
-    let yes: boolean;
+    const turn = this.promptQueue.then(() => this.askAndRecord(hop, kind, keyBlob, prompt));
+    this.promptQueue = turn.catch(() => undefined);
     try {
-      yes = await prompt({ hop, keyType, fingerprint: fp });
+      await turn;
     } finally {
       onPrompt?.(false);
     }
+  }
+
+  private async askAndRecord(
+    hop: Hop,
+    kind: 'bastion' | 'host',
+    keyBlob: Buffer,
+    prompt: HostKeyPrompt,
+  ): Promise<void> {
+    const name = knownHostsName(hop.host, hop.port);
+    const fp = fingerprint(keyBlob);
+    const keyType = keyTypeOfBlob(keyBlob);
+    const where = `${kind} "${hop.name}" (${name})`;
+    // The operator may have accepted this very key while we waited our turn.
+    if (checkHostKey(this.entries, name, keyBlob).status === 'ok') return;
+    const yes = await prompt({ hop, keyType, fingerprint: fp });
     if (!yes) {
       throw new HostKeyError(`host key for ${where} (${keyType} ${fp}) was not accepted; not connecting`, {
-        ...details,
+        hop: hop.name,
+        hopKind: kind,
+        knownHostsName: name,
+        fingerprint: fp,
         problem: 'unknown',
       });
     }
