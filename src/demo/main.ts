@@ -1,0 +1,141 @@
+/**
+ * `npm run demo` (node dist/src/demo/main.js [--keep]): the whole product on
+ * one machine with nothing installed but Node. A temp dir with a generated
+ * operator key, the demo service, an in-process SSH bastion and service host,
+ * a temporary config; then a narrated tour through the real tunnel. Leaves
+ * nothing running and nothing in the user's config or keychain. With --keep
+ * the environment stays up until Ctrl-C, with the line to paste to explore it.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startForwardingServer, type ForwardingServer } from './forwarding-ssh-server.js';
+import { Narrator, shellQuote } from './narrator.js';
+import { startService, type ServiceProcess } from './service-process.js';
+import { STEPS, StepFailedError } from './tour.js';
+import { createWorkspace, generateKeyPair, DEMO_CONTEXT, DEMO_USER, type Workspace } from './workspace.js';
+
+const USAGE = `usage: npm run demo [-- --keep]
+
+Runs opsctl end to end on this machine: an operator key, the demo orders
+service, an in-process SSH bastion and service host, and a narrated tour
+through the real tunnel. Everything lives in a temp dir that is removed at
+the end; your own config, keys and keychain are never touched.
+
+  --keep   leave the environment running after the tour and print the line
+           to paste into a shell to explore it; Ctrl-C tears it down`;
+
+/** The package root: the nearest parent with opsctl's package.json. */
+function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = path.join(dir, 'package.json');
+    if (fs.existsSync(pkg) && (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string }).name === 'opsctl') return dir;
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('cannot find the opsctl package root');
+    dir = up;
+  }
+}
+
+function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+}
+
+export async function runDemo(argv: string[]): Promise<number> {
+  if (argv.includes('-h') || argv.includes('--help')) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  const unknown = argv.filter((a) => a !== '--keep');
+  if (unknown.length) {
+    process.stderr.write(`demo: unknown argument ${unknown[0]}\n${USAGE}\n`);
+    return 2;
+  }
+  const keep = argv.includes('--keep');
+  const root = packageRoot();
+  const cli = path.join(root, 'bin/opsctl.js');
+  const n = new Narrator(process.stdout, process.env);
+  const interrupt = new AbortController();
+  const onSignal = () => interrupt.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let ws: Workspace | undefined;
+  let service: ServiceProcess | undefined;
+  const servers: ForwardingServer[] = [];
+  let code = 0;
+  let current = 'setting up';
+  try {
+    n.banner('opsctl demo: a signed, audited internal port reached through SSH');
+    ws = createWorkspace();
+    n.say(`Everything below lives in ${ws.dir} and is removed at the end.`);
+
+    current = 'starting the demo service';
+    service = await startService({ root, dataDir: ws.dataDir, allowlistFile: ws.allowlistFile, logFile: ws.serviceLog, slowMigrationsMs: 400 });
+
+    current = 'starting the SSH bastion and service host';
+    const log = (m: string) => fs.appendFileSync(path.join(ws!.dir, 'ssh.log'), m + '\n');
+    const hostKeys = { host: generateKeyPair('demo-service-host'), bastion: generateKeyPair('demo-bastion') };
+    const host = await startForwardingServer({
+      name: 'service host', hostKey: hostKeys.host.privateKey, operatorPublicKey: ws.operator.publicKey, user: DEMO_USER, allow: service.internal, log,
+    });
+    servers.push(host);
+    const bastion = await startForwardingServer({
+      name: 'bastion', hostKey: hostKeys.bastion.privateKey, operatorPublicKey: ws.operator.publicKey, user: DEMO_USER, allow: { host: '127.0.0.1', port: host.port }, log,
+    });
+    servers.push(bastion);
+    const pin = (port: number, key: string) => `[127.0.0.1]:${port} ${key.split(/\s+/).slice(0, 2).join(' ')}\n`;
+    fs.writeFileSync(ws.knownHostsFile, pin(bastion.port, hostKeys.bastion.publicKey) + pin(host.port, hostKeys.host.publicKey), { mode: 0o600 });
+
+    const setup = { cli, ws, narrator: n, bastionPort: bastion.port, hostPort: host.port, internal: service.internal, public: service.public, signal: interrupt.signal };
+    for (const step of STEPS) {
+      if (interrupt.signal.aborted) break;
+      current = step.title;
+      n.title(step.title);
+      await step.run(setup);
+    }
+    if (interrupt.signal.aborted) {
+      n.fail(`interrupted during "${current}"; tearing down`);
+      code = 130;
+    } else {
+      n.write('\n');
+      n.ok('the tour is done: every step ran the real CLI through the real tunnel.');
+      if (keep) {
+        const exports = `export OPSCTL_CONFIG=${shellQuote(ws.configFile)} OPSCTL_CONTEXT=${DEMO_CONTEXT} XDG_CACHE_HOME=${shellQuote(ws.cacheDir)}; alias opsctl=${shellQuote(`${process.execPath} ${cli}`)}`;
+        n.write('\nThe demo stays up. Paste this line into a shell to explore it (then try: opsctl flags get <TAB>, after source <(opsctl completion bash)):\n\n');
+        n.write(`  ${exports}\n\n`);
+        n.say(`Public API: http://${service.public.host}:${service.public.port}/orders. Press Ctrl-C here to tear everything down.`);
+        if (!interrupt.signal.aborted) await waitForSignal();
+      } else {
+        n.say('Run npm run demo -- --keep to leave it running and explore it yourself (TAB completes flag and task names).');
+      }
+    }
+  } catch (e) {
+    code = interrupt.signal.aborted ? 130 : 1;
+    const message = e instanceof StepFailedError || e instanceof Error ? e.message : String(e);
+    n.fail(`${interrupt.signal.aborted ? 'interrupted' : 'failed'} during "${current}": ${message}`);
+    if (ws && fs.existsSync(ws.serviceLog) && code === 1) {
+      const tail = fs.readFileSync(ws.serviceLog, 'utf8').trim().split('\n').slice(-8).join('\n');
+      if (tail) process.stderr.write(`last lines of the demo service's log:\n${tail}\n`);
+    }
+  } finally {
+    for (const s of servers.reverse()) await s.close().catch(() => undefined);
+    await service?.stop().catch(() => undefined);
+    ws?.remove();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (code !== 130) n.say('Torn down: no process left running, temp dir removed.');
+  return code;
+}
+
+runDemo(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`demo: ${(e as Error)?.message ?? String(e)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,79 @@
+/**
+ * Everything the demo writes lives in one private temp dir: the operator
+ * key (a file identity, 0600: the demo never touches the keychain), the
+ * service's allowlist and data, the pinned known_hosts, and the config and
+ * cache dirs the CLI runs with. Removing the dir removes the demo.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import ssh2 from 'ssh2';
+
+export interface KeyPair {
+  privateKey: string;
+  /** `ssh-ed25519 AAAA… comment` */
+  publicKey: string;
+}
+
+export interface Workspace {
+  dir: string;
+  operatorKeyFile: string;
+  operator: KeyPair;
+  allowlistFile: string;
+  knownHostsFile: string;
+  dataDir: string;
+  serviceLog: string;
+  configFile: string;
+  cacheDir: string;
+  /** The environment every CLI run of the tour gets. */
+  env: Record<string, string>;
+  remove(): void;
+}
+
+export const DEMO_CONTEXT = 'demo';
+export const DEMO_USER = 'operator';
+
+/** An Ed25519 key pair in OpenSSH format. */
+export function generateKeyPair(comment: string): KeyPair {
+  const k = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+  return { privateKey: k.private, publicKey: k.public.trim() };
+}
+
+// Only what the CLI needs from the caller's environment: never an agent, a
+// context or a config of theirs.
+const PASS_THROUGH = ['PATH', 'TERM', 'LANG', 'LC_ALL', 'NO_COLOR', 'FORCE_COLOR', 'NODE_EXTRA_CA_CERTS', 'SYSTEMROOT', 'TMPDIR'];
+
+export function createWorkspace(): Workspace {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsctl-demo-'));
+  fs.chmodSync(dir, 0o700);
+  const p = (...parts: string[]) => path.join(dir, ...parts);
+  const operator = generateKeyPair('demo-operator');
+  const operatorKeyFile = p('operator_ed25519');
+  fs.writeFileSync(operatorKeyFile, operator.privateKey, { mode: 0o600 });
+  fs.writeFileSync(`${operatorKeyFile}.pub`, operator.publicKey + '\n', { mode: 0o644 });
+  const allowlistFile = p('authorized_keys');
+  fs.writeFileSync(allowlistFile, `role="admin" ${operator.publicKey}\n`, { mode: 0o600 });
+  for (const d of ['home', 'config', 'cache', 'run', 'service']) fs.mkdirSync(p(d), { mode: 0o700 });
+  const env: Record<string, string> = {};
+  for (const k of PASS_THROUGH) if (process.env[k] !== undefined) env[k] = process.env[k]!;
+  Object.assign(env, {
+    HOME: p('home'),
+    XDG_CONFIG_HOME: p('config'),
+    XDG_CACHE_HOME: p('cache'),
+    XDG_RUNTIME_DIR: p('run'),
+    OPSCTL_CONFIG: p('config', 'opsctl', 'config.yaml'),
+  });
+  return {
+    dir,
+    operatorKeyFile,
+    operator,
+    allowlistFile,
+    knownHostsFile: p('known_hosts'),
+    dataDir: p('service'),
+    serviceLog: p('service.log'),
+    configFile: env.OPSCTL_CONFIG!,
+    cacheDir: p('cache'),
+    env,
+    remove: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * `npm run demo` (node dist/src/demo/main.js) on a fresh HOME: exit 0, every
+ * step of the tour ran, nothing left running, nothing left on disk, nothing
+ * written to HOME. And `--keep`: the pasted line drives the kept
+ * environment (a real command and TAB completion), Ctrl-C tears it down.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ensureBuilt, ROOT } from '../doctor/stack.js';
+
+const DEMO = path.join(ROOT, 'dist/src/demo/main.js');
+
+function freshHome(t: { after(fn: () => void): void }): Record<string, string> {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'opsctl-demo-home-'));
+  t.after(() => fs.rmSync(home, { recursive: true, force: true }));
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, NO_COLOR: '1' };
+  if (process.env.NODE_EXTRA_CA_CERTS) env.NODE_EXTRA_CA_CERTS = process.env.NODE_EXTRA_CA_CERTS;
+  return env;
+}
+
+/** Processes whose command line mentions the path (the demo service runs with --data-dir DIR/service). */
+function processesUsing(dir: string): string[] {
+  const ps = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return ps.stdout.split('\n').filter((l) => l.includes(dir) && !l.includes('ps -eo'));
+}
+
+function demoDir(output: string): string {
+  const m = /Everything below lives in (\S+) and is removed at the end\./.exec(output);
+  assert.ok(m, `the demo names its temp dir:\n${output}`);
+  return m[1]!;
+}
+
+test('npm run demo: the whole tour through the real tunnel, exit 0, nothing left behind', async (t) => {
+  ensureBuilt();
+  const env = freshHome(t);
+  const r = spawnSync(process.execPath, [DEMO], { cwd: ROOT, env, encoding: 'utf8', timeout: 170_000 });
+  const all = r.stdout + r.stderr;
+  assert.equal(r.status, 0, all);
+  for (const cmd of [
+    '$ opsctl context add demo --bastion operator@127.0.0.1:',
+    '$ opsctl doctor',
+    '$ opsctl health',
+    '$ opsctl endpoints',
+    '$ opsctl migrate plan',
+    "$ opsctl migrate up --yes --reason 'demo: first deploy'",
+    '$ opsctl flags set discount_percent 20',
+    '$ opsctl flags enable maintenance_mode',
+    '$ opsctl metrics --filter ^demo_orders',
+    '$ opsctl tasks run recompute-totals --follow',
+    '$ opsctl audit tail -n 8',
+    '$ opsctl audit verify',
+  ]) {
+    assert.ok(r.stdout.includes(cmd), `missing step ${cmd}`);
+  }
+  // The flag's effect on the public API, and the task's progress.
+  assert.match(r.stdout, /HTTP 201 order #2: .* total 20\.00 \(20% off\)/);
+  assert.match(r.stdout, /HTTP 503 .*maintenance/);
+  assert.match(all, /progress 100%/);
+  assert.match(all, /audit log intact/);
+  assert.match(r.stdout, /Torn down/);
+  const dir = demoDir(r.stdout);
+  assert.equal(fs.existsSync(dir), false, 'temp dir removed');
+  assert.deepEqual(processesUsing(dir), [], 'nothing left running');
+  assert.deepEqual(fs.readdirSync(env.HOME!), [], 'nothing written to HOME');
+});
+
+test('npm run demo -- --keep: the printed line explores the kept environment; Ctrl-C tears it down', async (t) => {
+  ensureBuilt();
+  const env = freshHome(t);
+  const child = spawn(process.execPath, [DEMO, '--keep'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 170_000;
+  while (!/^ {2}export OPSCTL_CONFIG=.*$/m.test(out)) {
+    if (child.exitCode !== null) assert.fail(`demo exited early (${child.exitCode}):\n${out}\n${err}`);
+    if (Date.now() > deadline) assert.fail(`no paste line:\n${out}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const line = /^ {2}(export OPSCTL_CONFIG=.*)$/m.exec(out)![1]!;
+  const dir = demoDir(out);
+
+  // Paste the line into a fresh bash, as a person would, and use opsctl.
+  const script = `shopt -s expand_aliases\n${line}\nopsctl flags get discount_percent -o json\n`;
+  const used = spawnSync('bash', ['--norc', '--noprofile', '-c', script], { env, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(used.status, 0, used.stderr);
+  assert.equal(JSON.parse(used.stdout).value, 20);
+
+  // TAB in bash with the completion script: flag names come from the cache the tour filled.
+  const bin = path.join(env.HOME!, 'bin');
+  fs.mkdirSync(bin, { recursive: true });
+  fs.writeFileSync(path.join(bin, 'opsctl'), `#!/bin/sh\nexec "${process.execPath}" "${path.join(ROOT, 'bin/opsctl.js')}" "$@"\n`, { mode: 0o755 });
+  const complete = spawnSync(
+    'bash',
+    ['--norc', '--noprofile', '-c', `${line}\nsource "${path.join(ROOT, 'completions/opsctl.bash')}"\nCOMP_WORDS=(opsctl flags get ''); COMP_CWORD=3; _opsctl; printf '%s\\n' "\${COMPREPLY[@]}"`],
+    { env: { ...env, PATH: `${bin}:${env.PATH}` }, encoding: 'utf8' },
+  );
+  assert.deepEqual(complete.stdout.split('\n').filter(Boolean).sort(), ['discount_percent', 'maintenance_mode', 'max_page_size'], complete.stderr);
+
+  assert.ok(processesUsing(dir).length > 0, 'the demo service runs while kept');
+  child.kill('SIGINT');
+  const code = await exited;
+  assert.equal(code, 0, `${out}\n${err}`);
+  assert.equal(fs.existsSync(dir), false, 'temp dir removed');
+  assert.deepEqual(processesUsing(dir), [], 'nothing left running');
+  assert.deepEqual(fs.readdirSync(env.HOME!).filter((f) => f !== 'bin'), [], 'nothing written to HOME');
+});
