@@ -10,6 +10,21 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const quiet = process.argv.includes('--quiet');
 const log = (m) => { if (!quiet) process.stderr.write(m + '\n'); };
 
+// --if-stale: skip when nothing the build reads changed since the last build
+// (npm run demo / demo-service start in a second instead of eight).
+const stamp = path.join(root, 'dist/.build-stamp');
+const newest = (p) => {
+  const st = fs.statSync(p);
+  if (!st.isDirectory()) return st.mtimeMs;
+  let m = st.mtimeMs;
+  for (const e of fs.readdirSync(p)) m = Math.max(m, newest(path.join(p, e)));
+  return m;
+};
+if (process.argv.includes('--if-stale') && fs.existsSync(stamp) && fs.existsSync(path.join(root, 'dist/cli/main.js'))) {
+  const inputs = ['src', 'examples', 'tsconfig.json', 'package.json', 'scripts/build.mjs'].map((p) => path.join(root, p)).filter((p) => fs.existsSync(p));
+  if (Math.max(...inputs.map(newest)) <= fs.statSync(stamp).mtimeMs) process.exit(0);
+}
+
 const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
 if (tsc.status !== 0) {
   process.stderr.write('build: TypeScript reported errors (see above)\n');
@@ -55,3 +70,5 @@ if (fs.existsSync(path.join(root, 'src/cli/main.ts'))) {
   fs.rmSync(old, { recursive: true, force: true });
   log('build: cli bundle ok');
 }
+
+fs.writeFileSync(stamp, new Date().toISOString() + '\n');
