@@ -7,6 +7,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors/usage-error.js';
 
+type YamlModule = typeof import('yaml');
+
+/** yaml is loaded only by commands that read or write the config; bundled, its CommonJS build arrives under `default`. */
+async function loadYaml(): Promise<YamlModule> {
+  const mod = (await import('yaml')) as YamlModule & { default?: YamlModule };
+  return typeof mod.parse === 'function' ? mod : mod.default!;
+}
+
 export interface ContextConfig {
   /** Bastion chain, like ssh -J: each `[user@]host[:port]`. */
   bastion?: string[];
@@ -71,7 +79,7 @@ export async function readConfig(file: string): Promise<ConfigFile> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { contexts: {} };
     throw new UsageError(`cannot read config ${file}: ${(e as Error).message}`);
   }
-  const YAML = await import('yaml');
+  const YAML = await loadYaml();
   let doc: unknown;
   try {
     doc = YAML.parse(text);
@@ -92,7 +100,7 @@ export async function readConfig(file: string): Promise<ConfigFile> {
 
 /** Writes the config atomically (temp file + rename), mode 0600, directory 0700. */
 export async function writeConfig(file: string, cfg: ConfigFile): Promise<void> {
-  const YAML = await import('yaml');
+  const YAML = await loadYaml();
   await fs.promises.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   const body: Record<string, unknown> = {};
   if (cfg['current-context']) body['current-context'] = cfg['current-context'];
