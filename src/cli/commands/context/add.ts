@@ -24,7 +24,7 @@ export function register(parent: Command, f: Factory): void {
     // These shadow the global flags of the same name on purpose: here they
     // describe the context being saved, not the target of this invocation.
     .option('--bastion <chain>', 'bastion chain [user@]host[:port][,...]')
-    .requiredOption('--host <hosts>', 'service host(s) [user@]host[:port][,...]')
+    .option('--host <hosts>', 'service host(s) [user@]host[:port][,...] (required)')
     .option('--port <n>', 'internal port (default 9900)')
     .option('--identity <spec>', 'keychain:NAME | agent | FILE')
     .option('--known-hosts <file>', 'known_hosts file for this context')
@@ -33,15 +33,25 @@ export function register(parent: Command, f: Factory): void {
     .addOption(new Option('--no-use', 'do not make it the current context'))
     .option('--force', 'replace an existing context of that name', false)
     .action(async (name: string, o: Record<string, unknown>) => {
-      const port = o.port === undefined ? undefined : Number(o.port);
-      if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) throw new UsageError(`--port must be 1-65535, got "${String(o.port)}"`);
+      // The root command parses its global options anywhere on the line, so
+      // it takes --host, --bastion, --port, --identity and --known-hosts
+      // before this command sees them: read them from there when not here.
+      const g = f.globals();
+      const host = o.host ?? g.host;
+      if (typeof host !== 'string') throw new UsageError('context add needs --host [user@]host[:port][,...]');
+      const rawPort = o.port ?? g.port;
+      const port = rawPort === undefined ? undefined : Number(rawPort);
+      if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) throw new UsageError(`--port must be 1-65535, got "${String(rawPort)}"`);
+      const bastion = o.bastion ?? g.bastion;
+      const identity = o.identity ?? g.identity;
+      const knownHosts = o.knownHosts ?? g.knownHosts;
       await run(f, {
         name,
-        host: String(o.host),
-        ...(typeof o.bastion === 'string' ? { bastion: o.bastion } : {}),
+        host,
+        ...(typeof bastion === 'string' ? { bastion } : {}),
         ...(port !== undefined ? { port } : {}),
-        ...(typeof o.identity === 'string' ? { identity: o.identity } : {}),
-        ...(typeof o.knownHosts === 'string' ? { knownHosts: o.knownHosts } : {}),
+        ...(typeof identity === 'string' ? { identity } : {}),
+        ...(typeof knownHosts === 'string' ? { knownHosts } : {}),
         protected: Boolean(o.protected),
         requireReason: Boolean(o.requireReason),
         use: o.use !== false,
