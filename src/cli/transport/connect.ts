@@ -3,7 +3,7 @@ import type { HostKeyPrompt, Tunnel, TunnelTarget } from './types.js';
 import { HostKeyVerifier } from './host-key-verifier.js';
 import { HttpTunnel } from './http-tunnel.js';
 import { SshChain } from './ssh-chain.js';
-import { ConnectBudget } from './ssh-connection.js';
+import { ConnectBudget } from './connect-budget.js';
 
 export interface OpenTunnelOptions {
   /** Asks about an unknown host key; pass it only when stdin/stderr are a TTY. */

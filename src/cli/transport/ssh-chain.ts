@@ -1,7 +1,8 @@
 import type { Identity } from '../identity/types.js';
 import type { Hop, HopTiming } from './types.js';
 import type { HostKeyVerifier } from './host-key-verifier.js';
-import { ConnectBudget, connectHop, SshConnection } from './ssh-connection.js';
+import { ConnectBudget } from './connect-budget.js';
+import { connectHop, type SshConnection } from './ssh-connection.js';
 
 export interface SshChainOptions {
   identity: Identity;
