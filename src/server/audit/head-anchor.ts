@@ -31,7 +31,7 @@ export async function readHead(auditFile: string): Promise<HeadAnchor | undefine
 /** Replaces the anchor atomically (temp file 0600 + rename; fsync'ed when durable). */
 export async function writeHead(auditFile: string, head: HeadAnchor, durable: boolean): Promise<void> {
   const target = headPath(auditFile);
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${randomId(6)}.tmp`);
+  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${randomId(8)}.tmp`);
   const fh = await fs.open(tmp, 'wx', 0o600);
   try {
     await fh.writeFile(JSON.stringify(head) + '\n');

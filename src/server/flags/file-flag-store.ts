@@ -49,7 +49,7 @@ export class FileFlagStore implements FlagStore {
   private async writeAtomically(text: string): Promise<void> {
     const dir = path.dirname(path.resolve(this.file));
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-    const tmp = path.join(dir, `.${path.basename(this.file)}.${randomId(6)}.tmp`);
+    const tmp = path.join(dir, `.${path.basename(this.file)}.${randomId(8)}.tmp`);
     const fh = await fs.open(tmp, 'wx', 0o600);
     try {
       await fh.writeFile(text);

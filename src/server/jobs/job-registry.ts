@@ -6,7 +6,7 @@ import { Job, type JobState } from './job.js';
 
 /** A reserved place under the concurrency limit; released if no job is started in it. */
 export class JobSlot {
-  readonly id = randomId(12);
+  readonly id = randomId(16);
   private state: 'reserved' | 'released' | 'used' = 'reserved';
 
   constructor(private readonly onRelease: () => void) {}

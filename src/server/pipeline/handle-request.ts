@@ -101,7 +101,7 @@ export function createRequestHandler(deps: PipelineDeps): (req: IncomingMessage,
 
 async function handle(deps: PipelineDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const t0 = performance.now();
-  const requestId = randomId(12);
+  const requestId = randomId(16);
   res.setHeader(REQUEST_ID_HEADER, requestId);
   const method = (req.method ?? '').toUpperCase();
   const { path, query } = splitTarget(req.url ?? '');
