@@ -43,14 +43,13 @@ async function valuesFor(
   prefix: string,
   live: LiveValues,
 ): Promise<Completion> {
+  if (target.kind === 'shells') return { candidates: byPrefix(SHELLS, prefix), files: false };
   if (target.choices) return { candidates: byPrefix(target.choices.map((value) => ({ value })), prefix), files: false };
   switch (target.kind) {
     case undefined:
       return { candidates: [], files: false };
     case 'files':
       return { candidates: [], files: true };
-    case 'shells':
-      return { candidates: byPrefix(SHELLS, prefix), files: false };
     case 'identity':
       // keychain:NAME and agent, and a key file path.
       return { candidates: byPrefix(await live.values('identity', state, prefix), prefix), files: !prefix.startsWith('keychain:') };

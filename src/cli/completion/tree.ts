@@ -3,6 +3,7 @@
  * engine, the shell-script generators and the man page read, so all three
  * describe exactly the commands `--help` prints.
  */
+import type { EventEmitter } from 'node:events';
 import type { Argument, Command, Option } from 'commander';
 import { completionKindOf, type CompletionKind } from './hints.js';
 
@@ -45,6 +46,8 @@ export interface CommandModel {
   args: ArgumentModel[];
   commands: CommandModel[];
   parent: CommandModel | undefined;
+  /** Text the command adds after its --help (endpoint, role, notes), trimmed. */
+  helpAfter: string;
 }
 
 // Option value kinds by long flag, for options declared without a hint
@@ -89,6 +92,14 @@ function argumentModel(a: Argument): ArgumentModel {
   };
 }
 
+// commander keeps addHelpText('after', …) as an 'afterHelp' listener that
+// writes into a context; replaying it is the public way to read that text.
+function afterHelpText(cmd: Command): string {
+  let text = '';
+  (cmd as unknown as EventEmitter).emit('afterHelp', { error: false, command: cmd, write: (s: string) => (text += s) });
+  return text.trim();
+}
+
 /** Snapshots a commander command and its visible subcommands (hidden ones are left out). */
 export function commandModel(cmd: Command, parent?: CommandModel): CommandModel {
   const help = cmd.createHelp();
@@ -101,6 +112,7 @@ export function commandModel(cmd: Command, parent?: CommandModel): CommandModel 
     args: cmd.registeredArguments.map(argumentModel),
     commands: [],
     parent,
+    helpAfter: parent ? afterHelpText(cmd) : '',
   };
   // visibleCommands() adds commander's implicit `help` command, which is not
   // one of ours: keep only registered, non-hidden commands.

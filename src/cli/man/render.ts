@@ -63,11 +63,32 @@ function commandSynopsis(c: CommandModel): string {
   return parts.join(' ');
 }
 
+// Prose lines wrap (one per output line); indented lines are tables or
+// examples and keep their layout.
+function helpAfterLines(text: string): string[] {
+  const out: string[] = [];
+  let literal = false;
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/\s+$/, '');
+    const indented = /^\s/.test(line);
+    if (indented !== literal) {
+      out.push(indented ? '.nf' : '.fi');
+      literal = indented;
+    }
+    if (!line) out.push(literal ? '\\&' : '.sp');
+    else out.push(roffText(line), ...(literal ? [] : ['.br']));
+  }
+  if (literal) out.push('.fi');
+  return out;
+}
+
 function commandSection(c: CommandModel): string[] {
   const lines = [`.SS "${roffText(`opsctl ${c.path.join(' ')}`)}"`, commandSynopsis(c)];
   if (c.aliases.length) lines.push('.br', `Alias: ${c.aliases.map((a) => bold(`opsctl ${[...c.path.slice(0, -1), a].join(' ')}`)).join(', ')}.`);
   lines.push('.PP', roffText(c.description.replace(/\.?$/, '.')));
   if (c.commands.length) lines.push(`Subcommands: ${c.commands.map((s) => bold(s.name)).join(', ')}.`);
+  // What the command adds to its --help (endpoint, role, notes), laid out as written.
+  if (c.helpAfter) lines.push('.PP', ...helpAfterLines(c.helpAfter));
   const args = c.args.filter((a) => a.description);
   const options = c.options.filter((o) => o.long !== '--help');
   if (!args.length && !options.length) return lines;

@@ -6,7 +6,7 @@ import { OperationError } from '../../errors/operation-error.js';
 import { ExitCode } from '../../../protocol/exit-codes.js';
 import { remember } from '../../command.js';
 import { CheckList, type CheckResult } from './check-list.js';
-import { checkClockSkew, checkConfig, checkIdentity, checkInternalPort, checkProtocol, hopAddress, openRoute, SKEW_FAIL_SECONDS } from './checks.js';
+import { checkClockSkew, checkConfig, checkIdentity, checkInternalPort, checkProtocol, hopAddress, openRoute, SKEW_FAIL_SECONDS, SKEW_WARN_SECONDS } from './checks.js';
 
 export function register(parent: Command, f: Factory): void {
   parent
@@ -17,13 +17,16 @@ export function register(parent: Command, f: Factory): void {
       `
 Walks the route a command takes, in order, and stops at the first failure:
   config         the config file and the context (or the connection flags)
-  identity       the key loads (keychain reachable, agent holds it, file 0600) and signs
-  bastion/host   each SSH hop, with its handshake time (a fresh connection, never a reused tunnel)
+  identity       the key loads (keychain, agent or 0600 file) and signs
+  bastion, host  each SSH hop with its handshake time (always a fresh
+                 connection, never a reused opsctl tunnel)
   internal port  a signed GET /v1/health through the tunnel
   protocol       the catalog speaks protocol 1
-  clock skew     against the server's clock: warns above 30 s, fails above ${SKEW_FAIL_SECONDS} s (signatures expire)
-Exit status: 0 all passed (warnings allowed); otherwise the failing check's code
-(2 config, 1 identity, 5 SSH hop or internal port, 3 key refused by the service, 1 protocol or clock).`,
+  clock skew     against the server: warns above ${SKEW_WARN_SECONDS} s, fails above ${SKEW_FAIL_SECONDS} s
+                 (signatures are valid for ±${SKEW_FAIL_SECONDS} s)
+Exit status: 0 when all passed (warnings allowed), else the failing check's:
+2 config, 1 identity, 5 SSH hop or internal port, 3 key refused by the
+service, 1 protocol or clock.`,
     )
     .action(async () => run(f));
 }
