@@ -14,7 +14,7 @@ import { resolveContext, type ResolvedContext } from './config/resolve-context.j
 import { createOutput, type Output } from './output/output.js';
 import { createPrompter, type Prompter } from './prompt/prompter.js';
 import type { Identity } from './identity/types.js';
-import type { Tunnel, TunnelTarget, Hop } from './transport/types.js';
+import type { Tunnel, TunnelTarget } from './transport/types.js';
 import type { Client } from './client/client.js';
 
 export interface Factory {
@@ -90,11 +90,9 @@ export function createFactory(io: IOStreams, getGlobals: () => GlobalOptions): F
     }),
     target: once(async () => {
       const ctx = await f.context();
-      const { resolveHop } = await import('./ssh-config/resolve.js');
-      const sshConfig = sshConfigPath(env);
-      const host = resolveHop(ctx.hosts[0]!, { sshConfigPath: sshConfig });
-      const bastionSpecs = ctx.bastions.length ? ctx.bastions : host.proxyJump ?? [];
-      const bastions: Hop[] = bastionSpecs.map((b) => resolveHop(b, { sshConfigPath: sshConfig }));
+      const { resolveRoute } = await import('./ssh-config/resolve.js');
+      // --bastion wins; otherwise the host's ProxyJump from ~/.ssh/config, as OpenSSH does.
+      const { host, bastions } = resolveRoute(ctx.hosts[0]!, ctx.bastions.length ? ctx.bastions : undefined, { sshConfigPath: sshConfigPath(env), env });
       return {
         bastions,
         host,

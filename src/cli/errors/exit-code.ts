@@ -20,6 +20,7 @@ const NAME_TO_EXIT: Record<string, number> = {
   TunnelError: ExitCode.CONNECTION,
   KeychainUnavailableError: ExitCode.FAILED,
   IdentityError: ExitCode.FAILED,
+  HopSpecError: ExitCode.USAGE,
 };
 
 export function reportError(err: unknown): ErrorReport {
@@ -37,6 +38,8 @@ export function reportError(err: unknown): ErrorReport {
     if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return { exitCode: ExitCode.OK, message: '' };
     return { exitCode: ExitCode.USAGE, message: '' /* commander already printed it */ };
   }
+  // A malformed --identity is a usage error; a key that cannot be loaded is not.
+  if (e.name === 'IdentityError' && e.code === 'invalid-spec') return { exitCode: ExitCode.USAGE, message: e.message };
   if (e.name in NAME_TO_EXIT) return { exitCode: NAME_TO_EXIT[e.name]!, message: e.message, ...(hint ? { hint } : {}) };
   if (e.name === 'OperationError' && typeof e.exitCode === 'number') return { exitCode: e.exitCode, message: e.message, ...(hint ? { hint } : {}) };
   return { exitCode: ExitCode.FAILED, message: e.message || e.name, ...(hint ? { hint } : {}) };
