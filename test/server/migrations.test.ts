@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { createInternalPort } from '../../src/server/index.js';
 import { SignedClient, waitForJob } from '../helpers/signed-client.js';
@@ -16,6 +17,7 @@ async function withMigrations(delayMs: number, fn: (h: Awaited<ReturnType<typeof
   } finally {
     await h.close();
     fx.close();
+    fs.rmSync(dbDir, { recursive: true, force: true });
   }
 }
 
