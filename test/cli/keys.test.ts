@@ -3,32 +3,117 @@
  * (gnome-keyring in the test runner's private D-Bus session), and a generated
  * key used end to end: pasted into the port's allowlist, then signing real
  * requests as --identity keychain:NAME. No private key material may appear in
- * any output.
+ * any output. The Secret Service is a private one started by this file.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { startCliHarness, cleanupKeys, type CliHarness, type CliResult } from '../helpers/cli-harness.js';
 import { fingerprintOfPublicKeyLine } from '../../src/protocol/fingerprint.js';
 
 const ci = process.env.CI === 'true' || process.env.CI === '1';
-const haveKeyring = process.env.OPSCTL_TEST_KEYRING === '1';
-const skip = haveKeyring ? false : 'no Secret Service: run through npm test (dbus-run-session + gnome-keyring)';
-if (!haveKeyring && ci) throw new Error('keys tests need a keychain under CI (npm test starts gnome-keyring in dbus-run-session)');
+
+/**
+ * A private Secret Service for this file: its own session bus and its own
+ * gnome-keyring (in a temp HOME), so keychain tests of other files running
+ * at the same time never see our entries (gnome-keyring fails an
+ * enumeration when another client deletes an item meanwhile).
+ */
+interface PrivateKeyring {
+  address: string;
+  stop(): Promise<void>;
+}
+
+function which(bin: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** Spawns a child and resolves with it once its stdout matches `ready`. */
+function startChild(cmd: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp, input?: string): Promise<{ child: ChildProcess; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${cmd} did not start: ${err}`));
+    }, 10_000);
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (ready.test(out)) {
+        clearTimeout(timer);
+        resolve({ child, out });
+      }
+    });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.once('error', reject);
+    child.stdin!.end(input ?? '');
+  });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+async function startPrivateKeyring(home: string): Promise<PrivateKeyring> {
+  const bus = await startChild('dbus-daemon', ['--session', '--nofork', '--nopidfile', '--print-address=1'], process.env, /\n/);
+  const address = bus.out.split('\n')[0]!;
+  const env = { ...process.env, HOME: home, XDG_DATA_HOME: home, XDG_RUNTIME_DIR: home, DBUS_SESSION_BUS_ADDRESS: address };
+  const keyringd = spawn('gnome-keyring-daemon', ['--foreground', '--unlock', '--components=secrets'], { env, stdio: ['pipe', 'ignore', 'ignore'] });
+  keyringd.stdin!.end('opsctl-cli-test');
+  // Its stdout is block-buffered when piped: ready is when it owns the
+  // Secret Service name on our bus.
+  const owned = () =>
+    spawnSync('dbus-send', ['--session', '--dest=org.freedesktop.DBus', '--print-reply', '/org/freedesktop/DBus', 'org.freedesktop.DBus.NameHasOwner', 'string:org.freedesktop.secrets'], { env, encoding: 'utf8' }).stdout.includes('boolean true');
+  for (let i = 0; !owned(); i++) {
+    if (i > 200 || keyringd.exitCode !== null) {
+      await stopChild(keyringd);
+      await stopChild(bus.child);
+      throw new Error('gnome-keyring-daemon did not take the Secret Service name');
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return {
+    address,
+    async stop() {
+      await stopChild(keyringd);
+      await stopChild(bus.child);
+    },
+  };
+}
+
+const haveTools = which('dbus-daemon') && which('gnome-keyring-daemon');
+const skip = haveTools ? false : 'dbus-daemon or gnome-keyring-daemon missing (apt-get install dbus gnome-keyring)';
+if (!haveTools && ci) throw new Error('CI: keys tests need dbus-daemon and gnome-keyring-daemon');
 
 let h: CliHarness;
+let keyring: PrivateKeyring | undefined;
+let savedBus: string | undefined;
 const prefix = `clitest-${randomBytes(4).toString('hex')}`;
 const created = new Set<string>();
 before(async () => {
-  if (!skip) h = await startCliHarness();
+  if (skip) return;
+  h = await startCliHarness();
+  keyring = await startPrivateKeyring(fs.mkdtempSync(path.join(h.dir, 'keyring-')));
+  savedBus = process.env.DBUS_SESSION_BUS_ADDRESS;
+  process.env.DBUS_SESSION_BUS_ADDRESS = keyring.address;
 });
 after(async () => {
   if (h) {
     for (const name of created) await h.run(['--yes', 'keys', 'remove', name]);
     await h.close();
+  }
+  if (keyring) {
+    await keyring.stop();
+    if (savedBus === undefined) delete process.env.DBUS_SESSION_BUS_ADDRESS;
+    else process.env.DBUS_SESSION_BUS_ADDRESS = savedBus;
   }
   cleanupKeys();
 });
