@@ -50,6 +50,7 @@ function startChild(cmd: string, args: string[], env: NodeJS.ProcessEnv, ready: 
     });
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
     child.once('error', reject);
+    child.stdin!.on('error', () => {});
     child.stdin!.end(input ?? '');
   });
 }
@@ -65,8 +66,13 @@ function stopChild(child: ChildProcess): Promise<void> {
 async function startPrivateKeyring(home: string): Promise<PrivateKeyring> {
   const bus = await startChild('dbus-daemon', ['--session', '--nofork', '--nopidfile', '--print-address=1'], process.env, /\n/);
   const address = bus.out.split('\n')[0]!;
-  const env = { ...process.env, HOME: home, XDG_DATA_HOME: home, XDG_RUNTIME_DIR: home, DBUS_SESSION_BUS_ADDRESS: address };
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_DATA_HOME: home, XDG_RUNTIME_DIR: home, DBUS_SESSION_BUS_ADDRESS: address };
+  // Under the test runner a keyring is already up and named in the
+  // environment; a daemon that sees it would just hand over to it.
+  delete env.GNOME_KEYRING_CONTROL;
+  delete env.GNOME_KEYRING_PID;
   const keyringd = spawn('gnome-keyring-daemon', ['--foreground', '--unlock', '--components=secrets'], { env, stdio: ['pipe', 'ignore', 'ignore'] });
+  keyringd.stdin!.on('error', () => {});
   keyringd.stdin!.end('opsctl-cli-test');
   // Its stdout is block-buffered when piped: ready is when it owns the
   // Secret Service name on our bus.
