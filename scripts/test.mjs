@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import fs from 'node:fs';
+import os from 'node:os';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -29,7 +30,15 @@ if (missing.length) {
 
 if (!process.env.OPSCTL_TEST_KEYRING && which('dbus-run-session') && which('gnome-keyring-daemon')) {
   const inner = 'eval "$(printf opsctl-test | gnome-keyring-daemon --unlock --components=secrets)" >/dev/null; export OPSCTL_TEST_KEYRING=1; exec "$0" "$@"';
-  const r = spawnSync('dbus-run-session', ['--', 'bash', '-c', inner, process.execPath, fileURLToPath(import.meta.url), ...args], { stdio: 'inherit', cwd: root });
+  // A throwaway keyring directory: the run never touches (or depends on the
+  // password of) the developer's own login keyring.
+  const dataHome = fs.mkdtempSync(path.join(os.tmpdir(), 'opsctl-test-keyring-'));
+  const r = spawnSync('dbus-run-session', ['--', 'bash', '-c', inner, process.execPath, fileURLToPath(import.meta.url), ...args], {
+    stdio: 'inherit',
+    cwd: root,
+    env: { ...process.env, XDG_DATA_HOME: dataHome },
+  });
+  fs.rmSync(dataHome, { recursive: true, force: true });
   process.exit(r.status ?? 1);
 }
 
