@@ -40,8 +40,3 @@ export function bold(s: string): string {
 export function italic(s: string): string {
   return `\\fI${roffText(s)}\\fR`;
 }
-
-/** A paragraph of prose: one sentence per line is what man(7) recommends, but any text is safe. */
-export function paragraph(s: string): string {
-  return roffText(s.trim().replace(/\s*\n\s*/g, ' '));
-}

@@ -30,11 +30,6 @@ export class CheckList {
     return result;
   }
 
-  /** The first failed check, if any. */
-  get failed(): CheckResult | undefined {
-    return this.results.find((r) => r.status === 'fail');
-  }
-
   private print(r: CheckResult): void {
     const c = this.out.colors;
     const mark = r.status === 'ok' ? c.green('✓') : r.status === 'warn' ? c.yellow('!') : r.status === 'fail' ? c.red('✗') : c.dim('-');
