@@ -216,6 +216,9 @@ test('keys import, then --identity keychain:NAME against a real Secret Service',
   assert.equal(imp.code, 0, imp.stderr);
   assert.doesNotMatch(imp.stdout + imp.stderr, /PRIVATE KEY/);
   try {
+    // TAB offers the imported key without opening the keychain.
+    const tab = await runCli(['__complete', 'bash', '--', 'opsctl', 'keys', 'show', ''], { ...stack.env });
+    assert.ok(tab.stdout.split('\n').includes(name), `keys show <TAB> offers ${name}: ${tab.stdout}`);
     const r = await runCli([...flags(stack, { '--identity': `keychain:${name}` }), '-o', 'json', 'health'], env);
     assert.equal(r.code, 0, r.stderr);
     const pub = await runCli(['keys', 'public', name], env);

@@ -1,5 +1,6 @@
 import { Argument, type Command } from 'commander';
 import type { Factory } from '../../factory.js';
+import { rememberKeyNames } from './key-names.js';
 import { completeWith } from '../../completion/hints.js';
 import { UsageError } from '../../errors/usage-error.js';
 import { allowlistHint, checkedName } from './key-info.js';
@@ -31,6 +32,7 @@ export async function run(f: Factory, opts: KeysGenerateOptions): Promise<void> 
   if (!opts.force && (await keychainGet(name)) !== null) throw new UsageError(`a key named "${name}" already exists; pass --force to replace it (the old key is lost)`);
   const key = generateEd25519(comment);
   await keychainSet(name, key.privateKeyText);
+  await rememberKeyNames(f);
   const out = await f.output();
   out.emit({ name, identity: `keychain:${name}`, keyid: key.keyid, publicKey: key.publicKeyLine }, () => {
     out.line(key.publicKeyLine);

@@ -1,5 +1,6 @@
 import { Argument, type Command } from 'commander';
 import type { Factory } from '../../factory.js';
+import { rememberKeyNames } from './key-names.js';
 import { completeWith } from '../../completion/hints.js';
 import { UsageError } from '../../errors/usage-error.js';
 import { allowlistHint, checkedName } from './key-info.js';
@@ -38,6 +39,7 @@ export async function run(f: Factory, opts: KeysImportOptions): Promise<void> {
     decrypted = true;
   }
   await keychainSet(name, key.privateKeyText);
+  await rememberKeyNames(f);
   const out = await f.output();
   out.emit({ name, identity: `keychain:${name}`, keyid: key.keyid, publicKey: key.publicKeyLine, decrypted }, () => {
     out.line(key.publicKeyLine);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Factory } from '../../factory.js';
 import { infoFromText } from './key-info.js';
+import { rememberKeyNames } from './key-names.js';
 
 export function register(parent: Command, f: Factory): void {
   parent
@@ -13,6 +14,7 @@ export function register(parent: Command, f: Factory): void {
 export async function run(f: Factory): Promise<void> {
   const { keychainList, keychainGet } = await import('../../identity/index.js');
   const names = await keychainList();
+  await rememberKeyNames(f, names);
   const rows: Array<{ name: string; keyid: string; comment: string; identity: string; error: string | null }> = [];
   for (const name of names) {
     const text = await keychainGet(name);

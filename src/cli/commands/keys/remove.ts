@@ -1,5 +1,6 @@
 import { Argument, type Command } from 'commander';
 import type { Factory } from '../../factory.js';
+import { rememberKeyNames } from './key-names.js';
 import { completeWith } from '../../completion/hints.js';
 import { confirmLocal } from '../../confirm.js';
 import { UsageError } from '../../errors/usage-error.js';
@@ -23,5 +24,6 @@ export async function run(f: Factory, opts: { name: string }): Promise<void> {
   out.note(`key "${name}": ${info.keyid} ${info.comment}`);
   await confirmLocal(f, `delete key "${name}" from the keychain (no undo)`);
   if (!(await keychainDelete(name))) throw new UsageError(`no key named "${name}" in the keychain`);
+  await rememberKeyNames(f);
   out.emit({ removed: name, keyid: info.keyid }, () => out.success(`key "${name}" removed from the keychain`));
 }
