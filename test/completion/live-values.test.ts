@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startStack, ROOT } from '../doctor/stack.js';
+import { startStack, ROOT } from '../helpers/stack.js';
 
 test('after one command against a context, TAB offers the service\'s flag and task names with the service down', async (t) => {
   const stack = await startStack(t);

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensureBuilt, privateHome, runCli, ROOT } from '../doctor/stack.js';
+import { ensureBuilt, privateHome, runCli, ROOT } from '../helpers/stack.js';
 import { COMPLETION_FILES } from '../../src/cli/man/generate-docs.js';
 
 const ci = process.env.CI === 'true' || process.env.CI === '1';

@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureBuilt, ROOT } from '../doctor/stack.js';
+import { ensureBuilt, ROOT } from '../helpers/stack.js';
 
 const DEMO = path.join(ROOT, 'dist/src/demo/main.js');
 

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack } from './stack.js';
+import { startStack } from '../helpers/stack.js';
 
 interface DoctorJson {
   ok: boolean;

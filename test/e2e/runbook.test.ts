@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { startStack, runCli, type Stack } from '../doctor/stack.js';
+import { startStack, runCli, type Stack } from '../helpers/stack.js';
 import { startSshd, freePort, TEST_USER, type Sshd } from '../helpers/sshd.js';
 import { generateKeyPair } from '../helpers/keys.js';
 import { startSshAgent, sshAgentMissing } from '../helpers/ssh-agent.js';

@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startStack, CLI, ROOT, type Stack } from '../doctor/stack.js';
+import { startStack, CLI, ROOT, type Stack } from '../helpers/stack.js';
 import { requireTmux, runInTerminal } from '../helpers/tmux.js';
 
 let stack: Stack | undefined;

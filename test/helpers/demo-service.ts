@@ -4,13 +4,14 @@
  * free loopback ports. Builds dist/ first when it is missing or older than
  * the sources.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ensureBuilt, ROOT } from './build.js';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export { ROOT };
+
 export const DEMO_MAIN = path.join(ROOT, 'dist/examples/demo-service/main.js');
 
 export interface DemoServiceOptions {
@@ -45,58 +46,9 @@ export interface DemoService {
   stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  if (!fs.existsSync(dir)) return 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) newest = Math.max(newest, newestMtime(p));
-    else if (e.name.endsWith('.ts')) newest = Math.max(newest, fs.statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-let built = false;
-
-/**
- * Makes sure dist/examples/demo-service/main.js exists and is newer than the
- * sources it is built from. Concurrent test files take a mkdir lock so only
- * one of them runs the build.
- */
+/** dist/examples/demo-service/main.js, built from the current sources. */
 export function ensureDemoBuilt(): void {
-  if (built) return;
-  const fresh = () =>
-    fs.existsSync(DEMO_MAIN) &&
-    fs.statSync(DEMO_MAIN).mtimeMs >= Math.max(...['examples/demo-service', 'src/server', 'src/protocol'].map((d) => newestMtime(path.join(ROOT, d))));
-  if (!fresh()) {
-    const lock = path.join(os.tmpdir(), `opsctl-build-${Buffer.from(ROOT).toString('hex').slice(-24)}.lock`);
-    let owner = false;
-    const deadline = Date.now() + 180_000;
-    while (!owner) {
-      try {
-        fs.mkdirSync(lock);
-        owner = true;
-      } catch {
-        // Another test file is building: wait for it (a lock older than 3 min is stale).
-        try { if (Date.now() - fs.statSync(lock).mtimeMs > 180_000) fs.rmSync(lock, { recursive: true, force: true }); } catch { /* gone */ }
-        if (Date.now() > deadline) throw new Error(`timed out waiting for the build lock ${lock}`);
-        spawnSync('sleep', ['0.2']);
-      }
-    }
-    try {
-      if (!fresh()) {
-        const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs'), '--quiet'], { cwd: ROOT, encoding: 'utf8' });
-        // tsc still emits when other parts of the tree have type errors; only a missing output is fatal.
-        if (!fs.existsSync(DEMO_MAIN)) throw new Error(`build failed, ${DEMO_MAIN} missing:\n${r.stdout}${r.stderr}`);
-        const now = new Date();
-        fs.utimesSync(DEMO_MAIN, now, now);
-        if (r.status !== 0) process.stderr.write(`demo-service helper: build reported errors (continuing with emitted output):\n${(r.stdout + r.stderr).slice(0, 2000)}\n`);
-      }
-    } finally {
-      fs.rmSync(lock, { recursive: true, force: true });
-    }
-  }
-  built = true;
+  ensureBuilt();
 }
 
 function parseHostPort(s: unknown): HostPort {

@@ -52,5 +52,5 @@ export function directTunnel(host: string, port: number): DirectTunnel {
       for (const s of sockets) s.destroy();
     },
   });
-  return inner as DirectTunnel;
+  return inner as unknown as DirectTunnel;
 }

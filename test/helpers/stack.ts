@@ -4,65 +4,24 @@
  * the demo service with its internal port on loopback, a private HOME with
  * its own config/cache dirs, and `node bin/opsctl.js` to drive it all.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
-import { startSshd, requireSshd, TEST_USER, type Sshd } from '../helpers/sshd.js';
-import { startDemoService, ensureDemoBuilt, ROOT, type DemoService } from '../helpers/demo-service.js';
-import { generateKeyPair, type TestKey } from '../helpers/keys.js';
+import { startSshd, requireSshd, TEST_USER, type Sshd } from './sshd.js';
+import { startDemoService, type DemoService } from './demo-service.js';
+import { ensureBuilt, ROOT } from './build.js';
+import { generateKeyPair, type TestKey } from './keys.js';
 import type { Role } from '../../src/protocol/index.js';
 
-export { ROOT };
+export { ROOT, ensureBuilt };
 export const CLI = path.join(ROOT, 'bin/opsctl.js');
-const BUNDLE = path.join(ROOT, 'dist/cli/main.js');
 
 export interface CliResult {
   code: number | null;
   stdout: string;
   stderr: string;
-}
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  if (!fs.existsSync(dir)) return 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) newest = Math.max(newest, newestMtime(p));
-    else if (e.name.endsWith('.ts')) newest = Math.max(newest, fs.statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-/** Builds dist/ (CLI bundle and demo service) unless it is newer than every source. */
-export function ensureBuilt(): void {
-  const fresh = () => fs.existsSync(BUNDLE) && fs.statSync(BUNDLE).mtimeMs >= newestMtime(path.join(ROOT, 'src'));
-  if (!fresh()) {
-    // The same lock as the demo-service helper, so concurrent files build once.
-    const lock = path.join(os.tmpdir(), `opsctl-build-${Buffer.from(ROOT).toString('hex').slice(-24)}.lock`);
-    const deadline = Date.now() + 180_000;
-    for (;;) {
-      try {
-        fs.mkdirSync(lock);
-        break;
-      } catch {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for the build lock ${lock}`);
-        spawnSync('sleep', ['0.2']);
-      }
-    }
-    try {
-      if (!fresh()) {
-        const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs'), '--quiet'], { cwd: ROOT, encoding: 'utf8' });
-        if (!fs.existsSync(BUNDLE)) throw new Error(`build failed:\n${r.stdout}${r.stderr}`);
-        const now = new Date();
-        fs.utimesSync(BUNDLE, now, now);
-      }
-    } finally {
-      fs.rmSync(lock, { recursive: true, force: true });
-    }
-  }
-  ensureDemoBuilt();
 }
 
 /** A private HOME with XDG dirs inside, and the environment a CLI run gets. */
