@@ -104,7 +104,12 @@ export async function runDemo(argv: string[]): Promise<number> {
       n.write('\n');
       n.ok('the tour is done: every step ran the real CLI through the real tunnel.');
       if (keep) {
-        const exports = `export OPSCTL_CONFIG=${shellQuote(ws.configFile)} OPSCTL_CONTEXT=${DEMO_CONTEXT} XDG_CACHE_HOME=${shellQuote(ws.cacheDir)}; alias opsctl=${shellQuote(`${process.execPath} ${cli}`)}`;
+        // A real `opsctl` on PATH rather than an alias: completion scripts run
+        // the command by name, and an alias is invisible to them.
+        const binDir = path.join(ws.dir, 'bin');
+        fs.mkdirSync(binDir, { mode: 0o700 });
+        fs.writeFileSync(path.join(binDir, 'opsctl'), `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(cli)} "$@"\n`, { mode: 0o700 });
+        const exports = `export PATH=${shellQuote(binDir)}:"$PATH" OPSCTL_CONFIG=${shellQuote(ws.configFile)} OPSCTL_CONTEXT=${DEMO_CONTEXT} XDG_CACHE_HOME=${shellQuote(ws.cacheDir)}`;
         n.write('\nThe demo stays up. Paste this line into a shell to explore it (then try: opsctl flags get <TAB>, after source <(opsctl completion bash)):\n\n');
         n.write(`  ${exports}\n\n`);
         n.say(`Public API: http://${service.public.host}:${service.public.port}/orders. Press Ctrl-C here to tear everything down.`);

@@ -81,28 +81,26 @@ test('npm run demo -- --keep: the printed line explores the kept environment; Ct
   child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const deadline = Date.now() + 170_000;
-  while (!/^ {2}export OPSCTL_CONFIG=.*$/m.test(out)) {
+  while (!/^ {2}export PATH=.*OPSCTL_CONFIG=.*$/m.test(out)) {
     if (child.exitCode !== null) assert.fail(`demo exited early (${child.exitCode}):\n${out}\n${err}`);
     if (Date.now() > deadline) assert.fail(`no paste line:\n${out}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-  const line = /^ {2}(export OPSCTL_CONFIG=.*)$/m.exec(out)![1]!;
+  const line = /^ {2}(export PATH=.*OPSCTL_CONFIG=.*)$/m.exec(out)![1]!;
   const dir = demoDir(out);
 
   // Paste the line into a fresh bash, as a person would, and use opsctl.
-  const script = `shopt -s expand_aliases\n${line}\nopsctl flags get discount_percent -o json\n`;
+  const script = `${line}\nopsctl flags get discount_percent -o json\n`;
   const used = spawnSync('bash', ['--norc', '--noprofile', '-c', script], { env, encoding: 'utf8', timeout: 60_000 });
   assert.equal(used.status, 0, used.stderr);
   assert.equal(JSON.parse(used.stdout).value, 20);
 
-  // TAB in bash with the completion script: flag names come from the cache the tour filled.
-  const bin = path.join(env.HOME!, 'bin');
-  fs.mkdirSync(bin, { recursive: true });
-  fs.writeFileSync(path.join(bin, 'opsctl'), `#!/bin/sh\nexec "${process.execPath}" "${path.join(ROOT, 'bin/opsctl.js')}" "$@"\n`, { mode: 0o755 });
+  // TAB in bash with the completion script, in the same pasted shell: flag
+  // names come from the cache the tour filled.
   const complete = spawnSync(
     'bash',
-    ['--norc', '--noprofile', '-c', `${line}\nsource "${path.join(ROOT, 'completions/opsctl.bash')}"\nCOMP_WORDS=(opsctl flags get ''); COMP_CWORD=3; _opsctl; printf '%s\\n' "\${COMPREPLY[@]}"`],
-    { env: { ...env, PATH: `${bin}:${env.PATH}` }, encoding: 'utf8' },
+    ['--norc', '--noprofile', '-c', `${line}\nsource <(opsctl completion bash)\nCOMP_WORDS=(opsctl flags get ''); COMP_CWORD=3; _opsctl; printf '%s\\n' "\${COMPREPLY[@]}"`],
+    { env, encoding: 'utf8' },
   );
   const offered = complete.stdout.split('\n').filter(Boolean);
   for (const name of ['discount_percent', 'maintenance_mode', 'max_page_size']) assert.ok(offered.includes(name), `${name} offered: ${offered.join(' ')} ${complete.stderr}`);

@@ -32,6 +32,28 @@ export function cellText(v: unknown): string {
   return JSON.stringify(v);
 }
 
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+/**
+ * Column widths that fit the terminal: when the natural table is wider, the
+ * widest columns give way (wrapping their text) until it fits, so a long
+ * description never breaks every line of a table in two.
+ */
+export function fitWidths(rows: string[][], termWidth: number | undefined): { colWidths?: number[]; wordWrap?: boolean } {
+  if (!termWidth || !rows.length) return {};
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => Math.max(...String(r[i] ?? '').replace(ANSI, '').split('\n').map((l) => l.length)))) + 2);
+  const total = () => widths.reduce((a, b) => a + b, 0) + widths.length + 1;
+  if (total() <= termWidth) return {};
+  const MIN = 8;
+  while (total() > termWidth) {
+    const widest = widths.indexOf(Math.max(...widths));
+    if (widths[widest]! <= MIN) break;
+    widths[widest]! -= 1;
+  }
+  return { colWidths: widths, wordWrap: true };
+}
+
 export class Output {
   readonly format: OutputFormat;
   readonly colors: Colors;
@@ -83,8 +105,10 @@ export class Output {
     if (this.tty && this.Table) {
       // No rule between rows: compact like gh/kubectl, still boxed.
       const chars = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
-      const t = new this.Table({ head: columns.map((c) => this.colors.bold(c.header)), chars, style: { head: [], border: [] } });
-      for (const r of rows) t.push(columns.map((c) => text(c, r)));
+      const cells = rows.map((r) => columns.map((c) => text(c, r)));
+      const fit = fitWidths([columns.map((c) => c.header), ...cells], this.io.stdout.columns);
+      const t = new this.Table({ head: columns.map((c) => this.colors.bold(c.header)), chars, style: { head: [], border: [] }, ...fit });
+      for (const row of cells) t.push(row);
       this.io.stdout.write(t.toString() + '\n');
       return;
     }
