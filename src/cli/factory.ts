@@ -90,6 +90,12 @@ export function createFactory(io: IOStreams, getGlobals: () => GlobalOptions): F
     }),
     target: once(async () => {
       const ctx = await f.context();
+      if (ctx.hosts.length > 1) {
+        // The transport can carry a fleet (SshChain.connectHost per host) but
+        // the commands do not fan out yet: say so rather than silently
+        // acting on one host of several.
+        io.stderr.write(`opsctl: warning: ${ctx.name ? `context "${ctx.name}"` : '--host'} names ${ctx.hosts.length} hosts; fleet fan-out is not built yet, so this command talks to ${ctx.hosts[0]} only\n`);
+      }
       const { resolveRoute } = await import('./ssh-config/resolve.js');
       // --bastion wins; otherwise the host's ProxyJump from ~/.ssh/config, as OpenSSH does.
       const { host, bastions } = resolveRoute(ctx.hosts[0]!, ctx.bastions.length ? ctx.bastions : undefined, { sshConfigPath: sshConfigPath(env), env });
