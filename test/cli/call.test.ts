@@ -4,18 +4,11 @@
  * query for GET and the body otherwise; destructive endpoints refused without
  * confirmation (nothing runs); job endpoints; unknown ids and params.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCliHarness, cleanupKeys, stripAnsi, type CliHarness } from '../helpers/cli-harness.js';
+import { fileHarness, stripAnsi } from '../helpers/cli-harness.js';
 
-let h: CliHarness;
-before(async () => {
-  h = await startCliHarness();
-});
-after(async () => {
-  await h?.close();
-  cleanupKeys();
-});
+const h = fileHarness();
 
 const runs = (name: string) => h.counters.runs.get(name) ?? 0;
 

@@ -2,18 +2,11 @@
  * flags set/enable/disable against a real internal port: VALUE typed by the
  * flag's own type, old → new, the server's validation, roles and --reason.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCliHarness, cleanupKeys, type CliHarness } from '../helpers/cli-harness.js';
+import { fileHarness } from '../helpers/cli-harness.js';
 
-let h: CliHarness;
-before(async () => {
-  h = await startCliHarness();
-});
-after(async () => {
-  await h?.close();
-  cleanupKeys();
-});
+const h = fileHarness();
 
 const value = (name: string) => h.port.flags.get(name);
 

@@ -2,21 +2,14 @@
  * metrics (text, JSON, --filter, --watch) and audit (tail, --follow, verify)
  * against a real internal port and its real hash-chained audit log.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { startCliHarness, cleanupKeys, type CliHarness } from '../helpers/cli-harness.js';
+import { fileHarness } from '../helpers/cli-harness.js';
 import { run as metrics } from '../../src/cli/commands/metrics/metrics.js';
 import { run as auditTail } from '../../src/cli/commands/audit/tail.js';
 
-let h: CliHarness;
-before(async () => {
-  h = await startCliHarness();
-});
-after(async () => {
-  await h?.close();
-  cleanupKeys();
-});
+const h = fileHarness();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -3,20 +3,13 @@
  * piped) and JSON output, JSON purity, the completion cache, and the exit
  * codes for usage errors (2) and denied keys (3).
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startCliHarness, cleanupKeys, stripAnsi, type CliHarness } from '../helpers/cli-harness.js';
+import { fileHarness, stripAnsi } from '../helpers/cli-harness.js';
 
-let h: CliHarness;
-before(async () => {
-  h = await startCliHarness();
-});
-after(async () => {
-  await h?.close();
-  cleanupKeys();
-});
+const h = fileHarness();
 
 function cache(context = 'test'): { values: Record<string, string[]> } {
   return JSON.parse(fs.readFileSync(path.join(h.env.XDG_CACHE_HOME!, 'opsctl', `${context}.json`), 'utf8'));

@@ -4,22 +4,15 @@
  * a job (NDJSON under -o json, exit 1 when it fails or is cancelled), Ctrl-C
  * detaching without cancelling (130), a dropped stream (5), re-attaching.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCliHarness, cleanupKeys, stripAnsi, type CliHarness } from '../helpers/cli-harness.js';
+import { fileHarness, stripAnsi } from '../helpers/cli-harness.js';
 import type { DirectTunnel } from '../helpers/direct-tunnel.js';
 import { run as runTask } from '../../src/cli/commands/tasks/run.js';
 import { run as jobsLogs } from '../../src/cli/commands/jobs/logs.js';
 import { reportError } from '../../src/cli/errors/exit-code.js';
 
-let h: CliHarness;
-before(async () => {
-  h = await startCliHarness();
-});
-after(async () => {
-  await h?.close();
-  cleanupKeys();
-});
+const h = fileHarness();
 
 const runs = (name: string) => h.counters.runs.get(name) ?? 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -5,22 +5,15 @@
  * direct TCP tunnel to a real internal port; reuse, forwarding and signing
  * are the real thing.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
-import { startCliHarness, cleanupKeys, type CliHarness } from '../helpers/cli-harness.js';
+import { fileHarness } from '../helpers/cli-harness.js';
 import { run as tunnel } from '../../src/cli/commands/tunnel/tunnel.js';
 import { reportError } from '../../src/cli/errors/exit-code.js';
 
-let h: CliHarness;
-before(async () => {
-  h = await startCliHarness();
-});
-after(async () => {
-  await h?.close();
-  cleanupKeys();
-});
+const h = fileHarness();
 
 function get(port: number, p: string): Promise<number> {
   return new Promise((resolve, reject) => {

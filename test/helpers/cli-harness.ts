@@ -8,6 +8,7 @@
  * its identity by the test key. Everything else — commander, output, prompts,
  * signing, HTTP, the server — is the real thing.
  */
+import { before, after } from 'node:test';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +20,7 @@ import { buildProgram } from '../../src/cli/program.js';
 import { reportError } from '../../src/cli/errors/exit-code.js';
 import type { IOStreams } from '../../src/cli/io.js';
 import type { Factory } from '../../src/cli/factory.js';
+import { sqliteLock } from './sqlite-migrations.js';
 import type { Identity } from '../../src/cli/identity/types.js';
 import { createFactory } from '../../src/cli/factory.js';
 import type { GlobalOptions } from '../../src/cli/globals.js';
@@ -156,21 +158,6 @@ function identityOf(key: TestKey): Identity {
     keyid: key.keyid,
     sign: async (data) => key.sign(data),
     ssh: { privateKey: null },
-  };
-}
-
-function sqliteLock(db: Database.Database): MigrationLock {
-  db.exec('CREATE TABLE IF NOT EXISTS migration_lock (id INTEGER PRIMARY KEY CHECK (id = 1), holder TEXT NOT NULL, since TEXT NOT NULL)');
-  return {
-    async acquire(holder) {
-      const r = db.prepare('INSERT OR IGNORE INTO migration_lock (id, holder, since) VALUES (1, ?, ?)').run(holder, new Date().toISOString());
-      if (r.changes === 1) return { acquired: true };
-      const row = db.prepare('SELECT holder, since FROM migration_lock WHERE id = 1').get() as { holder: string; since: string } | undefined;
-      return { acquired: false, holder: row?.holder ?? 'unknown', ...(row ? { since: row.since } : {}) };
-    },
-    async release(holder) {
-      db.prepare('DELETE FROM migration_lock WHERE id = 1 AND holder = ?').run(holder);
-    },
   };
 }
 
@@ -522,4 +509,27 @@ export function cleanupKeys(): void {
   if (keyCache.dir) fs.rmSync(keyCache.dir, { recursive: true, force: true });
   keyCache.dir = undefined;
   keyCache.keys = undefined;
+}
+
+/**
+ * One harness for a whole test file: started before the first test, closed
+ * (and its keys removed) after the last. The returned object stands for the
+ * harness once it has started.
+ */
+export function fileHarness(opts: HarnessOptions = {}): CliHarness {
+  let h: CliHarness | undefined;
+  before(async () => {
+    h = await startCliHarness(opts);
+  });
+  after(async () => {
+    await h?.close();
+    cleanupKeys();
+  });
+  return new Proxy({} as CliHarness, {
+    get(_target, prop) {
+      if (!h) throw new Error('the CLI harness is used before it started (call it inside a test)');
+      const v = (h as unknown as Record<string | symbol, unknown>)[prop];
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(h) : v;
+    },
+  });
 }

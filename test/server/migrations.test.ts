@@ -5,7 +5,7 @@ import path from 'node:path';
 import { createInternalPort } from '../../src/server/index.js';
 import { SignedClient, waitForJob } from '../helpers/signed-client.js';
 import { readAudit, startHarness } from './fixtures/harness.js';
-import { sqliteMigrations } from './fixtures/sqlite-migrations.js';
+import { sqliteMigrations } from '../helpers/sqlite-migrations.js';
 import { tempDir } from './fixtures/harness.js';
 
 async function withMigrations(delayMs: number, fn: (h: Awaited<ReturnType<typeof startHarness>>, fx: ReturnType<typeof sqliteMigrations>) => Promise<void>) {
