@@ -107,8 +107,11 @@ export interface RequestContext {
   reason: string | undefined;
 }
 
-/** A service's own endpoint: it appears in the catalog like the standard ones. */
-export interface CustomEndpoint {
+/**
+ * What a registered endpoint says about itself in the catalog. Summary, role
+ * and params schema are required: no shadow API.
+ */
+export interface EndpointMeta {
   id: string;
   method: HttpMethod;
   path: string;
@@ -118,6 +121,10 @@ export interface CustomEndpoint {
   destructive?: boolean;
   params: JsonSchema;
   scope?: Scope;
+}
+
+/** A service's own endpoint: it appears in the catalog like the standard ones. */
+export interface CustomEndpoint extends EndpointMeta {
   /** For job: false, the JSON response body. */
   handler?(params: Record<string, unknown>, ctx: RequestContext): Promise<unknown> | unknown;
   /** For job endpoints: runs as a server-owned job (202 {jobId}). */

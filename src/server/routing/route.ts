@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { EndpointDescriptor, HttpMethod, JsonSchema, Role, Scope } from '../../protocol/index.js';
-import type { JobContext, Principal } from '../options.js';
+import type { EndpointDescriptor, Role } from '../../protocol/index.js';
+import type { EndpointMeta, JobContext, Principal } from '../options.js';
 
 /** A started job as a route hands it back (answered 202 with Location). */
 export interface StartedJob {
@@ -49,17 +49,8 @@ export interface RoutePolicy {
  * One endpoint as registered. Summary, role and params schema are required:
  * an endpoint without them cannot be registered (no shadow API).
  */
-export interface RouteDefinition {
-  id: string;
-  method: HttpMethod;
-  path: string;
-  summary: string;
-  description?: string;
-  role: Role;
-  destructive?: boolean;
-  params: JsonSchema;
+export interface RouteDefinition extends EndpointMeta {
   job?: boolean;
-  scope?: Scope;
   /** Decides role/destructiveness per request after params validation (may throw a ProblemError). */
   policy?(params: Record<string, unknown>): RoutePolicy | Promise<RoutePolicy>;
   handler(r: RouteRequest): Promise<RouteResult> | RouteResult;
