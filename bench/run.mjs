@@ -9,12 +9,13 @@
 //
 // Results: a table on stdout and bench/results.json. Not part of npm test.
 //   node bench/run.mjs [--runs N] [--warmup N]
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sshdMissing, startSshd } from '../test/helpers/sshd.ts';
+import { startDemoService } from '../test/helpers/demo-service.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name, fallback) => {
@@ -35,20 +36,15 @@ for (const f of ['dist/cli/main.js', 'dist/examples/demo-service/main.js']) {
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'opsctl-bench-'));
 fs.chmodSync(tmp, 0o700);
-const children = [];
-const cleanup = () => {
-  for (const c of children) {
-    try {
-      process.kill(c.pid, 'SIGTERM');
-    } catch {
-      /* gone */
-    }
-  }
+// Real sshd and the demo service come from the test harness (test/helpers),
+// each stopped by PID at the end; npm run bench runs this file under tsx.
+const started = [];
+const cleanup = async () => {
+  for (const s of started.reverse()) await s.stop().catch(() => undefined);
   fs.rmSync(tmp, { recursive: true, force: true });
 };
 process.on('SIGINT', () => {
-  cleanup();
-  process.exit(130);
+  cleanup().finally(() => process.exit(130));
 });
 
 // A private HOME: the user's ssh config, agent and opsctl config stay out of it.
@@ -71,83 +67,7 @@ fs.writeFileSync(
 );
 
 const which = (bin) => !spawnSync(bin, ['-V'], { stdio: 'ignore' }).error;
-const SSHD = '/usr/sbin/sshd';
-const haveSsh = fs.existsSync(SSHD) && which('ssh') && which('ssh-keygen');
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function banner(port, deadline) {
-  return new Promise((resolve) => {
-    const attempt = () => {
-      if (Date.now() > deadline) return resolve(false);
-      const sock = net.connect({ host: '127.0.0.1', port });
-      sock.once('data', (d) => {
-        sock.destroy();
-        resolve(d.toString('latin1').startsWith('SSH-'));
-      });
-      sock.once('error', () => {
-        sock.destroy();
-        setTimeout(attempt, 20);
-      });
-    };
-    attempt();
-  });
-}
-
-// A real OpenSSH sshd on loopback (RECIPES.md), killed by PID at the end.
-async function startSshd(name, pubKey) {
-  const dir = path.join(tmp, name);
-  fs.mkdirSync(dir, { mode: 0o700 });
-  fs.mkdirSync('/run/sshd', { recursive: true });
-  spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', path.join(dir, 'host_key')]);
-  fs.writeFileSync(path.join(dir, 'authorized_keys'), pubKey, { mode: 0o600 });
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort();
-    fs.writeFileSync(
-      path.join(dir, 'sshd_config'),
-      [
-        `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${path.join(dir, 'host_key')}`, `AuthorizedKeysFile ${path.join(dir, 'authorized_keys')}`,
-        'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'PermitRootLogin prohibit-password', 'StrictModes no', 'UsePAM no', 'UseDNS no',
-        `PidFile ${path.join(dir, 'sshd.pid')}`, 'AllowTcpForwarding yes', 'LogLevel ERROR', '',
-      ].join('\n'),
-    );
-    const child = spawn(SSHD, ['-D', '-f', path.join(dir, 'sshd_config'), '-E', path.join(dir, 'sshd.log')], { stdio: 'ignore' });
-    children.push(child);
-    if (await banner(port, Date.now() + 5000)) {
-      const hostKey = fs.readFileSync(path.join(dir, 'host_key.pub'), 'utf8').split(/\s+/).slice(0, 2).join(' ');
-      return { port, knownHosts: `[127.0.0.1]:${port} ${hostKey}\n` };
-    }
-    child.kill('SIGKILL');
-  }
-  throw new Error(`could not start sshd ${name}`);
-}
-
-async function startDemoService(allowlist) {
-  const child = spawn(
-    node,
-    [path.join(root, 'dist/examples/demo-service/main.js'), '--data-dir', path.join(tmp, 'service'), '--internal-port', '0', '--public-port', '0', '--authorized-keys', allowlist],
-    { stdio: ['ignore', 'pipe', 'ignore'] },
-  );
-  children.push(child);
-  const line = await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d) => {
-      out += d;
-      if (out.includes('\n')) resolve(out.split('\n')[0]);
-    });
-    child.once('exit', (code) => reject(new Error(`demo service exited ${code}`)));
-  });
-  return JSON.parse(line);
-}
+const haveSsh = !sshdMissing() && which('ssh');
 
 const cases = [];
 const addCase = (name, cmd, args, opts = {}) => cases.push({ name, cmd, args, input: opts.input, expect: opts.expect ?? 0, samples: [] });
@@ -164,14 +84,15 @@ if (haveSsh) {
   spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'bench', '-f', key]);
   const pub = fs.readFileSync(`${key}.pub`, 'utf8');
   const user = os.userInfo().username;
-  const host = await startSshd('host', pub);
-  const bastion = await startSshd('bastion', pub);
-  const allowlist = path.join(tmp, 'allowlist');
-  fs.writeFileSync(allowlist, `role="viewer" ${pub}`, { mode: 0o600 });
-  const service = await startDemoService(allowlist);
-  const internalPort = Number(service.internal.split(':').pop());
+  const host = await startSshd({ authorizedKeys: [pub] });
+  started.push(host);
+  const bastion = await startSshd({ authorizedKeys: [pub] });
+  started.push(bastion);
+  const service = await startDemoService({ authorizedKeys: `role="viewer" ${pub}` });
+  started.push(service);
+  const internalPort = service.internal.port;
   const knownHosts = path.join(tmp, 'known_hosts');
-  fs.writeFileSync(knownHosts, bastion.knownHosts + host.knownHosts, { mode: 0o600 });
+  fs.writeFileSync(knownHosts, `${bastion.knownHostsLine}\n${host.knownHostsLine}\n`, { mode: 0o600 });
   addCase('opsctl health (1 bastion)', node, [
     CLI, '--bastion', `${user}@127.0.0.1:${bastion.port}`, '--host', `${user}@127.0.0.1:${host.port}`,
     '--port', String(internalPort), '--identity', key, '--known-hosts', knownHosts, 'health', '-o', 'json',
@@ -211,11 +132,11 @@ try {
   for (let i = 0; i < WARMUP; i++) for (const c of cases) once(c);
   for (let i = 0; i < RUNS; i++) for (const c of cases) c.samples.push(once(c));
 } catch (e) {
-  cleanup();
+  await cleanup();
   process.stderr.write(`bench: ${e.message}\n`);
   process.exit(1);
 }
-cleanup();
+await cleanup();
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
