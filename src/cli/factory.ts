@@ -123,6 +123,7 @@ export function createFactory(io: IOStreams, getGlobals: () => GlobalOptions): F
         const prompter = f.prompter();
         const tunnel = await openTunnel(target, identity, {
           log: (m) => f.debug(m),
+          warn: (m) => io.stderr.write(`opsctl: warning: ${m}\n`),
           ...(canPrompt(io)
             ? {
                 promptHostKey: ({ hop, keyType, fingerprint }) =>
