@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PROBLEM_CONTENT_TYPE, ProblemError } from '../protocol/index.js';
 import { Allowlist } from './auth/allowlist.js';
+import { allowlistResolver } from './auth/key-resolver.js';
 import { ReplayCache } from './auth/replay-cache.js';
 import { AuditLog } from './audit/audit-log.js';
 import { InternalPortConfigError } from './config-error.js';
@@ -15,16 +16,8 @@ import { portLogger, type PortLog } from './logger.js';
 import { PortMetrics } from './metrics/port-metrics.js';
 import type { InternalPort, InternalPortOptions } from './options.js';
 import { createRequestHandler, type JobAuditMeta } from './pipeline/handle-request.js';
-import { registerAudit } from './plugins/audit.js';
-import { registerCatalog } from './plugins/catalog.js';
-import { registerCustomEndpoints } from './plugins/custom-endpoints.js';
-import { registerFlags } from './plugins/flags.js';
-import { registerHealth } from './plugins/health.js';
-import { registerJobs } from './plugins/jobs.js';
-import { registerMetrics } from './plugins/metrics.js';
-import { registerMigrations } from './plugins/migrations.js';
 import type { PluginContext } from './plugins/plugin-context.js';
-import { registerTasks } from './plugins/tasks.js';
+import { STANDARD_PLUGINS } from './plugins/standard-plugins.js';
 import { Router } from './routing/router.js';
 
 function checkOptions(o: InternalPortOptions): void {
@@ -124,20 +117,12 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     startedAt,
     log,
   };
-  registerHealth(ctx);
-  registerCatalog(ctx);
-  registerMetrics(ctx);
-  registerFlags(ctx);
-  if (options.migrations) registerMigrations(ctx, options.migrations);
-  registerTasks(ctx, options.tasks ?? []);
-  registerJobs(ctx);
-  registerAudit(ctx);
-  registerCustomEndpoints(ctx, options.endpoints ?? []);
+  for (const plugin of STANDARD_PLUGINS) plugin.register(ctx);
 
   const skew = options.clockSkewSeconds ?? 60;
   const handler = createRequestHandler({
     router,
-    allowlist,
+    resolveKey: allowlistResolver(allowlist),
     replay: new ReplayCache(skew),
     audit,
     jobs,

@@ -1,3 +1,31 @@
+/**
+ * The request path every endpoint shares, as named stages run in this fixed
+ * order (each one small function below; a stage throws a ProblemError to
+ * refuse, or returns 'done' when it has answered the request itself):
+ *
+ *   1. authenticate  body size from Content-Length (413) → RFC 9421 signature
+ *                    through the key resolver (401) — nothing else is learnt
+ *                    about the port by an unauthenticated caller
+ *   2. readBody      body within the limit (413) → content-digest (401) →
+ *                    nonce replay (401 auth.replay, 503 server.busy)
+ *   3. route         endpoint match (404/405)
+ *   4. authorize     endpoint role (403) → params collected and validated
+ *                    (400) → per-request policy, e.g. a task's role (403) →
+ *                    reason required for destructive actions (400)
+ *   5. review        optional hooks between authorize and admit (approvals,
+ *                    dry-run): see PipelineDeps.review
+ *   6. admit         Idempotency-Key (a repeat gets the first answer) → job
+ *                    slot (429) → the `accepted` audit record for anything
+ *                    that is not a GET, flushed when destructive (503 and
+ *                    nothing runs if it cannot be written)
+ *   7. run           the endpoint's handler
+ *   8. respond       the answer, the idempotency record and the final audit
+ *                    record
+ *
+ * A refusal at any stage is answered as problem+json and audited as `denied`
+ * (before run) or `error` (from run on). src/server/README.md describes the
+ * order for service authors; docs/security.md what each check defends.
+ */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import {
@@ -12,13 +40,12 @@ import {
   verifyRequest,
   type HttpMethod,
 } from '../../protocol/index.js';
-import type { Allowlist } from '../auth/allowlist.js';
-import type { AllowlistEntry } from '../auth/parse-authorized-keys.js';
+import type { KeyResolver, ResolvedKey } from '../auth/key-resolver.js';
 import type { ReplayCache } from '../auth/replay-cache.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { AuditEvent } from '../audit/audit-record.js';
 import { redact } from '../audit/redact.js';
-import { announcesBody, discardAndClose, readBody, tooLarge } from '../http/read-body.js';
+import { announcesBody, discardAndClose, readBody as readBodyWithin, tooLarge } from '../http/read-body.js';
 import { problemBody, sendProblem } from '../http/send.js';
 import { requestFingerprint, type IdempotencyCache, type IdempotencyClaim, type StoredResponse } from '../idempotency/idempotency-cache.js';
 import type { JobSlot } from '../jobs/job-registry.js';
@@ -28,13 +55,14 @@ import type { PortMetrics } from '../metrics/port-metrics.js';
 import type { Principal } from '../options.js';
 import { randomId } from '../random-id.js';
 import { collectParams } from '../routing/params.js';
-import type { RouteResult, RoutePolicy } from '../routing/route.js';
+import type { RegisteredRoute, RouteResult, RoutePolicy } from '../routing/route.js';
 import type { Router } from '../routing/router.js';
 import { peerOf, presentedKeyid, reasonOf, splitTarget } from './request-context.js';
 
 export interface PipelineDeps {
   router: Router;
-  allowlist: Allowlist;
+  /** Turns a signature's keyid into its key and principal (the allowlist, extended by other key sources). */
+  resolveKey: KeyResolver;
   replay: ReplayCache;
   audit: AuditLog;
   jobs: JobRegistry;
@@ -44,6 +72,14 @@ export interface PipelineDeps {
   bodyLimit: number;
   skewSeconds: number;
   requireReasonForDestructive: boolean;
+  /**
+   * Stages run between authorize and admit, in order: the request is fully
+   * checked (signature, role, params, policy) but nothing is reserved,
+   * recorded as accepted or run yet. A review stage may answer the request
+   * itself (hold it for approval, answer a dry-run) by writing the response
+   * and the audit record through `s.finish` and returning 'done'.
+   */
+  review?: Stage[];
 }
 
 /** The audit context a job carries to its completion record. */
@@ -52,7 +88,56 @@ export interface JobAuditMeta {
   destructive: boolean;
 }
 
-type Stage = 'auth' | 'running';
+/** 'done': the stage answered the request; no later stage runs. */
+export type StageOutcome = void | 'done';
+
+/** One step of the pipeline: refuses by throwing a ProblemError. */
+export type Stage = (deps: PipelineDeps, s: RequestState) => StageOutcome | Promise<StageOutcome>;
+
+/**
+ * Everything the stages learn about one request, filled in as it goes
+ * (each field is set by the stage named in its comment and read after it).
+ */
+export interface RequestState {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly requestId: string;
+  readonly method: string;
+  /** Path and query exactly as sent (still percent-encoded). */
+  readonly path: string;
+  readonly query: string;
+  /** The audit record under construction. */
+  readonly event: AuditEvent;
+  /** 'auth' until the handler is called, then 'running' (a refusal then is an `error`, not `denied`). */
+  phase: 'auth' | 'running';
+  /** Endpoint id for metrics, 'unknown' until routed. */
+  endpointLabel: string;
+  hasBody: boolean;
+  /** authenticate: the resolved key and its principal. */
+  resolved?: ResolvedKey;
+  principal?: Principal;
+  /** authenticate: the verified signature's keyid, nonce and created. */
+  signature?: { keyid: string; nonce: string; created: number; components: string[]; base: string };
+  /** readBody: the raw body (empty when none) and the Opsctl-Reason. */
+  body: Buffer;
+  reason?: string | undefined;
+  /** route */
+  route?: RegisteredRoute;
+  pathParams?: Record<string, string>;
+  /** authorize */
+  params?: Record<string, unknown>;
+  policy?: RoutePolicy;
+  /** admit */
+  claim?: Extract<IdempotencyClaim, { kind: 'new' }>;
+  slot?: JobSlot;
+  jobStarted: boolean;
+  /** run */
+  result?: RouteResult;
+  /** Milliseconds since the request arrived. */
+  elapsed(): number;
+  /** Writes the final audit record and the metrics of this request. */
+  finish(outcome: AuditEvent['outcome'], status: number, code?: string, extra?: Partial<AuditEvent>): Promise<void>;
+}
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
@@ -80,15 +165,198 @@ function toProblem(e: unknown, log: PortLog, requestId: string): ProblemError {
   return new ProblemError('internal', `internal error; the service log has details under request id ${requestId}`);
 }
 
-/**
- * The request path every endpoint shares, in this order: signature (401) →
- * body within the limit (413) → content-digest (401) → replay (401) → route
- * (404/405, so only authenticated callers learn the endpoint set) → role
- * (403) → params (400) → per-request policy (task role, 403) →
- * Idempotency-Key → the `accepted` audit record for anything that is not a
- * GET (fsync'ed when destructive; 503 and nothing runs if it cannot be
- * written) → handler → final audit record → response.
- */
+/** Stage state a later stage needs; a missing one is a pipeline bug, not a client error. */
+function need<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`pipeline stage ran before ${what} was known`);
+  return value;
+}
+
+/** 1. Who is asking: the signature, verified with the key the resolver returns. */
+export const authenticate: Stage = (deps, s) => {
+  const { req } = s;
+  if (!s.path.startsWith('/')) throw new ProblemError('request.invalid', 'the request target must be an absolute path');
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (Number.isFinite(declared) && declared > deps.bodyLimit) throw tooLarge(deps.bodyLimit);
+  // Headers that change behaviour must be covered when sent.
+  const extra = [REASON_HEADER, IDEMPOTENCY_HEADER].filter((h) => req.headers[h] !== undefined);
+  let resolved: ResolvedKey | undefined;
+  const verdict = verifyRequest(
+    { method: s.method, path: s.path, query: s.query, headers: req.headers },
+    {
+      hasBody: s.hasBody,
+      requiredComponents: [...REQUIRED_COMPONENTS, ...extra],
+      maxSkewSeconds: deps.skewSeconds,
+      resolveKey: (keyid) => {
+        resolved = deps.resolveKey(keyid);
+        return resolved?.key;
+      },
+    },
+  );
+  if (!verdict.ok) {
+    if (verdict.keyid) s.event.keyid = verdict.keyid.slice(0, 200);
+    throw new ProblemError(verdict.code, verdict.detail);
+  }
+  if (!resolved) throw new ProblemError('auth.unknown_key', `key ${verdict.keyid} is not in the allowlist`);
+  s.resolved = resolved;
+  s.principal = resolved.principal;
+  s.signature = { keyid: verdict.keyid, nonce: verdict.nonce, created: verdict.created, components: verdict.components, base: verdict.base };
+  Object.assign(s.event, { keyid: s.principal.keyid, principal: s.principal.name, role: s.principal.role });
+};
+
+/** 2. The body within the limit, its digest, then the nonce: only a fully verified request may consume it. */
+export const readBody: Stage = async (deps, s) => {
+  const sig = need(s.signature, 'the signature');
+  s.body = s.hasBody ? await readBodyWithin(s.req, deps.bodyLimit) : Buffer.alloc(0);
+  if (s.hasBody) {
+    const digest = verifyContentDigest(s.req.headers['content-digest'] as string | undefined, s.body);
+    if (!digest.ok) throw new ProblemError('auth.bad_signature', digest.detail);
+  }
+  const fresh = deps.replay.check(sig.keyid, sig.nonce, sig.created);
+  if (fresh === 'replay') throw new ProblemError('auth.replay', 'this signature nonce was already used; sign every request anew');
+  if (fresh === 'full') throw new ProblemError('server.busy', 'too many recent requests to remember their nonces; retry shortly');
+  s.reason = reasonOf(s.req, REASON_HEADER);
+  s.event.reason = s.reason ?? null;
+};
+
+/** 3. Which endpoint: only authenticated callers learn the endpoint set. */
+export const route: Stage = (deps, s) => {
+  const match = deps.router.match(s.method, s.path);
+  if (match.kind === 'not_found') throw new ProblemError('not_found', `no endpoint ${s.method} ${s.path}`);
+  if (match.kind === 'method_not_allowed') {
+    s.res.setHeader('allow', match.allowed.join(', '));
+    throw new ProblemError('method_not_allowed', `${s.path} does not accept ${s.method} (allowed: ${match.allowed.join(', ')})`);
+  }
+  s.route = match.route;
+  s.pathParams = match.pathParams;
+  s.endpointLabel = match.route.def.id;
+  s.event.endpoint = match.route.def.id;
+};
+
+/** 4. May this principal do this, with these params. */
+export const authorize: Stage = async (deps, s) => {
+  const r = need(s.route, 'the route');
+  const principal = need(s.principal, 'the principal');
+  if (!roleAllows(principal.role, r.def.role)) {
+    throw new ProblemError('auth.forbidden', `${r.def.id} needs role ${r.def.role}; ${principal.name} has ${principal.role}`);
+  }
+  if (s.method === 'GET' && s.body.length > 0) throw new ProblemError('request.invalid', 'a GET request has no body; params go in the query');
+  const params = collectParams(s.method as HttpMethod, r.def.path, need(s.pathParams, 'the path params'), s.query, parseJsonBody(s.req, s.body), r.def.params);
+  s.event.params = redact(r.def.params, params);
+  r.validate(params);
+  s.event.params = redact(r.def.params, params);
+  s.params = params;
+  const policy: RoutePolicy = r.def.policy ? await r.def.policy(params) : { role: r.def.role, destructive: r.def.destructive === true };
+  if (policy.auditParams !== undefined) s.event.params = policy.auditParams;
+  if (!roleAllows(principal.role, policy.role)) {
+    throw new ProblemError('auth.forbidden', `${r.def.id} needs role ${policy.role} here; ${principal.name} has ${principal.role}`);
+  }
+  policy.validate?.();
+  if (deps.requireReasonForDestructive && policy.destructive && !s.reason) {
+    throw new ProblemError('request.invalid', 'this destructive action needs a reason (Opsctl-Reason header, opsctl --reason)', { field: 'reason' });
+  }
+  s.policy = policy;
+};
+
+/** 5. Approvals, dry-run and the like, when configured. */
+export const review: Stage = async (deps, s) => {
+  for (const stage of deps.review ?? []) {
+    if ((await stage(deps, s)) === 'done') return 'done';
+  }
+};
+
+/** 6. Admission: idempotent repeats, a job slot, and the `accepted` record before anything runs. */
+export const admit: Stage = async (deps, s) => {
+  const r = need(s.route, 'the route');
+  const principal = need(s.principal, 'the principal');
+  const policy = need(s.policy, 'the policy');
+  const mutating = s.method !== 'GET';
+  const idemKey = s.req.headers[IDEMPOTENCY_HEADER];
+  if (mutating && idemKey !== undefined) {
+    if (typeof idemKey !== 'string' || !IDEMPOTENCY_KEY.test(idemKey)) {
+      throw new ProblemError('request.invalid', 'Idempotency-Key must be 1-255 visible ASCII characters', { field: 'idempotency-key' });
+    }
+    const c = await deps.idempotency.claim(principal.keyid, idemKey, r.def.id, requestFingerprint(s.method, s.path, s.query, s.body));
+    if (c.kind === 'replay') {
+      s.res.writeHead(c.response.status, { ...c.response.headers, 'content-type': c.response.contentType, 'cache-control': 'no-store', 'idempotency-replayed': 'true' });
+      s.res.end(c.response.body);
+      await s.finish('ok', c.response.status, undefined, { replayed: true });
+      return 'done';
+    }
+    s.claim = c;
+  }
+  // The job slot (429) is reserved before anything is written or run.
+  if (r.def.job) s.slot = deps.jobs.reserve();
+  const jobId = s.slot?.id;
+  if (mutating) {
+    try {
+      await deps.audit.append({ ...s.event, outcome: 'accepted', status: null, durationMs: s.elapsed(), ...(jobId ? { jobId } : {}) }, { durable: policy.destructive });
+    } catch {
+      throw new ProblemError('audit.unavailable', 'the audit log cannot be written, so nothing that changes state may run');
+    }
+  }
+};
+
+/** 7. The endpoint's handler. */
+export const run: Stage = async (deps, s) => {
+  const r = need(s.route, 'the route');
+  const principal = need(s.principal, 'the principal');
+  const policy = need(s.policy, 'the policy');
+  s.phase = 'running';
+  const meta: JobAuditMeta = { base: { ...s.event }, destructive: policy.destructive };
+  s.result = await r.def.handler({
+    params: need(s.params, 'the params'),
+    principal,
+    requestId: s.requestId,
+    reason: s.reason,
+    req: s.req,
+    res: s.res,
+    startJob: (spec) => {
+      const slot = s.slot;
+      if (!slot) throw new Error(`${r.def.id} is not registered as a job endpoint`);
+      const job = deps.jobs.start(slot, r.def.id, principal, spec, { ...meta, base: { ...meta.base, jobId: slot.id } });
+      s.jobStarted = true;
+      return { jobId: job.id, state: job.state };
+    },
+  });
+};
+
+/** 8. The answer (also kept for Idempotency-Key repeats) and the final audit record. */
+export const respond: Stage = async (deps, s) => {
+  const result = need(s.result, 'the result');
+  let stored: StoredResponse;
+  if ('streamed' in result) {
+    s.claim?.abandon();
+    await s.finish('ok', s.res.statusCode);
+    return;
+  } else if ('job' in result) {
+    const body202 = JSON.stringify({ jobId: result.job.jobId, state: result.job.state }) + '\n';
+    stored = { status: 202, contentType: 'application/json; charset=utf-8', body: body202, headers: { location: `/v1/jobs/${result.job.jobId}` } };
+  } else if ('raw' in result) {
+    stored = { status: result.status ?? 200, contentType: result.contentType, body: typeof result.raw === 'string' ? result.raw : result.raw.toString('utf8'), headers: {} };
+  } else {
+    stored = { status: result.status ?? 200, contentType: 'application/json; charset=utf-8', body: JSON.stringify(result.body) + '\n', headers: result.headers ?? {} };
+  }
+  s.claim?.complete(stored);
+  // A started job writes its own final record when it ends.
+  if (!s.jobStarted) await s.finish('ok', stored.status);
+  else deps.metrics.observe(s.endpointLabel, stored.status, s.elapsed() / 1000);
+  s.res.writeHead(stored.status, { ...stored.headers, 'content-type': stored.contentType, 'cache-control': 'no-store' });
+  s.res.end(stored.body);
+};
+
+/** The stages in the order they run (see the top of this file). */
+export const STAGES: ReadonlyArray<readonly [name: string, stage: Stage]> = [
+  ['authenticate', authenticate],
+  ['readBody', readBody],
+  ['route', route],
+  ['authorize', authorize],
+  ['review', review],
+  ['admit', admit],
+  ['run', run],
+  ['respond', respond],
+];
+
+/** The request handler of the internal port: runs STAGES for every request. */
 export function createRequestHandler(deps: PipelineDeps): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     handle(deps, req, res).catch((e: unknown) => {
@@ -99,10 +367,9 @@ export function createRequestHandler(deps: PipelineDeps): (req: IncomingMessage,
   };
 }
 
-async function handle(deps: PipelineDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+function newState(deps: PipelineDeps, req: IncomingMessage, res: ServerResponse): RequestState {
   const t0 = performance.now();
   const requestId = randomId(16);
-  res.setHeader(REQUEST_ID_HEADER, requestId);
   const method = (req.method ?? '').toUpperCase();
   const { path, query } = splitTarget(req.url ?? '');
   const event: AuditEvent = {
@@ -120,175 +387,46 @@ async function handle(deps: PipelineDeps, req: IncomingMessage, res: ServerRespo
     status: null,
     durationMs: 0,
   };
-  let stage: Stage = 'auth';
-  let claim: Extract<IdempotencyClaim, { kind: 'new' }> | undefined;
-  let slot: JobSlot | undefined;
-  let endpointLabel = 'unknown';
-  let jobStarted = false;
   const elapsed = () => Math.round((performance.now() - t0) * 1000) / 1000;
-
-  const finish = async (outcome: AuditEvent['outcome'], status: number, code?: string, extra: Partial<AuditEvent> = {}) => {
-    const record: AuditEvent = { ...event, outcome, status, durationMs: elapsed(), ...(code ? { code } : {}), ...extra };
-    try {
-      await deps.audit.append(record);
-    } catch {
-      // Already refused if it mattered (mutations need the accepted record); logged by the audit log.
-    }
-    deps.metrics.observe(endpointLabel, status, elapsed() / 1000, outcome === 'denied' ? code : undefined);
-  };
-
-  try {
-    if (!path.startsWith('/')) throw new ProblemError('request.invalid', 'the request target must be an absolute path');
-    const hasBody = announcesBody(req);
-    const declared = Number(req.headers['content-length'] ?? NaN);
-    if (Number.isFinite(declared) && declared > deps.bodyLimit) throw tooLarge(deps.bodyLimit);
-
-    // 1. Signature. Headers that change behaviour must be covered when sent.
-    const extra = [REASON_HEADER, IDEMPOTENCY_HEADER].filter((h) => req.headers[h] !== undefined);
-    let entry: AllowlistEntry | undefined;
-    const verdict = verifyRequest(
-      { method, path, query, headers: req.headers },
-      {
-        hasBody,
-        requiredComponents: [...REQUIRED_COMPONENTS, ...extra],
-        maxSkewSeconds: deps.skewSeconds,
-        resolveKey: (keyid) => {
-          entry = deps.allowlist.lookup(keyid);
-          return entry?.key;
-        },
-      },
-    );
-    if (!verdict.ok) {
-      if (verdict.keyid) event.keyid = verdict.keyid.slice(0, 200);
-      throw new ProblemError(verdict.code, verdict.detail);
-    }
-    if (!entry) throw new ProblemError('auth.unknown_key', `key ${verdict.keyid} is not in the allowlist`);
-    const principal: Principal = { name: entry.name, role: entry.role, keyid: entry.keyid };
-    Object.assign(event, { keyid: principal.keyid, principal: principal.name, role: principal.role });
-
-    // 2. Body and its digest.
-    const body = hasBody ? await readBody(req, deps.bodyLimit) : Buffer.alloc(0);
-    if (hasBody) {
-      const digest = verifyContentDigest(req.headers['content-digest'] as string | undefined, body);
-      if (!digest.ok) throw new ProblemError('auth.bad_signature', digest.detail);
-    }
-
-    // 3. Replay: only a fully verified request may consume its nonce.
-    const fresh = deps.replay.check(verdict.keyid, verdict.nonce, verdict.created);
-    if (fresh === 'replay') throw new ProblemError('auth.replay', 'this signature nonce was already used; sign every request anew');
-    if (fresh === 'full') throw new ProblemError('server.busy', 'too many recent requests to remember their nonces; retry shortly');
-    const reason = reasonOf(req, REASON_HEADER);
-    event.reason = reason ?? null;
-
-    // 4. Route.
-    const match = deps.router.match(method, path);
-    if (match.kind === 'not_found') throw new ProblemError('not_found', `no endpoint ${method} ${path}`);
-    if (match.kind === 'method_not_allowed') {
-      res.setHeader('allow', match.allowed.join(', '));
-      throw new ProblemError('method_not_allowed', `${path} does not accept ${method} (allowed: ${match.allowed.join(', ')})`);
-    }
-    const route = match.route;
-    endpointLabel = route.def.id;
-    event.endpoint = route.def.id;
-    if (!roleAllows(principal.role, route.def.role)) {
-      throw new ProblemError('auth.forbidden', `${route.def.id} needs role ${route.def.role}; ${principal.name} has ${principal.role}`);
-    }
-
-    // 5. Params.
-    if (method === 'GET' && body.length > 0) throw new ProblemError('request.invalid', 'a GET request has no body; params go in the query');
-    const params = collectParams(method as HttpMethod, route.def.path, match.pathParams, query, parseJsonBody(req, body), route.def.params);
-    event.params = redact(route.def.params, params);
-    route.validate(params);
-    event.params = redact(route.def.params, params);
-    const policy: RoutePolicy = route.def.policy ? await route.def.policy(params) : { role: route.def.role, destructive: route.def.destructive === true };
-    if (policy.auditParams !== undefined) event.params = policy.auditParams;
-    if (!roleAllows(principal.role, policy.role)) {
-      throw new ProblemError('auth.forbidden', `${route.def.id} needs role ${policy.role} here; ${principal.name} has ${principal.role}`);
-    }
-    policy.validate?.();
-    if (deps.requireReasonForDestructive && policy.destructive && !reason) {
-      throw new ProblemError('request.invalid', 'this destructive action needs a reason (Opsctl-Reason header, opsctl --reason)', { field: 'reason' });
-    }
-
-    // 6. Idempotency-Key: a repeat gets the first answer, nothing runs again.
-    const mutating = method !== 'GET';
-    const idemKey = req.headers[IDEMPOTENCY_HEADER];
-    if (mutating && idemKey !== undefined) {
-      if (typeof idemKey !== 'string' || !IDEMPOTENCY_KEY.test(idemKey)) {
-        throw new ProblemError('request.invalid', 'Idempotency-Key must be 1-255 visible ASCII characters', { field: 'idempotency-key' });
-      }
-      const c = await deps.idempotency.claim(principal.keyid, idemKey, route.def.id, requestFingerprint(method, path, query, body));
-      if (c.kind === 'replay') {
-        res.writeHead(c.response.status, { ...c.response.headers, 'content-type': c.response.contentType, 'cache-control': 'no-store', 'idempotency-replayed': 'true' });
-        res.end(c.response.body);
-        await finish('ok', c.response.status, undefined, { replayed: true });
-        return;
-      }
-      claim = c;
-    }
-
-    // 7. Reserve a job slot (429) before anything is written or run.
-    if (route.def.job) slot = deps.jobs.reserve();
-    const jobId = slot?.id;
-
-    // 8. The accepted record: written (and for destructive actions flushed)
-    //    before the handler runs; if it cannot be written nothing runs.
-    if (mutating) {
+  const s: RequestState = {
+    req, res, requestId, method, path, query, event,
+    phase: 'auth',
+    endpointLabel: 'unknown',
+    hasBody: announcesBody(req),
+    body: Buffer.alloc(0),
+    jobStarted: false,
+    elapsed,
+    finish: async (outcome, status, code, extra = {}) => {
+      const record: AuditEvent = { ...event, outcome, status, durationMs: elapsed(), ...(code ? { code } : {}), ...extra };
       try {
-        await deps.audit.append({ ...event, outcome: 'accepted', status: null, durationMs: elapsed(), ...(jobId ? { jobId } : {}) }, { durable: policy.destructive });
+        await deps.audit.append(record);
       } catch {
-        throw new ProblemError('audit.unavailable', 'the audit log cannot be written, so nothing that changes state may run');
+        // Already refused if it mattered (mutations need the accepted record); logged by the audit log.
       }
-    }
+      deps.metrics.observe(s.endpointLabel, status, elapsed() / 1000, outcome === 'denied' ? code : undefined);
+    },
+  };
+  return s;
+}
 
-    // 9. Run.
-    stage = 'running';
-    const meta: JobAuditMeta = { base: { ...event }, destructive: policy.destructive };
-    const result: RouteResult = await route.def.handler({
-      params,
-      principal,
-      requestId,
-      reason,
-      req,
-      res,
-      startJob: (spec) => {
-        if (!slot) throw new Error(`${route.def.id} is not registered as a job endpoint`);
-        const job = deps.jobs.start(slot, route.def.id, principal, spec, { ...meta, base: { ...meta.base, jobId: slot.id } });
-        jobStarted = true;
-        return { jobId: job.id, state: job.state };
-      },
-    });
-
-    // 10. Respond.
-    let stored: StoredResponse;
-    if ('streamed' in result) {
-      claim?.abandon();
-      await finish('ok', res.statusCode);
-      return;
-    } else if ('job' in result) {
-      const body202 = JSON.stringify({ jobId: result.job.jobId, state: result.job.state }) + '\n';
-      stored = { status: 202, contentType: 'application/json; charset=utf-8', body: body202, headers: { location: `/v1/jobs/${result.job.jobId}` } };
-    } else if ('raw' in result) {
-      stored = { status: result.status ?? 200, contentType: result.contentType, body: typeof result.raw === 'string' ? result.raw : result.raw.toString('utf8'), headers: {} };
-    } else {
-      stored = { status: result.status ?? 200, contentType: 'application/json; charset=utf-8', body: JSON.stringify(result.body) + '\n', headers: result.headers ?? {} };
+async function handle(deps: PipelineDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const s = newState(deps, req, res);
+  res.setHeader(REQUEST_ID_HEADER, s.requestId);
+  try {
+    for (const [, stage] of STAGES) {
+      if ((await stage(deps, s)) === 'done') return;
     }
-    claim?.complete(stored);
-    if (!jobStarted) await finish('ok', stored.status);
-    else deps.metrics.observe(endpointLabel, stored.status, elapsed() / 1000);
-    res.writeHead(stored.status, { ...stored.headers, 'content-type': stored.contentType, 'cache-control': 'no-store' });
-    res.end(stored.body);
   } catch (e) {
-    const problem = toProblem(e, deps.log, requestId);
-    if (claim) {
+    const problem = toProblem(e, deps.log, s.requestId);
+    if (s.claim) {
       // After the handler ran, a repeat must see this same answer; before, a retry may run.
-      if (stage === 'running') claim.complete({ status: problem.status, contentType: PROBLEM_CONTENT_TYPE, body: JSON.stringify(problemBody(problem, requestId)) + '\n', headers: {} });
-      else claim.abandon();
+      if (s.phase === 'running') s.claim.complete({ status: problem.status, contentType: PROBLEM_CONTENT_TYPE, body: JSON.stringify(problemBody(problem, s.requestId)) + '\n', headers: {} });
+      else s.claim.abandon();
     }
-    await finish(stage === 'running' ? 'error' : 'denied', problem.status, problem.code);
-    sendProblem(res, problem, requestId);
+    await s.finish(s.phase === 'running' ? 'error' : 'denied', problem.status, problem.code);
+    sendProblem(res, problem, s.requestId);
     if (problem.code === 'request.too_large') discardAndClose(req, Math.max(deps.bodyLimit * 8, 16 * 1024 * 1024));
   } finally {
-    slot?.release();
+    s.slot?.release();
   }
 }
