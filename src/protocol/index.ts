@@ -7,3 +7,4 @@ export * from './problems.js';
 export * from './problem-error.js';
 export * from './exit-codes.js';
 export * from './headers.js';
+export * from './flag-view.js';

@@ -165,6 +165,7 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
       await jobs.shutdown(options.shutdownGraceMs ?? 10_000);
       server.closeAllConnections();
       await closed;
+      flags.close();
       await audit.drain();
       if (options.socketPath) fs.rmSync(options.socketPath, { force: true });
     })();

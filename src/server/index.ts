@@ -13,5 +13,4 @@ export { walkAuditLog, type AuditVerifyResult } from './audit/verify-audit-log.j
 export { GENESIS_HASH, recordHash, type AuditRecord, type AuditEvent, type AuditOutcome } from './audit/audit-record.js';
 export { planHash, type MigrationPlan } from './plugins/migration-plan.js';
 export type { JobView, JobEvent, JobState, JobProgress } from './jobs/job.js';
-export type { FlagView } from './flags/flag-service.js';
 export { ProblemError } from '../protocol/index.js';

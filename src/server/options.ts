@@ -4,17 +4,16 @@
  * examples/demo-service): change it only together with them.
  */
 import type { Registry } from 'prom-client';
-import type { JsonSchema, Role, Scope, HttpMethod } from '../protocol/index.js';
+import type { JsonSchema, Role, Scope, HttpMethod, FlagType, FlagValue, FlagView } from '../protocol/index.js';
 
-export type FlagType = 'boolean' | 'number' | 'string' | 'percentage';
-export type FlagValue = boolean | number | string;
+export type { FlagType, FlagValue, FlagView };
 
 export interface FlagDefinition {
   name: string;
   type: FlagType;
   default: FlagValue;
   description: string;
-  /** For number flags. percentage is always 0..100. */
+  /** Inclusive bounds of integer and number flags (integers for an integer flag). percentage is always 0..100. */
   min?: number;
   max?: number;
   /** For string flags: the allowed values. */
@@ -28,15 +27,60 @@ export interface StoredFlag {
   updatedAt: string | null;
 }
 
-/** Where flag values live. The default is a JSON file written atomically. */
+/**
+ * One committed change of a flag, as a store or the FlagReader reports it.
+ * `previous` is the value before the change when known (undefined when the
+ * flag had never been stored, or the store's notification does not carry it).
+ */
+export interface FlagChange {
+  name: string;
+  value: FlagValue;
+  previous: FlagValue | undefined;
+  updatedBy: string | null;
+  updatedAt: string | null;
+}
+
+/** Stops a subscription; calling it twice is harmless. */
+export type Unsubscribe = () => void;
+
+/**
+ * Where flag values live. The default is a JSON file written atomically
+ * (FileFlagStore); a store shared by several replicas (PostgreSQL) also
+ * implements `subscribe`, so that a change made on one replica reaches the
+ * others.
+ */
 export interface FlagStore {
   load(): Promise<Record<string, StoredFlag>>;
   save(name: string, flag: StoredFlag): Promise<void>;
+  /**
+   * Calls `listener` once for every change committed to the store after
+   * load() resolved, in commit order — changes saved through this store
+   * object and, for a shared store, changes saved by other processes. A
+   * store may report this process's own save() again (the FlagService
+   * recognises and ignores a change it already applied). Listeners are
+   * called synchronously or from the store's own event loop turn; one that
+   * throws does not stop the others. Optional: a store without it only sees
+   * its own process's changes, which is all a single-instance store needs.
+   */
+  subscribe?(listener: (change: FlagChange) => void): Unsubscribe;
 }
 
 /** Read access a service uses to act on its flags (e.g. in request handlers). */
 export interface FlagReader {
+  /** The current value; throws for a flag that is not defined. */
   get(name: string): FlagValue;
+  /** The flag object (type, bounds, who/when) as flags.get answers; undefined for an unknown name. */
+  view(name: string): FlagView | undefined;
+  /** Every defined flag, in definition order. */
+  list(): FlagView[];
+  /**
+   * Calls `listener` after every change that became visible through get():
+   * a flags.set on this port, or (with a store that implements subscribe) a
+   * change made on another replica. A set that keeps the value but records a
+   * new who/when is a change too. Returns the function that unsubscribes.
+   */
+  subscribe(listener: (change: FlagChange) => void): Unsubscribe;
+  /** Called when a flag's value changes (not for a set to the same value). Kept for existing services; prefer subscribe. */
   on(event: 'change', listener: (name: string, value: FlagValue) => void): void;
 }
 

@@ -1,16 +1,21 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { FlagStore, StoredFlag } from '../options.js';
+import type { FlagChange, FlagStore, StoredFlag, Unsubscribe } from '../options.js';
 import { randomId } from '../random-id.js';
+import { notifyAll } from './notify-all.js';
 
 /**
  * The default flag store: one JSON file, replaced atomically on every change
  * (temp file 0600 in the same directory, fsync, rename, fsync the directory),
  * so a crash leaves either the old or the new values, never half a file.
+ *
+ * It is a single-instance store: subscribe() reports the changes saved
+ * through this object (in this process), not edits of the file by others.
  */
 export class FileFlagStore implements FlagStore {
   private values: Record<string, StoredFlag> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly listeners = new Set<(change: FlagChange) => void>();
 
   constructor(readonly file: string) {}
 
@@ -40,10 +45,21 @@ export class FileFlagStore implements FlagStore {
       if (!this.values) await this.load();
       const next = { ...this.values, [name]: flag };
       await this.writeAtomically(JSON.stringify({ version: 1, flags: next }, null, 2) + '\n');
+      const previous = this.values?.[name]?.value;
       this.values = next;
+      notifyAll(this.listeners, { name, value: flag.value, previous, updatedBy: flag.updatedBy, updatedAt: flag.updatedAt });
     });
     this.queue = p.catch(() => undefined);
     return p;
+  }
+
+  /** Every change saved through this store from now on, after it is on disk. */
+  subscribe(listener: (change: FlagChange) => void): Unsubscribe {
+    const own = (change: FlagChange): void => listener(change);
+    this.listeners.add(own);
+    return () => {
+      this.listeners.delete(own);
+    };
   }
 
   private async writeAtomically(text: string): Promise<void> {

@@ -2,34 +2,32 @@ import { EventEmitter } from 'node:events';
 import { ProblemError } from '../../protocol/index.js';
 import { InternalPortConfigError } from '../config-error.js';
 import type { PortLog } from '../logger.js';
-import type { FlagDefinition, FlagReader, FlagStore, FlagValue, StoredFlag } from '../options.js';
-import { coerceFlagValue } from './flag-value.js';
+import type { FlagChange, FlagDefinition, FlagReader, FlagStore, FlagValue, FlagView, StoredFlag, Unsubscribe } from '../options.js';
+import { coerceFlagValue, definitionProblem, flagBounds } from './flag-value.js';
+import { notifyAll } from './notify-all.js';
 
-/** The flag object of flags.list / flags.get. */
-export interface FlagView {
-  name: string;
-  type: FlagDefinition['type'];
-  value: FlagValue;
-  default: FlagValue;
-  description: string;
-  updatedBy: string | null;
-  updatedAt: string | null;
-  min?: number;
-  max?: number;
-  enum?: string[];
-}
+export type { FlagView };
 
 const FLAG_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+const sameFlag = (a: StoredFlag | undefined, b: StoredFlag): boolean =>
+  a !== undefined && a.value === b.value && a.updatedBy === b.updatedBy && a.updatedAt === b.updatedAt;
 
 /**
  * Current flag values: definitions + the store. Changes are validated,
  * written to the store first (serialized), and only then become visible to
- * the service through the FlagReader.
+ * the service through the FlagReader. When the store reports changes
+ * (FlagStore.subscribe, e.g. another replica's flags.set through a shared
+ * store), they become visible here too, in the store's commit order.
  */
 export class FlagService implements FlagReader {
   private readonly defs = new Map<string, FlagDefinition>();
   private readonly current = new Map<string, StoredFlag>();
   private readonly events = new EventEmitter();
+  private readonly listeners = new Set<(change: FlagChange) => void>();
+  /** Writes of this service in flight, by name: the store's echo of one is not a new change. */
+  private readonly inFlight = new Map<string, { flag: StoredFlag; echoed: boolean }>();
+  private unsubscribeStore: Unsubscribe | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(definitions: FlagDefinition[], private readonly store: FlagStore, private readonly log: PortLog) {
@@ -37,6 +35,8 @@ export class FlagService implements FlagReader {
       if (!def || !FLAG_NAME.test(def.name)) throw new InternalPortConfigError(`flag name ${JSON.stringify(def?.name)} is invalid (letters, digits, _ . -)`);
       if (this.defs.has(def.name)) throw new InternalPortConfigError(`flag ${def.name} is defined twice`);
       if (!def.description) throw new InternalPortConfigError(`flag ${def.name} needs a description`);
+      const problem = definitionProblem(def);
+      if (problem) throw new InternalPortConfigError(`flag ${def.name} ${problem}`);
       try {
         coerceFlagValue(def, def.default);
       } catch (e) {
@@ -48,7 +48,14 @@ export class FlagService implements FlagReader {
     this.events.setMaxListeners(0);
   }
 
+  /**
+   * Subscribes to the store (when it can report changes), then reads it. A
+   * stored value that no longer fits its definition (a flag whose type or
+   * bounds changed in a new release) is replaced by the default, with a
+   * warning, so the service never sees a value its code does not expect.
+   */
   async load(): Promise<void> {
+    this.unsubscribeStore ??= this.store.subscribe?.((change) => this.fromStore(change));
     const stored = await this.store.load();
     for (const [name, flag] of Object.entries(stored)) {
       const def = this.defs.get(name);
@@ -62,10 +69,24 @@ export class FlagService implements FlagReader {
     }
   }
 
+  /** Stops listening to the store (InternalPort.close()). */
+  close(): void {
+    this.unsubscribeStore?.();
+    this.unsubscribeStore = undefined;
+  }
+
   get(name: string): FlagValue {
     const flag = this.current.get(name);
     if (!flag) throw new Error(`unknown flag ${name}`);
     return flag.value;
+  }
+
+  subscribe(listener: (change: FlagChange) => void): Unsubscribe {
+    const own = (change: FlagChange): void => listener(change);
+    this.listeners.add(own);
+    return () => {
+      this.listeners.delete(own);
+    };
   }
 
   on(event: 'change', listener: (name: string, value: FlagValue) => void): void {
@@ -92,10 +113,8 @@ export class FlagService implements FlagReader {
       description: def.description,
       updatedBy: cur.updatedBy,
       updatedAt: cur.updatedAt,
-      ...(def.type === 'percentage' ? { min: 0, max: 100 } : {}),
-      ...(def.type === 'number' && def.min !== undefined ? { min: def.min } : {}),
-      ...(def.type === 'number' && def.max !== undefined ? { max: def.max } : {}),
-      ...(def.enum ? { enum: def.enum } : {}),
+      ...flagBounds(def),
+      ...(def.enum ? { enum: [...def.enum] } : {}),
     };
   }
 
@@ -105,19 +124,51 @@ export class FlagService implements FlagReader {
     const value = coerceFlagValue(def, raw);
     const p = this.queue.then(async () => {
       const flag: StoredFlag = { value, updatedBy: who, updatedAt: new Date().toISOString() };
-      await this.store.save(name, flag);
-      const before = this.current.get(name)?.value;
-      this.current.set(name, flag);
-      if (before !== value) {
-        try {
-          this.events.emit('change', name, value);
-        } catch (e) {
-          this.log('error', `flag change listener for ${name} failed: ${(e as Error).message}`);
-        }
+      const mine = { flag, echoed: false };
+      this.inFlight.set(name, mine);
+      try {
+        await this.store.save(name, flag);
+      } finally {
+        this.inFlight.delete(name);
       }
+      // If the store already reported this write, it (and anything committed
+      // after it) is applied; applying it again could undo a newer change.
+      if (!mine.echoed) this.apply(name, flag);
       return this.view(name)!;
     });
     this.queue = p.catch(() => undefined);
     return p;
+  }
+
+  /** A change the store reports: ours (already applied or about to be) or another writer's. */
+  private fromStore(change: FlagChange): void {
+    const def = this.defs.get(change.name);
+    if (!def) return;
+    let value: FlagValue;
+    try {
+      value = coerceFlagValue(def, change.value);
+    } catch {
+      this.log('warn', `the flag store reported a value of flag ${change.name} that does not fit its definition; ignored`);
+      return;
+    }
+    const flag: StoredFlag = { value, updatedBy: change.updatedBy ?? null, updatedAt: change.updatedAt ?? null };
+    const mine = this.inFlight.get(change.name);
+    if (mine && sameFlag(mine.flag, flag)) mine.echoed = true;
+    this.apply(change.name, flag);
+  }
+
+  private apply(name: string, flag: StoredFlag): void {
+    const before = this.current.get(name);
+    if (sameFlag(before, flag)) return;
+    this.current.set(name, flag);
+    const change: FlagChange = { name, value: flag.value, previous: before?.value, updatedBy: flag.updatedBy, updatedAt: flag.updatedAt };
+    notifyAll(this.listeners, change, (e) => this.log('error', `flag change listener for ${name} failed: ${(e as Error)?.message ?? String(e)}`));
+    if (before?.value !== flag.value) {
+      try {
+        this.events.emit('change', name, flag.value);
+      } catch (e) {
+        this.log('error', `flag change listener for ${name} failed: ${(e as Error).message}`);
+      }
+    }
   }
 }
