@@ -7,7 +7,7 @@
 import path from 'node:path';
 import type { IOStreams } from './io.js';
 import { canPrompt, colorEnabled } from './io.js';
-import type { GlobalOptions } from './globals.js';
+import { DEFAULT_MAX_RESPONSE_SIZE, type GlobalOptions } from './globals.js';
 import { readConfig, type ConfigFile } from './config/config-file.js';
 import { configPath, ownKnownHostsPath, userKnownHostsPath, sshConfigPath, runtimeDir } from './config/paths.js';
 import { resolveContext, type ResolvedContext } from './config/resolve-context.js';
@@ -105,6 +105,7 @@ export function createFactory(io: IOStreams, getGlobals: () => GlobalOptions): F
         internalPort: ctx.port,
         knownHostsFiles: ctx.knownHosts ? [ctx.knownHosts] : [ownKnownHostsPath(env), userKnownHostsPath(env)],
         timeoutMs: getGlobals().timeout * 1000,
+        maxResponseBytes: getGlobals().maxResponseSize ?? DEFAULT_MAX_RESPONSE_SIZE,
       } satisfies TunnelTarget;
     }),
     tunnel() {
@@ -112,7 +113,8 @@ export function createFactory(io: IOStreams, getGlobals: () => GlobalOptions): F
         const ctx = await f.context();
         if (ctx.name) {
           const { tryReuseTunnel } = await import('./transport/reuse.js');
-          const reused = await tryReuseTunnel(tunnelSocketPath(env, ctx.name));
+          const g = getGlobals();
+          const reused = await tryReuseTunnel(tunnelSocketPath(env, ctx.name), { limits: { timeoutMs: g.timeout * 1000, maxBytes: g.maxResponseSize ?? DEFAULT_MAX_RESPONSE_SIZE } });
           if (reused) {
             f.debug(`reusing the open tunnel of context ${ctx.name}`);
             return reused;

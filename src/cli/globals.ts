@@ -17,8 +17,12 @@ export interface GlobalOptions {
   reason?: string;
   color: boolean;
   timeout: number;
+  /** Largest response accepted from the internal port, in bytes (default DEFAULT_MAX_RESPONSE_SIZE). */
+  maxResponseSize?: number;
   verbose: boolean;
 }
+
+export const DEFAULT_MAX_RESPONSE_SIZE = 16 * 1024 * 1024;
 
 function parsePort(v: string): number {
   const n = Number(v);
@@ -29,6 +33,19 @@ function parsePort(v: string): number {
 function parseTimeout(v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0 || n > 3600) throw new UsageError(`--timeout must be seconds between 0 and 3600, got "${v}"`);
+  return n;
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+
+/** `16MiB`, `512k`, `1048576`: binary units, because memory is what the limit protects. */
+export function parseSize(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(v.trim());
+  const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
+  const n = m && unit ? Math.floor(Number(m[1]) * unit) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1024 || n > 4 * 1024 ** 3) {
+    throw new UsageError(`--max-response-size must be a size from 1KiB to 4GiB such as 64MiB or 1048576, got "${v}"`);
+  }
   return n;
 }
 
@@ -45,7 +62,8 @@ export function addGlobalOptions(program: Command): void {
     .option('-y, --yes', 'do not ask before destructive actions (required when not interactive)')
     .option('--reason <text>', 'why: recorded in the server\'s audit log')
     .option('--no-color', 'no colour (also: NO_COLOR)')
-    .option('--timeout <seconds>', 'connection timeout per hop', parseTimeout, 15)
+    .option('--timeout <seconds>', 'give up after this long: connecting, each request until fully answered, and silence in a stream', parseTimeout, 15)
+    .option('--max-response-size <size>', 'largest answer accepted from the service, e.g. 64MiB (default 16MiB)', parseSize)
     .option('-v, --verbose', 'say what happens on the way (hops, timings)');
 }
 
@@ -65,5 +83,6 @@ export function readGlobals(program: Command): GlobalOptions {
   if (typeof o.identity === 'string') g.identity = o.identity;
   if (typeof o.knownHosts === 'string') g.knownHosts = o.knownHosts;
   if (typeof o.reason === 'string') g.reason = o.reason;
+  if (typeof o.maxResponseSize === 'number') g.maxResponseSize = o.maxResponseSize;
   return g;
 }

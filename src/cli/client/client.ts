@@ -4,8 +4,7 @@
  * answers become ProblemErrors, which the CLI maps to exit codes.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
-import type { Tunnel, TunnelResponse } from '../transport/types.js';
+import type { Tunnel, TunnelResponse, TunnelStream } from '../transport/types.js';
 import type { Identity } from '../identity/types.js';
 import { signRequest } from '../../protocol/signature.js';
 import { contentDigest } from '../../protocol/content-digest.js';
@@ -119,12 +118,12 @@ export class Client {
   }
 
   /** A streamed signed GET (NDJSON job events). Throws ProblemError on >= 400. */
-  async stream(req: RawRequest, opts: CallOptions = {}): Promise<IncomingMessage> {
+  async stream(req: RawRequest, opts: CallOptions = {}): Promise<TunnelStream> {
     const res = await this.tunnel.stream(await this.prepare(req, opts));
-    if ((res.statusCode ?? 500) >= 400) {
+    if (res.statusCode >= 400) {
       const chunks: Buffer[] = [];
       for await (const c of res) chunks.push(c as Buffer);
-      throw problemFromResponse({ status: res.statusCode ?? 500, headers: res.headers }, Buffer.concat(chunks));
+      throw problemFromResponse({ status: res.statusCode, headers: res.headers }, Buffer.concat(chunks));
     }
     return res;
   }

@@ -58,5 +58,6 @@ export async function openTunnel(target: TunnelTarget, identity: Identity, opts:
     close: () => chain.close(),
     closed: Promise.race([conn.closed, ...chain.bastions.map((b) => b.closed)]),
     isOpen: () => conn.isOpen && chain.isOpen,
+    limits: { timeoutMs: target.timeoutMs, ...(target.maxResponseBytes ? { maxBytes: target.maxResponseBytes } : {}) },
   });
 }

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import type { Tunnel } from './types.js';
+import type { ResponseLimits, Tunnel } from './types.js';
 import { HttpTunnel } from './http-tunnel.js';
 import { TunnelError } from './tunnel-error.js';
 
@@ -170,7 +170,7 @@ export async function serveTunnel(tunnel: Tunnel, listen: TunnelListen, opts: { 
  */
 export async function tryReuseTunnel(
   socketPath: string,
-  opts: { internalHost?: string; internalPort?: number } = {},
+  opts: { internalHost?: string; internalPort?: number; limits?: Partial<ResponseLimits> } = {},
 ): Promise<Tunnel | null> {
   if (!ownSocket(socketPath)) return null;
   const first = await probe(socketPath);
@@ -190,6 +190,7 @@ export async function tryReuseTunnel(
     internalHost: opts.internalHost ?? '127.0.0.1',
     internalPort: opts.internalPort ?? 80,
     via: `the tunnel at ${socketPath}`,
+    ...(opts.limits ? { limits: opts.limits } : {}),
     close: async () => {
       spare?.destroy();
       spare = null;

@@ -2,8 +2,7 @@
  * Contract between the CLI commands and the SSH transport. Commands never see
  * ssh2: they get a Tunnel that carries HTTP to the internal port.
  */
-import type { Duplex } from 'node:stream';
-import type { IncomingMessage } from 'node:http';
+import type { Duplex, Readable } from 'node:stream';
 
 /** One SSH hop, fully resolved (after ~/.ssh/config). */
 export interface Hop {
@@ -25,8 +24,30 @@ export interface TunnelTarget {
   internalHost?: string;
   /** known_hosts files to check, in order; the first is opsctl's own (where TOFU answers are recorded). */
   knownHostsFiles: string[];
-  /** Per-hop handshake timeout and overall connect budget. */
+  /**
+   * The connect budget (every hop together), and the bound of each request:
+   * from sending it to the last byte of the answer, and for a stream the
+   * longest silence between two chunks.
+   */
   timeoutMs: number;
+  /** Largest response body accepted (a stream: largest line), default 16 MiB. */
+  maxResponseBytes?: number;
+}
+
+/** What the CLI accepts from the internal port before giving up on it. */
+export interface ResponseLimits {
+  /** A request from sent to fully answered; for a stream, until the headers and then between chunks. */
+  timeoutMs: number;
+  /** A buffered body, or one line of a stream. */
+  maxBytes: number;
+}
+
+export const DEFAULT_RESPONSE_LIMITS: ResponseLimits = { timeoutMs: 15_000, maxBytes: 16 * 1024 * 1024 };
+
+/** A streamed response: the body as a byte stream, with its status and headers. */
+export interface TunnelStream extends Readable {
+  readonly statusCode: number;
+  readonly headers: Record<string, string | string[] | undefined>;
 }
 
 export interface HopTiming {
@@ -56,8 +77,8 @@ export interface Tunnel {
   readonly hops: HopTiming[];
   /** A buffered request/response. */
   request(req: TunnelRequest): Promise<TunnelResponse>;
-  /** A streamed response (NDJSON job events, metrics --watch). */
-  stream(req: TunnelRequest): Promise<IncomingMessage>;
+  /** A streamed line-delimited response (NDJSON job events); bounded in silence and line length. */
+  stream(req: TunnelRequest): Promise<TunnelStream>;
   /** A raw byte stream to the internal port (one direct-tcpip channel). */
   openChannel(): Promise<Duplex>;
   close(): Promise<void>;

@@ -7,6 +7,14 @@ import { standardRoute } from './standard-endpoint.js';
 // it can re-attach and replay from the start.
 const MAX_BUFFERED = 1024 * 1024;
 
+/**
+ * While a job is quiet the event stream carries an empty line this often,
+ * so a client can tell a live stream from a dead one by silence alone
+ * (opsctl gives up after --timeout seconds of nothing). NDJSON readers skip
+ * empty lines.
+ */
+export const EVENTS_HEARTBEAT_MS = 5000;
+
 function findJob(ctx: PluginContext, id: unknown): Job {
   const job = ctx.jobs.get(String(id));
   if (!job) throw new ProblemError('not_found', `no job ${String(id)} (finished jobs are kept for a while, then forgotten)`);
@@ -35,12 +43,22 @@ export function registerJobs(ctx: PluginContext): void {
       res.flushHeaders();
       return new Promise((resolve) => {
         let unsubscribe: (() => void) | undefined;
+        let lastWrite = Date.now();
+        const heartbeat = setInterval(() => {
+          if (!res.destroyed && Date.now() - lastWrite >= EVENTS_HEARTBEAT_MS - 50) {
+            res.write('\n');
+            lastWrite = Date.now();
+          }
+        }, EVENTS_HEARTBEAT_MS);
+        heartbeat.unref();
         const done = () => {
+          clearInterval(heartbeat);
           unsubscribe?.();
           resolve({ streamed: true });
         };
         const write = (ev: JobEvent): boolean => {
           if (res.destroyed) return false;
+          lastWrite = Date.now();
           res.write(JSON.stringify(ev) + '\n');
           if (ev.type === 'end') {
             res.end();
