@@ -44,7 +44,6 @@ import type { KeyResolver, ResolvedKey } from '../auth/key-resolver.js';
 import type { ReplayCache } from '../auth/replay-cache.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { AuditEvent } from '../audit/audit-record.js';
-import { redact } from '../audit/redact.js';
 import { announcesBody, discardAndClose, readBody as readBodyWithin, tooLarge } from '../http/read-body.js';
 import { problemBody, sendProblem } from '../http/send.js';
 import { requestFingerprint, type IdempotencyCache, type IdempotencyClaim, type StoredResponse } from '../idempotency/idempotency-cache.js';
@@ -54,6 +53,7 @@ import type { PortLog } from '../logger.js';
 import type { PortMetrics } from '../metrics/port-metrics.js';
 import type { Principal } from '../options.js';
 import { randomId } from '../random-id.js';
+import { auditParams } from '../routing/audit-params.js';
 import { collectParams } from '../routing/params.js';
 import type { RegisteredRoute, RouteResult, RoutePolicy } from '../routing/route.js';
 import type { Router } from '../routing/router.js';
@@ -241,9 +241,12 @@ export const authorize: Stage = async (deps, s) => {
   }
   if (s.method === 'GET' && s.body.length > 0) throw new ProblemError('request.invalid', 'a GET request has no body; params go in the query');
   const params = collectParams(s.method as HttpMethod, r.def.path, need(s.pathParams, 'the path params'), s.query, parseJsonBody(s.req, s.body), r.def.params);
-  s.event.params = redact(r.def.params, params);
+  // Recorded before validation, so a refused request's secrets (or what
+  // might be secrets: keys no schema describes) are redacted too.
+  const forAudit = (p: Record<string, unknown>) => (r.def.auditParams ? r.def.auditParams(p) : auditParams(r.def.params, p));
+  s.event.params = forAudit(params);
   r.validate(params);
-  s.event.params = redact(r.def.params, params);
+  s.event.params = forAudit(params);
   s.params = params;
   const policy: RoutePolicy = r.def.policy ? await r.def.policy(params) : { role: r.def.role, destructive: r.def.destructive === true };
   if (policy.auditParams !== undefined) s.event.params = policy.auditParams;

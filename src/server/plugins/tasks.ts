@@ -1,8 +1,8 @@
 import type { ValidateFunction } from 'ajv';
 import { ProblemError, isRole } from '../../protocol/index.js';
-import { redact } from '../audit/redact.js';
 import { InternalPortConfigError } from '../config-error.js';
 import type { TaskDefinition } from '../options.js';
+import { auditParams } from '../routing/audit-params.js';
 import { compileParams, validateOrThrow } from '../routing/params.js';
 import type { PluginContext } from './plugin-context.js';
 import { standardRoute } from './standard-endpoint.js';
@@ -50,7 +50,15 @@ export function registerTasks(ctx: PluginContext, tasks: TaskDefinition[]): void
       },
     }),
   }));
-  ctx.register(standardRoute('tasks.run', {
+  const runRoute = standardRoute('tasks.run', {
+    // A task's params are redacted by its own schema; when the task is not
+    // known (a typo → 404) nothing says which are secret, so all are.
+    auditParams: (params) => {
+      const own = auditParams(runRoute.params, params) as Record<string, unknown>;
+      const t = byName.get(String(params.name));
+      if (params.params !== undefined) own.params = auditParams(t?.task.params, params.params);
+      return own;
+    },
     policy: (params) => {
       const { task, validate } = find(params.name);
       const taskParams = (params.params ?? {}) as Record<string, unknown>;
@@ -58,7 +66,7 @@ export function registerTasks(ctx: PluginContext, tasks: TaskDefinition[]): void
       return {
         role: task.role,
         destructive: task.destructive,
-        auditParams: { name: task.name, params: redact(task.params, taskParams) },
+        auditParams: { name: task.name, params: auditParams(task.params, taskParams) },
         validate: () => validateOrThrow(validate, taskParams, 'params'),
       };
     },
@@ -67,5 +75,6 @@ export function registerTasks(ctx: PluginContext, tasks: TaskDefinition[]): void
       const taskParams = params.params as Record<string, unknown>;
       return { job: startJob({ name: task.name, run: (jc) => task.handler(taskParams, jc) }) };
     },
-  }));
+  });
+  ctx.register(runRoute);
 }

@@ -46,6 +46,23 @@ export function validateOrThrow(validate: ValidateFunction, params: unknown, pre
 }
 
 /**
+ * Keys that reach an object's prototype machinery when a handler copies
+ * params with Object.assign or a bracket write (`{"__proto__": {...}}` would
+ * set the prototype instead of a property). No endpoint has such a param, so
+ * they are refused wherever they occur, at any depth (docs/security.md).
+ */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+function refusePrototypeKeys(value: unknown, where: string, depth = 0): void {
+  if (value === null || typeof value !== 'object') return;
+  if (depth > 64) throw new ProblemError('request.invalid', `the ${where} is nested too deeply`);
+  for (const key of Object.keys(value)) {
+    if (PROTOTYPE_KEYS.has(key)) throw new ProblemError('request.invalid', `"${key}" is not allowed as a key in the ${where}`, { field: key });
+    refusePrototypeKeys((value as Record<string, unknown>)[key], where, depth + 1);
+  }
+}
+
+/**
  * Collects params the way buildRequest() lays them out: path params, plus
  * the query (GET/DELETE) or the JSON body object (others). Query values of
  * object/array params are JSON; the rest is text for ajv to coerce.
@@ -58,37 +75,47 @@ export function collectParams(
   body: unknown,
   schema: JsonSchema,
 ): Record<string, unknown> {
+  // Own properties only, written with defineProperty semantics below: no
+  // key can reach Object.prototype even if the checks above it change.
   const params: Record<string, unknown> = {};
+  const put = (key: string, value: unknown) => {
+    Object.defineProperty(params, key, { value, enumerable: true, writable: true, configurable: true });
+  };
   if (usesQuery(method)) {
     const q = new URLSearchParams(query);
     for (const key of new Set(q.keys())) {
+      if (PROTOTYPE_KEYS.has(key)) throw new ProblemError('request.invalid', `"${key}" is not allowed as a query parameter`, { field: key });
       const values = q.getAll(key);
       if (values.length > 1) throw new ProblemError('request.invalid', `query parameter "${key}" is given more than once`, { field: key });
       const raw = values[0]!;
       const t = schema.properties?.[key]?.type;
       const types = Array.isArray(t) ? t : t ? [t] : [];
       if ((types.includes('object') || types.includes('array')) && /^[[{]/.test(raw)) {
+        let parsed: unknown;
         try {
-          params[key] = JSON.parse(raw) as unknown;
-          continue;
+          parsed = JSON.parse(raw) as unknown;
         } catch {
           throw new ProblemError('request.invalid', `query parameter "${key}" is not valid JSON`, { field: key });
         }
+        refusePrototypeKeys(parsed, `query parameter "${key}"`);
+        put(key, parsed);
+        continue;
       }
-      params[key] = raw;
+      put(key, raw);
     }
   } else if (body !== undefined) {
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       throw new ProblemError('request.invalid', 'the JSON body must be an object of params');
     }
-    Object.assign(params, body);
+    refusePrototypeKeys(body, 'JSON body');
+    for (const [key, value] of Object.entries(body)) put(key, value);
   }
   for (const name of pathParamNames(template)) {
     const v = pathParams[name]!;
     if (Object.prototype.hasOwnProperty.call(params, name) && params[name] !== v) {
       throw new ProblemError('request.invalid', `"${name}" is given in the path and differs in the ${usesQuery(method) ? 'query' : 'body'}`, { field: name });
     }
-    params[name] = v;
+    put(name, v);
   }
   return params;
 }

@@ -51,6 +51,12 @@ export interface RoutePolicy {
  */
 export interface RouteDefinition extends EndpointMeta {
   job?: boolean;
+  /**
+   * Params as they go into the audit record, for routes whose params embed
+   * another schema (tasks.run: the task's). Called before validation too, so
+   * it must cope with any JSON; the default is auditParams(def.params, p).
+   */
+  auditParams?(params: Record<string, unknown>): unknown;
   /** Decides role/destructiveness per request after params validation (may throw a ProblemError). */
   policy?(params: Record<string, unknown>): RoutePolicy | Promise<RoutePolicy>;
   handler(r: RouteRequest): Promise<RouteResult> | RouteResult;
