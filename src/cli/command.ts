@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { STANDARD_ENDPOINTS, type EndpointDescriptor } from '../protocol/catalog.js';
 import type { Factory } from './factory.js';
+import { roleText } from './commands/endpoints/role-text.js';
 import { recordCompletions, readCompletionCache, ADHOC_CONTEXT, type LiveKind } from './completion/cache.js';
 
 export type Register = (parent: Command, f: Factory) => void;
@@ -26,7 +27,7 @@ export function summaryOf(endpointId: string): string {
 /** Help text footer naming the endpoint, role and destructiveness. */
 export function endpointHelp(endpointId: string): string {
   const ep = STANDARD_ENDPOINTS.find((e) => e.id === endpointId)!;
-  return `\nEndpoint: ${ep.id} (${ep.method} ${ep.path}), role ${ep.role}${ep.destructive ? ', destructive: asks first (--yes to skip)' : ''}.\n${ep.description}`;
+  return `\nEndpoint: ${ep.id} (${ep.method} ${ep.path}), role ${roleText(ep)}${ep.destructive ? ', destructive: asks first (--yes to skip)' : ''}.\n${ep.description}`;
 }
 
 /**

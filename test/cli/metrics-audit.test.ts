@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import { fileHarness } from '../helpers/cli-harness.js';
 import { run as metrics } from '../../src/cli/commands/metrics/metrics.js';
 import { run as auditTail } from '../../src/cli/commands/audit/tail.js';
+import { reportError } from '../../src/cli/errors/exit-code.js';
 
 const h = fileHarness();
 
@@ -43,12 +44,13 @@ async function watch(opts: { tty: boolean; json?: boolean; ms: number }) {
   const done = metrics(bench.f, { watch: true, interval: 0.2, filter: 'requests_total', interrupt: ac.signal });
   await sleep(opts.ms);
   ac.abort();
-  await done; // Ctrl-C ends a watch cleanly: no error, exit 0
+  // Ctrl-C ends a watch: exit 130, as for every interrupted command.
+  assert.equal(reportError(await done.then(() => undefined, (e: unknown) => e)).exitCode, 130);
   await bench.close();
   return bench.io;
 }
 
-test('metrics --watch: repeats when piped, redraws on a terminal, NDJSON under -o json; Ctrl-C ends it cleanly', async () => {
+test('metrics --watch: repeats when piped, redraws on a terminal, NDJSON under -o json; Ctrl-C ends it with 130', async () => {
   const piped = await watch({ tty: false, ms: 550 });
   const frames = piped.stdout().match(/^# \d{4}-\d\d-\d\dT/gm) ?? [];
   assert.ok(frames.length >= 2, `several frames: ${frames.length}`);
@@ -84,7 +86,7 @@ test('audit tail --follow prints new records as they come (NDJSON under -o json)
   assert.equal((await h.run(['flags', 'set', 'greeting', 'followed'], { as: 'operator' })).code, 0);
   await sleep(400);
   ac.abort();
-  await done;
+  assert.equal(reportError(await done.then(() => undefined, (e: unknown) => e)).exitCode, 130, 'Ctrl-C: 130');
   await bench.close();
   const records = bench.io.stdout().trim().split('\n').map((l) => JSON.parse(l));
   const set = records.find((r) => r.endpoint === 'flags.set');

@@ -32,6 +32,7 @@ test('endpoints: the whole catalog, service endpoints included; tab-separated wh
   assert.equal(lines[0], 'ID\tMETHOD PATH\tROLE\tDESTRUCTIVE\tJOB\tSUMMARY');
   assert.ok(lines.includes('orders.stats\tGET /v1/orders/stats\tviewer\t\t\tOrder statistics'), r.stdout);
   assert.ok(lines.includes('migrations.up\tPOST /v1/migrations/up\tadmin\tyes\tyes\tApply pending migrations'), r.stdout);
+  assert.ok(lines.some((l) => l.startsWith("tasks.run\tPOST /v1/tasks/{name}/run\tthe task's (tasks list)\t")), 'tasks.run does not claim viewers may run tasks');
   assert.doesNotMatch(r.stdout, /\x1b\[/, 'no colour when piped');
 
   const t = await h.run(['endpoints'], { tty: true });

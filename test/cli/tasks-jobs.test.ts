@@ -19,8 +19,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function jobState(id: string): Promise<string> {
   const r = await h.run(['-o', 'json', 'jobs', 'status', id], { as: 'viewer' });
-  assert.equal(r.code, 0, r.stderr);
-  return r.json().state;
+  const state = r.json().state;
+  // jobs status exits 1 for a job that failed or was cancelled.
+  assert.equal(r.code, state === 'failed' || state === 'cancelled' ? 1 : 0, r.stderr);
+  return state;
 }
 
 async function waitFor<T>(fn: () => Promise<T | undefined>, what: string): Promise<T> {
@@ -110,16 +112,18 @@ test('a failed job exits 1; jobs status/logs re-read it; -o json logs are NDJSON
   const r = await h.run(['tasks', 'run', 'count', '--param', 'fail=true', '-f'], { as: 'operator' });
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /opsctl: job (\S+) failed: count failed on purpose/);
+  assert.equal(r.stderr.match(/count failed on purpose/g)?.length, 1, `the failure is said once:\n${r.stderr}`);
   const id = /opsctl: job (\S+) failed/.exec(r.stderr)![1]!;
 
   const status = await h.run(['jobs', 'status', id], { as: 'viewer' });
-  assert.equal(status.code, 0, status.stderr);
+  assert.equal(status.code, 1, 'a failed job is a failure for jobs status too');
+  assert.match(status.stderr, new RegExp(`^opsctl: job ${id} failed\n$`));
   assert.match(status.stdout, /^state\s+failed$/m);
   assert.match(status.stdout, /^error\s+count failed on purpose/m);
   assert.match(status.stdout, /^what\s+tasks\.run count$/m);
 
   const logs = await h.run(['jobs', 'logs', id], { as: 'viewer' });
-  assert.equal(logs.code, 0, 'without --follow: shows the history, exit 0');
+  assert.equal(logs.code, 1, 'the history ended in failure: exit 1 without --follow too');
   assert.match(logs.stdout, /counted 3/);
   const followed = await h.run(['jobs', 'logs', id, '--follow'], { as: 'viewer' });
   assert.equal(followed.code, 1, 'with --follow the final state decides');
@@ -128,6 +132,7 @@ test('a failed job exits 1; jobs status/logs re-read it; -o json logs are NDJSON
   const events = json.ndjson();
   assert.equal(events.at(-1).type, 'end');
   assert.equal(events.at(-1).state, 'failed');
+  assert.ok(events.every((e) => e.jobId === id), 'every NDJSON event names its job');
 });
 
 test('jobs logs without --follow on a running job shows the history and says it is still running', async () => {

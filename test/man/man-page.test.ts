@@ -15,6 +15,7 @@ import { allCommands, commandModel } from '../../src/cli/completion/tree.js';
 import { roffText } from '../../src/cli/man/roff.js';
 import { EXIT_CODE_DESCRIPTIONS } from '../../src/protocol/exit-codes.js';
 import { STANDARD_ENDPOINTS } from '../../src/protocol/catalog.js';
+import { roleText } from '../../src/cli/commands/endpoints/role-text.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const committed = () => fs.readFileSync(path.join(ROOT, MAN_FILE), 'utf8');
@@ -82,6 +83,6 @@ test('README: the two commands at the very top, exit codes, and the endpoint ref
   );
   const docs = await generateDocs(ROOT);
   assert.equal(readme, docs['README.md'], 'README endpoint reference drifted from STANDARD_ENDPOINTS: run node scripts/gen-docs.mjs');
-  for (const e of STANDARD_ENDPOINTS) assert.ok(readme.includes(`| \`${e.id}\` | \`${e.method} ${e.path}\` | ${e.role} |`), e.id);
+  for (const e of STANDARD_ENDPOINTS) assert.ok(readme.includes(`| \`${e.id}\` | \`${e.method} ${e.path}\` | ${roleText(e)} |`), e.id);
   for (const { code } of EXIT_CODE_DESCRIPTIONS) assert.match(readme, new RegExp(`^\\| ${code} \\| `, 'm'), `exit code ${code} in README`);
 });

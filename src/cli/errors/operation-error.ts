@@ -1,9 +1,17 @@
-/** The operation ran and failed (a job failed, a check failed, a bad response). Exit 1. */
+/**
+ * The operation ran and failed (a job failed, a check failed, a bad response).
+ * Exit 1 unless told otherwise. `code` is the stable name of the failure in
+ * the -o json error object (docs/protocol.md lists them).
+ */
 export class OperationError extends Error {
   readonly exitCode: number;
-  constructor(message: string, exitCode = 1) {
+  code: string;
+  hint: string | undefined;
+  constructor(message: string, exitCode = 1, opts: { code?: string; hint?: string } = {}) {
     super(message);
     this.name = 'OperationError';
     this.exitCode = exitCode;
+    this.code = opts.code ?? 'failed';
+    this.hint = opts.hint;
   }
 }

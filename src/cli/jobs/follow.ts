@@ -7,6 +7,7 @@
  */
 import type { Factory } from '../factory.js';
 import { InterruptedError } from '../errors/interrupted-error.js';
+import { JobFailedError } from '../errors/job-failed-error.js';
 import { OperationError } from '../errors/operation-error.js';
 import type { JobEvent, JobOutcome } from './job-types.js';
 import { isFinal } from './job-types.js';
@@ -29,6 +30,11 @@ export interface FollowOptions {
    * undefined when no `end` arrived within this idle gap (ms).
    */
   idleStopMs?: number;
+  /**
+   * Give up waiting after this long (ms): throws a `job.timeout` error
+   * (exit 1) naming the job, which keeps running (jobs wait --timeout).
+   */
+  timeoutMs?: number;
 }
 
 function eventsPath(jobId: string): string {
@@ -78,6 +84,11 @@ export async function followJob(f: Factory, jobId: string, opts: FollowOptions =
   interrupt.signal.addEventListener('abort', onInterrupt, { once: true });
   let idleTimer: NodeJS.Timeout | undefined;
   let idleStopped = false;
+  let timedOut = false;
+  const deadline = opts.timeoutMs === undefined ? undefined : setTimeout(() => {
+    timedOut = true;
+    stop.abort(new Error('timeout'));
+  }, opts.timeoutMs);
   const armIdle = () => {
     if (opts.idleStopMs === undefined) return;
     if (idleTimer) clearTimeout(idleTimer);
@@ -95,7 +106,9 @@ export async function followJob(f: Factory, jobId: string, opts: FollowOptions =
     armIdle();
     for await (const ev of ndjson(res)) {
       armIdle();
-      if (ndjsonOut) out.printJsonLine(ev);
+      // Every line names its job, so a runbook reading the stream can
+      // re-attach to it or cancel it after an interruption.
+      if (ndjsonOut) out.printJsonLine({ jobId, ...ev });
       view?.event(ev);
       if (ev.type === 'end') {
         outcome = { jobId, state: isFinal(ev.state) ? ev.state : 'failed', ...(ev.result !== undefined ? { result: ev.result } : {}), ...(ev.error ? { error: ev.error } : {}) };
@@ -109,6 +122,7 @@ export async function followJob(f: Factory, jobId: string, opts: FollowOptions =
         view?.stop();
         throw new InterruptedError(`detached; the job keeps running.`, reattachHint(jobId));
       }
+      if (timedOut) throw waitTimeout(jobId, opts.timeoutMs!);
       if (!idleStopped) {
         if ((e as Error).name === 'ProblemError' || e instanceof InterruptedError || e instanceof JobStreamLostError) throw e;
         throw new JobStreamLostError(jobId, (e as Error).message || String(e));
@@ -116,33 +130,35 @@ export async function followJob(f: Factory, jobId: string, opts: FollowOptions =
     }
   } finally {
     if (idleTimer) clearTimeout(idleTimer);
+    if (deadline) clearTimeout(deadline);
     interrupt.dispose();
     view?.stop();
   }
   if (!outcome && interrupt.signal.aborted) throw new InterruptedError('detached; the job keeps running.', reattachHint(jobId));
+  if (!outcome && timedOut) throw waitTimeout(jobId, opts.timeoutMs!);
   return outcome;
 }
 
+function waitTimeout(jobId: string, ms: number): OperationError {
+  return new OperationError(`job ${jobId} had not ended after ${ms / 1000} s; it keeps running on the server`, 1, { code: 'job.timeout', hint: `Wait again with: opsctl jobs wait ${jobId}` });
+}
+
 /**
- * Human summary of how a job ended (stderr), and the result on stdout when
- * there is one (unless the caller words the result itself).
+ * Human summary of a job that succeeded (stderr), and the result on stdout
+ * when there is one (unless the caller words the result itself). A failed or
+ * cancelled job prints nothing here: `throwIfUnsuccessful` raises the one
+ * error that says so, printed once by the CLI's error handler.
  */
 export async function reportOutcome(f: Factory, outcome: JobOutcome, opts: { result?: boolean } = {}): Promise<void> {
   const out = await f.output();
   if (out.json) return;
-  const c = out.colors;
-  if (outcome.state === 'succeeded') {
-    out.success(`job ${outcome.jobId} succeeded`);
-    if (opts.result !== false && outcome.result !== undefined && outcome.result !== null) out.line(typeof outcome.result === 'string' ? outcome.result : JSON.stringify(outcome.result, null, 2));
-  } else {
-    const why = outcome.error?.message ? `: ${outcome.error.message}` : '';
-    f.io.stderr.write(`${c.red('✗')} job ${outcome.jobId} ${outcome.state}${why}\n`);
-  }
+  if (outcome.state !== 'succeeded') return;
+  out.success(`job ${outcome.jobId} succeeded`);
+  if (opts.result !== false && outcome.result !== undefined && outcome.result !== null) out.line(typeof outcome.result === 'string' ? outcome.result : JSON.stringify(outcome.result, null, 2));
 }
 
 /** Exit 1 for a failed or cancelled job (the one error→exit map prints the message). */
 export function throwIfUnsuccessful(outcome: JobOutcome): void {
   if (outcome.state === 'succeeded') return;
-  const why = outcome.error?.message ? `: ${outcome.error.message}` : '';
-  throw new OperationError(`job ${outcome.jobId} ${outcome.state}${why}`);
+  throw new JobFailedError(outcome.jobId, outcome.state, outcome.error?.message ? `${outcome.error.message}${outcome.error.code ? ` [${outcome.error.code}]` : ''}` : undefined);
 }

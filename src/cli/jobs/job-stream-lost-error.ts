@@ -8,12 +8,10 @@ import { ExitCode } from '../../protocol/exit-codes.js';
  * OperationError by name so the one error→exit map handles it.
  */
 export class JobStreamLostError extends OperationError {
-  readonly hint: string;
   readonly jobId: string;
   constructor(jobId: string, cause: string) {
-    super(`lost the event stream of job ${jobId} (${cause}); the job keeps running on the server`, ExitCode.CONNECTION);
+    super(`lost the event stream of job ${jobId} (${cause}); the job keeps running on the server`, ExitCode.CONNECTION, { code: 'job.stream_lost', hint: reattachHint(jobId) });
     this.jobId = jobId;
-    this.hint = reattachHint(jobId);
   }
 }
 

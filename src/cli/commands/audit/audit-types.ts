@@ -26,6 +26,17 @@ export interface AuditVerifyResult {
   firstBadRecord?: { line: number; seq?: number; reason: string };
 }
 
+/**
+ * The STATUS cell: the HTTP status, or for a job's completion record (no
+ * response of its own, so no status) how the job ended.
+ */
+export function statusText(status: unknown, r: Record<string, unknown>): string {
+  if (status !== null && status !== undefined) return String(status);
+  if (r.jobId && r.outcome === 'ok') return 'job succeeded';
+  if (r.jobId && r.outcome === 'error') return r.code === 'cancelled' ? 'job cancelled' : 'job failed';
+  return '';
+}
+
 export function auditColumns(c: Colors): Column[] {
   const outcome = (v: unknown) => {
     const s = String(v ?? '');
@@ -37,7 +48,7 @@ export function auditColumns(c: Colors): Column[] {
     { key: 'principal', header: 'who', format: (v, r) => (v ? `${String(v)}${r.role ? ` (${String(r.role)})` : ''}` : String(r.keyid ?? '-')) },
     { key: 'endpoint', header: 'endpoint', format: (v, r) => String(v ?? `${String(r.method ?? '')} ${String(r.path ?? '')}`) },
     { key: 'outcome', header: 'outcome', format: outcome },
-    { key: 'status', header: 'status', format: (v, r) => `${v ?? ''}${r.code ? ` ${String(r.code)}` : ''}` },
+    { key: 'status', header: 'status', format: (v, r) => `${statusText(v, r)}${r.code ? ` ${String(r.code)}` : ''}` },
     { key: 'jobId', header: 'job' },
     { key: 'reason', header: 'reason' },
   ];

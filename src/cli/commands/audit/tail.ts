@@ -6,6 +6,7 @@ import { problemFromResponse } from '../../client/client.js';
 import { REQUEST_ID_HEADER } from '../../../protocol/headers.js';
 import { buildRequest, STANDARD_ENDPOINTS } from '../../../protocol/catalog.js';
 import { watchInterrupt, sleep } from '../../jobs/interrupt.js';
+import { InterruptedError } from '../../errors/interrupted-error.js';
 import { auditColumns, type AuditRecord } from './audit-types.js';
 
 export interface AuditTailOptions {
@@ -27,7 +28,7 @@ export function register(parent: Command, f: Factory): void {
     .command('tail')
     .description(summaryOf('audit.tail'))
     .addOption(new Option('-n, --limit <n>', 'how many records').argParser(parseLimit).default(20))
-    .option('-f, --follow', 'keep printing new records (polls every second) until Ctrl-C', false)
+    .option('-f, --follow', 'keep printing new records (polls every second) until Ctrl-C (exit 130)', false)
     .addHelpText('after', `${endpointHelp('audit.tail')}\n-o json prints {records}; with --follow one record per line (NDJSON). The polls of --follow itself are not shown.`)
     .action(async (o: { limit: number; follow?: boolean }) => run(f, { limit: o.limit, follow: Boolean(o.follow) }));
 }
@@ -84,5 +85,7 @@ export async function run(f: Factory, opts: AuditTailOptions): Promise<void> {
   } finally {
     interrupt.dispose();
   }
-  // Ctrl-C is how a follow ends: a clean exit 0.
+  // Ctrl-C is how a watch ends, and it still exits 130 like every other
+  // interrupted command: a script can tell it from a natural end.
+  if (interrupt.signal.aborted) throw new InterruptedError();
 }

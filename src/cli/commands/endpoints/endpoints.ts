@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Factory } from '../../factory.js';
 import { endpointHelp, remember, summaryOf } from '../../command.js';
+import { roleText } from './role-text.js';
 
 export function register(parent: Command, f: Factory): void {
   parent
@@ -19,7 +20,7 @@ export async function run(f: Factory): Promise<void> {
     const c = out.colors;
     out.note(c.dim(`${catalog.service} ${catalog.version}, protocol ${catalog.protocol}: ${catalog.endpoints.length} endpoints`));
     out.table(
-      catalog.endpoints.map((e) => ({ ...e, route: `${e.method} ${e.path}` })),
+      catalog.endpoints.map((e) => ({ ...e, route: `${e.method} ${e.path}`, role: roleText(e) })),
       [
         { key: 'id', header: 'id' },
         { key: 'route', header: 'method path' },

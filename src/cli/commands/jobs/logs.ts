@@ -17,7 +17,7 @@ export function register(parent: Command, f: Factory): void {
     .description(summaryOf('jobs.events'))
     .addArgument(completeWith(new Argument('<id>', 'job id'), 'jobs'))
     .option('-f, --follow', 'keep streaming until the job ends (Ctrl-C detaches; the job keeps running)', false)
-    .addHelpText('after', `${endpointHelp('jobs.events')}\nWithout --follow: the events so far. -o json prints NDJSON, one event per line.\nExit status with --follow: 0 when the job succeeded, 1 when it failed or was cancelled.`)
+    .addHelpText('after', `${endpointHelp('jobs.events')}\nWithout --follow: the events so far. -o json prints NDJSON, one event per line.\nExit status: 0 when the job succeeded (or, without --follow, is still running), 1 when it failed or was cancelled.`)
     .action(async (id: string, o: { follow?: boolean }) => run(f, { id, follow: Boolean(o.follow) }));
 }
 
@@ -39,5 +39,5 @@ export async function run(f: Factory, opts: JobsLogsOptions): Promise<void> {
     return;
   }
   await reportOutcome(f, outcome);
-  if (opts.follow) throwIfUnsuccessful(outcome);
+  throwIfUnsuccessful(outcome);
 }

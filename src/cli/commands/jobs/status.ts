@@ -4,6 +4,7 @@ import { checkArgument } from '../../params/parse-params.js';
 import { endpointHelp, standardEndpoint, summaryOf } from '../../command.js';
 import { completeWith } from '../../completion/hints.js';
 import type { JobView } from '../../jobs/job-types.js';
+import { JobFailedError } from '../../errors/job-failed-error.js';
 import { jobWhat, progressText, stateText } from './job-columns.js';
 
 export function register(parent: Command, f: Factory): void {
@@ -12,7 +13,7 @@ export function register(parent: Command, f: Factory): void {
     .alias('get')
     .description(summaryOf('jobs.get'))
     .addArgument(completeWith(new Argument('<id>', 'job id'), 'jobs'))
-    .addHelpText('after', endpointHelp('jobs.get'))
+    .addHelpText('after', `${endpointHelp('jobs.get')}\nExit status: 0 while the job is queued or running and when it succeeded, 1 when it failed or was cancelled.`)
     .action(async (id: string) => run(f, { id }));
 }
 
@@ -36,4 +37,7 @@ export async function run(f: Factory, opts: { id: string }): Promise<void> {
     if (job.result !== undefined && job.result !== null) pairs.push(['result', job.result]);
     out.fields(pairs);
   });
+  // A runbook branches on the exit status: a failed job is a failure here
+  // too. The error itself is in the fields above, so the message stays short.
+  if (job.state === 'failed' || job.state === 'cancelled') throw new JobFailedError(job.id, job.state, undefined);
 }

@@ -3,6 +3,7 @@ import type { Factory } from '../../factory.js';
 import { endpointHelp, summaryOf } from '../../command.js';
 import { UsageError } from '../../errors/usage-error.js';
 import { watchInterrupt, sleep } from '../../jobs/interrupt.js';
+import { InterruptedError } from '../../errors/interrupted-error.js';
 import { filterJsonMetrics, filterPrometheusText, type JsonMetric } from './prometheus-filter.js';
 
 export interface MetricsOptions {
@@ -25,7 +26,7 @@ export function register(parent: Command, f: Factory): void {
     .command('metrics')
     .description(summaryOf('metrics.get'))
     .option('--filter <regex>', 'only metrics whose name matches this regular expression')
-    .option('-w, --watch', 'refresh until Ctrl-C (redraws on a terminal, repeats when piped)', false)
+    .option('-w, --watch', 'refresh until Ctrl-C (exit 130; redraws on a terminal, repeats when piped)', false)
     .addOption(new Option('--interval <seconds>', 'refresh interval for --watch').argParser(parseInterval).default(2))
     .addHelpText('after', `${endpointHelp('metrics.get')}\n-o json prints the JSON form (one document; one line per refresh with --watch).`)
     .action(async (o: { filter?: string; watch?: boolean; interval: number }) =>
@@ -90,5 +91,7 @@ export async function run(f: Factory, opts: MetricsOptions): Promise<void> {
   } finally {
     interrupt.dispose();
   }
-  // Ctrl-C is how a watch ends: a clean exit 0.
+  // Ctrl-C is how a watch ends, and it still exits 130 like every other
+  // interrupted command: a script can tell it from a natural end.
+  if (interrupt.signal.aborted) throw new InterruptedError();
 }
