@@ -43,6 +43,18 @@ export interface JsonSchema {
 
 export type Scope = 'instance' | 'service';
 
+/**
+ * A second-person rule for an endpoint (docs in src/server/README.md,
+ * "Approvals"): `count` other principals holding `role` (default: the
+ * endpoint's own role) must approve the exact signed request before it runs;
+ * `breakGlass` lets an admin run it at once with a reason instead.
+ */
+export interface ApprovalPolicy {
+  count: number;
+  role?: Role;
+  breakGlass?: boolean;
+}
+
 /** One catalog entry, exactly as published in GET /v1/catalog. */
 export interface EndpointDescriptor {
   id: string;
@@ -56,6 +68,8 @@ export interface EndpointDescriptor {
   params: JsonSchema;
   job: boolean;
   scope: Scope;
+  /** Present when requests need approval (for tasks.run: see each task's own `approval` in tasks.list). */
+  approval?: ApprovalPolicy;
 }
 
 export interface Catalog {
@@ -77,6 +91,9 @@ const obj = (properties: Record<string, JsonSchema> = {}, required: string[] = [
 const flagName: JsonSchema = { type: 'string', in: 'path', pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'flag name' };
 const jobId: JsonSchema = { type: 'string', in: 'path', pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'job id' };
 const migrationTarget: JsonSchema = { type: 'string', minLength: 1, description: 'migration id to stop at (inclusive)' };
+const approvalId: JsonSchema = { type: 'string', in: 'path', pattern: '^[A-Za-z0-9]{1,64}$', description: 'approval id' };
+const approvalDigest: JsonSchema = { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'digest of the held request as reviewed (from approvals show); 412 if it differs' };
+const approvalReason: JsonSchema = { type: 'string', maxLength: 1000, description: 'why (recorded in the audit log)' };
 const planHash: JsonSchema = { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'planHash of the reviewed plan; 412 if the plan changed' };
 
 /** The standard endpoints of protocol v1 (DESIGN §4). */
@@ -176,6 +193,30 @@ export const STANDARD_ENDPOINTS: readonly EndpointDescriptor[] = [
     summary: 'Cancel a running job',
     description: 'Cooperative cancel: the job handler sees an aborted AbortSignal and stops at its next safe point.',
     params: obj({ id: jobId }, ['id']),
+  },
+  {
+    id: 'approvals.list', method: 'GET', path: '/v1/approvals', role: 'viewer', destructive: false, job: false, scope: 'service',
+    summary: 'List held requests waiting for approval, and recent ones',
+    description: 'Requests held for a second person\'s approval (pending first), recently decided ones, and break-glass runs to review.',
+    params: obj({ state: { type: 'string', enum: ['pending', 'approved', 'rejected', 'expired', 'executed', 'failed'], in: 'query', description: 'only approvals in this state' } }),
+  },
+  {
+    id: 'approvals.get', method: 'GET', path: '/v1/approvals/{id}', role: 'viewer', destructive: false, job: false, scope: 'service',
+    summary: 'Show exactly what a held request will run',
+    description: 'Endpoint, params (secrets redacted), requester, reason, digest, approvers and state of one approval, with a dry-run of the held request taken now.',
+    params: obj({ id: approvalId }, ['id']),
+  },
+  {
+    id: 'approvals.approve', method: 'POST', path: '/v1/approvals/{id}/approve', role: 'viewer', destructive: false, job: false, scope: 'service',
+    summary: 'Approve a held request (it runs once enough people approved)',
+    description: 'The approver\'s own signed request carrying the digest they reviewed. Not the requester (403 approval.self); the policy\'s role is needed (403); wrong digest 412; expired 410. When the count is reached the held request runs as the requester.',
+    params: obj({ id: approvalId, digest: approvalDigest, reason: approvalReason }, ['id', 'digest']),
+  },
+  {
+    id: 'approvals.reject', method: 'POST', path: '/v1/approvals/{id}/reject', role: 'viewer', destructive: false, job: false, scope: 'service',
+    summary: 'Reject a held request (it never runs)',
+    description: 'Ends a pending approval: nothing runs. The requester may withdraw their own request this way.',
+    params: obj({ id: approvalId, reason: approvalReason }, ['id']),
   },
   {
     id: 'audit.tail', method: 'GET', path: '/v1/audit', role: 'admin', destructive: false, job: false, scope: 'instance',

@@ -8,3 +8,4 @@ export * from './problem-error.js';
 export * from './exit-codes.js';
 export * from './headers.js';
 export * from './flag-view.js';
+export * from './approvals.js';

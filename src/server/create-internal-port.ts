@@ -16,6 +16,10 @@ import { portLogger, type PortLog } from './logger.js';
 import { PortMetrics } from './metrics/port-metrics.js';
 import type { InternalPort, InternalPortOptions } from './options.js';
 import { createRequestHandler, type JobAuditMeta } from './pipeline/handle-request.js';
+import { ApprovalService } from './approvals/approval-service.js';
+import { checkPolicy, holdable } from './approvals/policy.js';
+import { approvalsStage } from './approvals/approvals-stage.js';
+import { registerApprovals } from './plugins/approvals.js';
 import type { PluginContext } from './plugins/plugin-context.js';
 import { STANDARD_PLUGINS } from './plugins/standard-plugins.js';
 import { Router } from './routing/router.js';
@@ -33,6 +37,14 @@ function checkOptions(o: InternalPortOptions): void {
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)) fail(`${String(name)} must be a positive number`);
   };
   for (const k of ['clockSkewSeconds', 'bodyLimitBytes', 'headersTimeoutMs', 'requestTimeoutMs', 'maxConcurrentJobs', 'shutdownGraceMs'] as const) positive(k);
+  const a = o.approvals;
+  if (a !== undefined) {
+    if (!a || typeof a !== 'object') fail('approvals must be an object');
+    for (const k of ['expirySeconds', 'maxPendingPerRequester'] as const) {
+      const v = a[k];
+      if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)) fail(`approvals.${k} must be a positive number`);
+    }
+  }
 }
 
 /** Answers protocol-level client errors (bad HTTP, timeouts) with problem+json where the socket allows. */
@@ -105,8 +117,16 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
   const jobs = new JobRegistry({ maxConcurrent: options.maxConcurrentJobs ?? 4, onEnd: jobEndHook(audit, log), log });
   const metrics = new PortMetrics(() => jobs.countByState());
   const router = new Router();
+  // Approval policies of standard endpoints come from the options; a
+  // service's own endpoints carry theirs. Checked here, so a typo refuses to
+  // start instead of silently letting requests run unreviewed.
+  const policies = new Map(Object.entries(options.approvals?.endpoints ?? {}).map(([id, p]) => [id, checkPolicy(`approvals.endpoints[${JSON.stringify(id)}]`, p)]));
   const ctx: PluginContext = {
-    register: (def) => router.register(def),
+    register: (def) => {
+      const approval = def.approval !== undefined ? checkPolicy(`endpoint ${JSON.stringify(def.id)}`, def.approval) : policies.get(def.id);
+      if (approval && !holdable(def.id, def.method)) throw new InternalPortConfigError(`endpoint ${JSON.stringify(def.id)} cannot require approval: only requests that change state (not GET, not approvals.*) can be held`);
+      router.register(approval ? { ...def, approval } : def);
+    },
     catalog: () => router.catalog(),
     options,
     allowlist,
@@ -117,12 +137,38 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     startedAt,
     log,
   };
-  for (const plugin of STANDARD_PLUGINS) plugin.register(ctx);
+  const resolveKey = allowlistResolver(allowlist);
+  const heldRun = { router, resolveKey, jobs, audit, log };
+  let approvals: ApprovalService;
+  try {
+    approvals = await ApprovalService.open({
+      file: options.approvals?.file ?? path.join(path.dirname(audit.file), 'approvals.json'),
+      expirySeconds: options.approvals?.expirySeconds ?? 3600,
+      maxPendingPerRequester: options.approvals?.maxPendingPerRequester ?? 10,
+      audit,
+      log,
+      run: heldRun,
+    });
+  } catch (e) {
+    throw new InternalPortConfigError(`approvals cannot be loaded: ${(e as Error).message}`);
+  }
+  for (const plugin of STANDARD_PLUGINS) {
+    // The approval endpoints come before the service's own, which can never shadow them.
+    if (plugin.name === 'custom-endpoints') registerApprovals(ctx, approvals, heldRun);
+    plugin.register(ctx);
+  }
+  for (const id of policies.keys()) {
+    if (!router.catalog().some((e) => e.id === id)) {
+      approvals.close();
+      throw new InternalPortConfigError(`approvals.endpoints names "${id}", which this port does not serve`);
+    }
+  }
 
   const skew = options.clockSkewSeconds ?? 60;
   const handler = createRequestHandler({
     router,
-    resolveKey: allowlistResolver(allowlist),
+    // The same resolver re-checks a held request's requester when it runs.
+    resolveKey,
     replay: new ReplayCache(skew),
     audit,
     jobs,
@@ -132,6 +178,7 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
     skewSeconds: skew,
     requireReasonForDestructive: options.requireReasonForDestructive === true,
+    review: [approvalsStage(approvals)],
   });
   const requestTimeout = options.requestTimeoutMs ?? 30_000;
   const headersTimeout = Math.min(options.headersTimeoutMs ?? 10_000, requestTimeout);
@@ -162,6 +209,7 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     closing ??= (async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      approvals.close();
       await jobs.shutdown(options.shutdownGraceMs ?? 10_000);
       server.closeAllConnections();
       await closed;

@@ -4,7 +4,7 @@
  * examples/demo-service): change it only together with them.
  */
 import type { Registry } from 'prom-client';
-import type { JsonSchema, Role, Scope, HttpMethod, FlagType, FlagValue, FlagView } from '../protocol/index.js';
+import type { ApprovalPolicy, JsonSchema, Role, Scope, HttpMethod, FlagType, FlagValue, FlagView } from '../protocol/index.js';
 
 export type { FlagType, FlagValue, FlagView };
 
@@ -135,7 +135,15 @@ export interface TaskDefinition {
   destructive: boolean;
   params: JsonSchema;
   scope?: Scope;
+  /** Require a second person's approval before the task runs (src/server/README.md, "Approvals"). */
+  approval?: ApprovalPolicy;
   handler(params: Record<string, unknown>, ctx: JobContext): Promise<unknown>;
+  /**
+   * Answers a dry-run (Opsctl-Dry-Run: 1) with what the task would do, without
+   * doing it. Params are validated already. Optional: without it a dry-run
+   * answers with the validated params only.
+   */
+  dryRun?(params: Record<string, unknown>, ctx: RequestContext): Promise<unknown> | unknown;
 }
 
 export interface Principal {
@@ -165,6 +173,8 @@ export interface EndpointMeta {
   destructive?: boolean;
   params: JsonSchema;
   scope?: Scope;
+  /** Require a second person's approval before it runs (src/server/README.md, "Approvals"). */
+  approval?: ApprovalPolicy;
 }
 
 /** A service's own endpoint: it appears in the catalog like the standard ones. */
@@ -173,6 +183,23 @@ export interface CustomEndpoint extends EndpointMeta {
   handler?(params: Record<string, unknown>, ctx: RequestContext): Promise<unknown> | unknown;
   /** For job endpoints: runs as a server-owned job (202 {jobId}). */
   job?(params: Record<string, unknown>, ctx: JobContext): Promise<unknown>;
+  /** What a dry-run (Opsctl-Dry-Run: 1) answers as "would change"; without it, the validated params. */
+  dryRun?(params: Record<string, unknown>, ctx: RequestContext): Promise<unknown> | unknown;
+}
+
+/**
+ * Approvals of held requests (src/server/README.md, "Approvals and dry-run").
+ * `endpoints` sets a policy per endpoint id for the standard endpoints (a
+ * service's own endpoints and tasks carry theirs as `approval`).
+ */
+export interface ApprovalsOptions {
+  endpoints?: Record<string, ApprovalPolicy>;
+  /** How long a held request waits for its approvals (default 3600). */
+  expirySeconds?: number;
+  /** Pending approvals one requester may have at once (default 10; 429 above). */
+  maxPendingPerRequester?: number;
+  /** Where pending approvals persist (default approvals.json next to the audit log). */
+  file?: string;
 }
 
 export type HealthCheck = () => Promise<boolean | { ok: boolean; detail?: string }> | boolean | { ok: boolean; detail?: string };
@@ -208,6 +235,7 @@ export interface InternalPortOptions {
   metricsRegistry?: Registry;
   healthChecks?: Record<string, HealthCheck>;
   endpoints?: CustomEndpoint[];
+  approvals?: ApprovalsOptions;
   /** Where the port logs operational messages (never secrets). Default: stderr. */
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../canonical-json.js';
 
-export type AuditOutcome = 'denied' | 'accepted' | 'ok' | 'error';
+export type AuditOutcome = 'denied' | 'accepted' | 'ok' | 'error' | 'pending' | 'approved' | 'rejected' | 'expired' | 'dry-run';
 
 /** What the port knows about an event; the log adds seq, time, prev and hash. */
 export interface AuditEvent {
@@ -23,6 +23,10 @@ export interface AuditEvent {
   jobId?: string;
   /** True when the response was an Idempotency-Key replay (nothing ran). */
   replayed?: boolean;
+  /** A held request's approval: id, who asked, who approved so far (src/server/README.md, "Approvals"). */
+  approval?: { id: string; requester: string; approvers: string[]; required: number };
+  /** The reason given with Opsctl-Break-Glass: ran without the approvals its policy asks for. */
+  breakGlass?: string;
 }
 
 export interface AuditRecord extends AuditEvent {

@@ -29,6 +29,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import {
+  BREAK_GLASS_HEADER,
+  DRY_RUN_HEADER,
   IDEMPOTENCY_HEADER,
   PROBLEM_CONTENT_TYPE,
   ProblemError,
@@ -178,7 +180,7 @@ export const authenticate: Stage = (deps, s) => {
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (Number.isFinite(declared) && declared > deps.bodyLimit) throw tooLarge(deps.bodyLimit);
   // Headers that change behaviour must be covered when sent.
-  const extra = [REASON_HEADER, IDEMPOTENCY_HEADER].filter((h) => req.headers[h] !== undefined);
+  const extra = [REASON_HEADER, IDEMPOTENCY_HEADER, BREAK_GLASS_HEADER, DRY_RUN_HEADER].filter((h) => req.headers[h] !== undefined);
   let resolved: ResolvedKey | undefined;
   const verdict = verifyRequest(
     { method: s.method, path: s.path, query: s.query, headers: req.headers },

@@ -20,6 +20,8 @@ export function registerCustomEndpoints(ctx: PluginContext, endpoints: CustomEnd
       params: ep.params,
       job: isJob,
       scope: ep.scope ?? 'instance',
+      ...(ep.approval !== undefined ? { approval: ep.approval } : {}),
+      ...(typeof ep.dryRun === 'function' ? { dryRun: ({ params, principal, requestId, reason }) => ep.dryRun!(params, { principal, requestId, reason }) } : {}),
       handler: async ({ params, principal, requestId, reason, startJob }) => {
         if (isJob) return { job: startJob({ name: ep.id, run: (jc) => ep.job!(params, jc) }) };
         const body = await ep.handler!(params, { principal, requestId, reason });

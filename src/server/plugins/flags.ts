@@ -1,4 +1,6 @@
 import { ProblemError } from '../../protocol/index.js';
+import { coerceFlagValue } from '../flags/flag-value.js';
+import type { FlagDefinition } from '../options.js';
 import type { PluginContext } from './plugin-context.js';
 import { standardRoute } from './standard-endpoint.js';
 
@@ -15,6 +17,13 @@ export function registerFlags(ctx: PluginContext): void {
     },
   }));
   ctx.register(standardRoute('flags.set', {
+    // Dry-run: the value typed and bounded as a set would, nothing saved.
+    dryRun: ({ params }) => {
+      const flag = ctx.flags.view(String(params.name));
+      if (!flag) throw new ProblemError('not_found', `no flag named "${String(params.name)}"`);
+      const to = coerceFlagValue(flag as unknown as FlagDefinition, params.value);
+      return { name: flag.name, type: flag.type, from: flag.value, to, changes: flag.value !== to };
+    },
     handler: async ({ params, principal }) => ({ body: await ctx.flags.set(String(params.name), params.value, principal.name) }),
   }));
 }

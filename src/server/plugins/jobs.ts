@@ -30,6 +30,10 @@ export function registerJobs(ctx: PluginContext): void {
     handler: ({ params }) => ({ body: findJob(ctx, params.id).view() }),
   }));
   ctx.register(standardRoute('jobs.cancel', {
+    dryRun: ({ params }) => {
+      const job = findJob(ctx, params.id);
+      return { job: job.id, state: job.state, wouldCancel: job.state === 'queued' || job.state === 'running' };
+    },
     handler: ({ params }) => {
       const job = findJob(ctx, params.id);
       ctx.jobs.cancel(job.id);

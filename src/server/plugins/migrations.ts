@@ -1,6 +1,6 @@
 import { ProblemError } from '../../protocol/index.js';
 import type { JobContext, MigrationsOptions } from '../options.js';
-import type { RouteRequest, RouteResult } from '../routing/route.js';
+import type { DryRunRequest, RouteRequest, RouteResult } from '../routing/route.js';
 import { computePlan, type Direction, type MigrationPlan } from './migration-plan.js';
 import type { PluginContext } from './plugin-context.js';
 import { standardRoute } from './standard-endpoint.js';
@@ -91,6 +91,25 @@ export function registerMigrations(ctx: PluginContext, m: MigrationsOptions): vo
       if (!started) await m.lock.release(holder).catch((e: Error) => ctx.log('error', `releasing the migration lock failed: ${e.message}`));
     }
   };
-  ctx.register(standardRoute('migrations.up', { handler: run('up') }));
-  ctx.register(standardRoute('migrations.down', { handler: run('down') }));
+  // Dry-run: the plan as a run would compute it, the expectedPlan check
+  // (412), and, when asked, whether the lock is free (409): taken and given
+  // back at once, nothing migrated.
+  const dryRun = (direction: Direction) => async ({ params, principal, requestId, probeLocks }: DryRunRequest): Promise<unknown> => {
+    const plan = await computePlan(m.migrator, direction, params.to as string | undefined);
+    const expected = params.expectedPlan as string | undefined;
+    if (expected !== undefined && expected !== plan.planHash) {
+      throw preconditionFailed(plan, 'the migration plan changed since it was reviewed; nothing would be applied. Review the new plan and retry.');
+    }
+    if (probeLocks) {
+      const holder = `${principal.name} (${principal.keyid}) dry-run ${requestId}`;
+      const lock = await m.lock.acquire(holder);
+      if (!lock.acquired) {
+        throw new ProblemError('conflict.locked', `migrations are locked by ${lock.holder}${lock.since ? ` since ${lock.since}` : ''}`, { holder: lock.holder, ...(lock.since ? { since: lock.since } : {}) });
+      }
+      await m.lock.release(holder);
+    }
+    return plan;
+  };
+  ctx.register(standardRoute('migrations.up', { handler: run('up'), dryRun: dryRun('up') }));
+  ctx.register(standardRoute('migrations.down', { handler: run('down'), dryRun: dryRun('down') }));
 }

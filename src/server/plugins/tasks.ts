@@ -1,5 +1,6 @@
 import type { ValidateFunction } from 'ajv';
 import { ProblemError, isRole } from '../../protocol/index.js';
+import { checkPolicy } from '../approvals/policy.js';
 import { InternalPortConfigError } from '../config-error.js';
 import type { TaskDefinition } from '../options.js';
 import { auditParams } from '../routing/audit-params.js';
@@ -21,6 +22,8 @@ export function registerTasks(ctx: PluginContext, tasks: TaskDefinition[]): void
     if (typeof task.destructive !== 'boolean') fail('destructive must be true or false');
     if (!task.params || task.params.type !== 'object') fail('a params JSON Schema of type "object" is required');
     if (typeof task.handler !== 'function') fail('a handler is required');
+    if (task.dryRun !== undefined && typeof task.dryRun !== 'function') fail('dryRun must be a function');
+    if (task.approval !== undefined) checkPolicy(`task ${JSON.stringify(task.name)}`, task.approval);
     let validate: ValidateFunction;
     try {
       validate = compileParams(task.params, 'POST');
@@ -46,6 +49,8 @@ export function registerTasks(ctx: PluginContext, tasks: TaskDefinition[]): void
           role: task.role,
           scope: task.scope ?? 'instance',
           params: task.params,
+          ...(task.approval ? { approval: task.approval } : {}),
+          dryRun: typeof task.dryRun === 'function',
         })),
       },
     }),
@@ -68,7 +73,14 @@ export function registerTasks(ctx: PluginContext, tasks: TaskDefinition[]): void
         destructive: task.destructive,
         auditParams: { name: task.name, params: auditParams(task.params, taskParams) },
         validate: () => validateOrThrow(validate, taskParams, 'params'),
+        ...(task.approval ? { approval: task.approval } : {}),
       };
+    },
+    dryRun: async ({ params, principal, requestId, reason }) => {
+      const { task } = find(params.name);
+      const taskParams = params.params as Record<string, unknown>;
+      const answer = task.dryRun ? await task.dryRun(taskParams, { principal, requestId, reason }) : undefined;
+      return { task: task.name, params: auditParams(task.params, taskParams), ...(task.dryRun ? { dryRun: answer ?? null } : { note: `task ${task.name} has no dryRun handler: its params were validated` }) };
     },
     handler: ({ params, startJob }) => {
       const { task } = find(params.name);

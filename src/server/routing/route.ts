@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { EndpointDescriptor, Role } from '../../protocol/index.js';
+import type { ApprovalPolicy, EndpointDescriptor, Role } from '../../protocol/index.js';
 import type { EndpointMeta, JobContext, Principal } from '../options.js';
 
 /** A started job as a route hands it back (answered 202 with Location). */
@@ -43,6 +43,18 @@ export interface RoutePolicy {
   auditParams?: unknown;
   /** Further params validation, run after the role check (so a caller without the role learns nothing). */
   validate?(): void;
+  /** This request's approval rule when it is not the endpoint's (a task's own). */
+  approval?: ApprovalPolicy;
+}
+
+/** What a dry-run handler receives: the request as checked, nothing applied. */
+export interface DryRunRequest {
+  params: Record<string, unknown>;
+  principal: Principal;
+  requestId: string;
+  reason: string | undefined;
+  /** Also check that the resources a run would take are free (the migration lock). */
+  probeLocks: boolean;
 }
 
 /**
@@ -60,6 +72,14 @@ export interface RouteDefinition extends EndpointMeta {
   /** Decides role/destructiveness per request after params validation (may throw a ProblemError). */
   policy?(params: Record<string, unknown>): RoutePolicy | Promise<RoutePolicy>;
   handler(r: RouteRequest): Promise<RouteResult> | RouteResult;
+  /** Requests need approval first (src/server/README.md, "Approvals"). */
+  approval?: ApprovalPolicy;
+  /**
+   * Answers Opsctl-Dry-Run: 1 with what would change, applying nothing; may
+   * throw the same ProblemErrors a real run would (412, 409). Without it a
+   * dry-run answers with the validated params.
+   */
+  dryRun?(r: DryRunRequest): Promise<unknown> | unknown;
 }
 
 export interface RegisteredRoute {

@@ -50,6 +50,7 @@ export class Router {
       params: def.params,
       job: def.job === true,
       scope: def.scope ?? 'instance',
+      ...(def.approval ? { approval: { ...def.approval } } : {}),
     };
     this.routes.push({ def, descriptor, validate: (params) => validateOrThrow(validate, params) });
   }

@@ -1,0 +1,84 @@
+/**
+ * Response types of the approval and dry-run endpoints (see
+ * src/server/README.md, "Approvals and dry-run"). Shared by the server and
+ * the CLI.
+ */
+import type { ApprovalPolicy, Role } from './catalog.js';
+
+export type ApprovalState = 'pending' | 'approved' | 'rejected' | 'expired' | 'executed' | 'failed';
+export const APPROVAL_STATES: readonly ApprovalState[] = ['pending', 'approved', 'rejected', 'expired', 'executed', 'failed'];
+
+export interface ApprovalActor {
+  name: string;
+  keyid: string;
+  role: Role;
+}
+
+export interface ApprovalDecision extends ApprovalActor {
+  at: string;
+  reason?: string;
+}
+
+/** One held (or break-glass) request, as GET /v1/approvals/{id} shows it. */
+export interface ApprovalView {
+  id: string;
+  state: ApprovalState;
+  endpoint: string;
+  method: string;
+  path: string;
+  query: string;
+  /** Params as the audit log shows them (secrets redacted). */
+  params: unknown;
+  reason: string | null;
+  idempotencyKey: string | null;
+  /** sha256 hex of the signature base, a newline, and the body: what was asked, byte for byte. */
+  digest: string;
+  /** The RFC 9421 signature base the requester signed, so a client can recompute the digest. */
+  signatureBase: string;
+  /** The body as sent (absent when the endpoint has secret params). */
+  body?: string;
+  requester: ApprovalActor;
+  requestedAt: string;
+  expiresAt: string;
+  /** Approvals needed, and the role an approver must hold. */
+  required: number;
+  approverRole: Role;
+  approvers: ApprovalDecision[];
+  rejectedBy?: ApprovalDecision;
+  /** What a dry-run answered when the request was held (for migrations: the plan). */
+  plan?: unknown;
+  /** A dry-run of the held request taken now (approvals.get only). */
+  dryRun?: unknown;
+  /** Set for a request that ran at once by break-glass: listed for review afterwards. */
+  breakGlass?: { reason: string };
+  /** Once run: the answer the requester would have had (202 {jobId} for job endpoints). */
+  result?: { status: number; body: unknown; jobId?: string };
+  /** Why it did not run when the count was reached (plan moved, role removed...). */
+  error?: { code: string; status: number; detail: string };
+}
+
+/** The 202 answer to a request that is held for approval. */
+export interface HeldAnswer {
+  approval: Pick<ApprovalView, 'id' | 'state' | 'expiresAt' | 'required' | 'digest' | 'endpoint'>;
+}
+
+/** The 200 answer to a request sent with Opsctl-Dry-Run: 1. */
+export interface DryRunAnswer {
+  dryRun: true;
+  endpoint: string;
+  /** Params as validated (secrets redacted). */
+  params: unknown;
+  /** What would change: flags {name, from, to}; migrations the plan; tasks the task's dryRun answer. */
+  wouldChange: unknown;
+  /** Set when the real request would be held for approval. */
+  approval?: ApprovalPolicy;
+}
+
+export function isHeldAnswer(v: unknown): v is HeldAnswer {
+  const a = (v as { approval?: unknown } | null)?.approval as Record<string, unknown> | undefined;
+  return typeof a === 'object' && a !== null && typeof a.id === 'string' && typeof a.digest === 'string';
+}
+
+export function isDryRunAnswer(v: unknown): v is DryRunAnswer {
+  return typeof v === 'object' && v !== null && (v as { dryRun?: unknown }).dryRun === true && typeof (v as { endpoint?: unknown }).endpoint === 'string';
+}

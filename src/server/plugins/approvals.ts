@@ -1,0 +1,62 @@
+import { ProblemError, type ApprovalState, type ApprovalView } from '../../protocol/index.js';
+import { approverRole, wouldChange } from '../approvals/approval-gate.js';
+import { samePerson } from '../approvals/digest.js';
+import type { ApprovalService } from '../approvals/approval-service.js';
+import { resolveHeld, type HeldRunDeps } from '../approvals/run-held.js';
+import { peerOf } from '../pipeline/request-context.js';
+import type { PluginContext } from './plugin-context.js';
+import { standardRoute } from './standard-endpoint.js';
+
+/**
+ * approvals.list/get/approve/reject (src/server/README.md, "Approvals and
+ * dry-run"). Anyone known may look; who may approve is the held request's
+ * policy (approver role), checked by the service, never the requester.
+ */
+export function registerApprovals(ctx: PluginContext, service: ApprovalService, run: HeldRunDeps): void {
+  ctx.register(standardRoute('approvals.list', {
+    handler: async ({ params }) => {
+      await service.sweep();
+      return { body: { approvals: service.list(params.state as ApprovalState | undefined) } };
+    },
+  }));
+  ctx.register(standardRoute('approvals.get', {
+    handler: async ({ params, requestId }) => {
+      await service.sweep();
+      const view: ApprovalView = service.view(String(params.id));
+      if (view.state !== 'pending') return { body: view };
+      // What the held request would do if it ran now, as its requester: the
+      // approver reviews the present, not only what was true when it was asked.
+      const rec = service.find(view.id);
+      let dryRun: unknown;
+      try {
+        const r = await resolveHeld(run, rec);
+        dryRun = await wouldChange(r.route, r.params, r.principal, requestId, rec.reason ?? undefined, true, rec.params);
+        const role = r.policy.approval ?? r.route.def.approval;
+        if (role && approverRole(r.route, r.policy, role) !== rec.approverRole) dryRun = { ...(dryRun as object), note: 'the approver role of this endpoint changed since the request was held' };
+      } catch (e) {
+        if (!(e instanceof ProblemError)) throw e;
+        dryRun = { error: { code: e.code, status: e.status, detail: e.detail ?? e.message } };
+      }
+      return { body: { ...view, dryRun } };
+    },
+  }));
+  ctx.register(standardRoute('approvals.approve', {
+    dryRun: ({ params, principal }) => {
+      const rec = service.checkApprove(String(params.id), principal, String(params.digest));
+      const dup = rec.approvers.some((a) => a.keyid === principal.keyid || samePerson(a.name, principal.name));
+      const count = rec.approvers.length + (dup ? 0 : 1);
+      return { approval: rec.id, wouldCount: !dup, approvals: count, required: rec.required, wouldRun: count >= rec.required ? rec.endpoint : null };
+    },
+    handler: async ({ params, principal, requestId, req }) => {
+      const r = await service.approve(String(params.id), { principal, requestId, peer: peerOf(req) }, String(params.digest), params.reason as string | undefined);
+      return { body: { approval: r.approval, counted: r.counted, ...(r.result ? { result: r.result } : {}) } };
+    },
+  }));
+  ctx.register(standardRoute('approvals.reject', {
+    dryRun: ({ params }) => ({ approval: service.view(String(params.id)).id, wouldReject: true }),
+    handler: async ({ params, principal, requestId, req }) => {
+      const approval = await service.reject(String(params.id), { principal, requestId, peer: peerOf(req) }, params.reason as string | undefined);
+      return { body: { approval } };
+    },
+  }));
+}
