@@ -50,7 +50,7 @@ export function registerTasks(ctx: PluginContext, tasks: TaskDefinition[]): void
           scope: task.scope ?? 'instance',
           params: task.params,
           ...(task.approval ? { approval: task.approval } : {}),
-          dryRun: typeof task.dryRun === 'function',
+          ...(typeof task.dryRun === 'function' ? { dryRun: true } : {}),
         })),
       },
     }),
