@@ -55,8 +55,14 @@ test('bad values: usage errors before the write; range checks by the server (exi
     assert.match(r.stderr, re);
   }
   const range = await h.run(['flags', 'set', 'max_page_size', '999'], { as: 'operator' });
+  // 400 request.invalid exits 1 until the exit contract maps it to 2 (issue 11.1 point 1).
   assert.equal(range.code, 1, range.stderr);
-  assert.match(range.stderr, /\(field: value\) \[request\.invalid, HTTP 400\]/);
+  assert.match(range.stderr, /flag "max_page_size" must be at most 500 \(1\.\.500\), got 999 \(field: value\) \[request\.invalid, HTTP 400\]/);
+  const half = await h.run(['flags', 'set', 'max_page_size', '1.5'], { as: 'operator' });
+  assert.equal(half.code, range.code, half.stderr);
+  assert.match(half.stderr, /flag "max_page_size" is an integer \(1\.\.500\): 1\.5 is not a whole number/, 'the server\'s message, naming type and bounds');
+  assert.equal(half.stdout, '');
+  assert.notEqual(value('max_page_size'), 1.5);
   const unknown = await h.run(['flags', 'get', 'nope']);
   assert.equal(unknown.code, 1);
   assert.match(unknown.stderr, /not_found, HTTP 404/);
@@ -76,4 +82,18 @@ test('a viewer cannot set flags (3); a require-reason context needs --reason, wh
   const rec = (await h.auditSettled()).filter((r) => r.endpoint === 'flags.set').pop()!;
   assert.equal(rec.reason, 'INC-12 banner');
   assert.equal(rec.principal, 'oscar');
+});
+
+test('get and list show what a flag accepts: bounds, enum, true|false', async () => {
+  const get = await h.run(['flags', 'get', 'max_page_size']);
+  assert.equal(get.code, 0, get.stderr);
+  assert.match(get.stdout, /^type\s+integer$/m);
+  assert.match(get.stdout, /^allowed\s+1\.\.500$/m);
+  assert.match(get.stdout, /^default\s+50$/m);
+  const json = (await h.run(['-o', 'json', 'flags', 'get', 'max_page_size'])).json();
+  assert.deepEqual({ type: json.type, min: json.min, max: json.max, default: json.default }, { type: 'integer', min: 1, max: 500, default: 50 });
+  const greeting = await h.run(['flags', 'get', 'greeting']);
+  assert.match(greeting.stdout, /^allowed\s+any string$/m);
+  const list = (await h.run(['-o', 'json', 'flags', 'list'])).json();
+  assert.deepEqual(list.flags.find((x: { name: string }) => x.name === 'discount_percent').max, 100);
 });

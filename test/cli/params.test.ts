@@ -64,6 +64,9 @@ test('booleans, required params, flag values', () => {
   assert.throws(() => coerceFlagValue(flag('percentage'), '101'), /0-100/);
   assert.throws(() => coerceFlagValue(flag('boolean'), 'yep'), /is a boolean/);
   assert.throws(() => coerceFlagValue(flag('number'), ''), /expected a number/);
+  assert.equal(coerceFlagValue(flag('integer'), '1.5'), 1.5, 'whole-number and bound checks are the server\'s, so its message is the one shown');
+  assert.throws(() => coerceFlagValue({ name: 'f', type: 'integer', min: 1, max: 500 }, '1e999'), /is an integer \(1\.\.500\): "1e999" is too large to be a number/);
+  assert.throws(() => coerceFlagValue({ name: 'f', type: 'integer', min: 1, max: 500 }, 'lots'), /is an integer \(1\.\.500\): expected a number, got "lots"/);
 });
 
 test('metric filtering keeps whole families', () => {

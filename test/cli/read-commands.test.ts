@@ -81,7 +81,9 @@ test('flags, tasks, migrations and jobs are cached for tab completion', async ()
 
 test('tables: flags, migrations, tasks and jobs', async () => {
   const flags = await h.run(['flags', 'list']);
-  assert.match(flags.stdout, /^discount_percent\tpercentage\t0\t\t\tDiscount on new orders$/m);
+  assert.match(flags.stdout, /^discount_percent\tpercentage\t0\t0..100\t\t\tDiscount on new orders$/m);
+  assert.match(flags.stdout, /^max_page_size\tinteger\t50\t1..500\t\t\tPage size cap$/m);
+  assert.match(flags.stdout, /^maintenance_mode\tboolean\tfalse\ttrue\|false\t/m);
   const get = await h.run(['flags', 'get', 'max_page_size']);
   assert.match(get.stdout, /^value\s+50$/m);
   assert.match(get.stdout, /^updated by\s+\(never changed\)$/m);

@@ -91,8 +91,13 @@ test('context names come from the config file, live values from the cache of the
   assert.deepEqual(await complete({ ...env, OPSCTL_CONTEXT: 'staging' }, 'bash', 'flags', 'enable', ''), ['beta_checkout']);
   assert.deepEqual(await complete(env, 'bash', 'tasks', 'run', 'r'), ['recompute-totals']);
   assert.deepEqual(await complete(env, 'bash', 'jobs', 'status', ''), ['j-1', 'j-2']);
-  // A flag's value is free text: nothing is offered for it.
+  // A flag's value: nothing until `flags list` cached what each flag accepts.
   assert.deepEqual(await complete(env, 'bash', 'flags', 'set', 'maintenance_mode', ''), []);
+  recordCompletions(env, 'prod', 'flag-values', ['maintenance_mode=true', 'maintenance_mode=false', 'mode=normal', 'mode=read-only']);
+  assert.deepEqual(await complete(env, 'bash', 'flags', 'set', 'maintenance_mode', ''), ['true', 'false']);
+  assert.deepEqual(await complete(env, 'bash', 'flags', 'set', 'mode', 'r'), ['read-only']);
+  assert.deepEqual(await complete(env, 'bash', 'flags', 'set', 'discount_percent', ''), [], 'a number has no list of values');
+  assert.deepEqual(await complete(env, 'bash', '--context', 'staging', 'flags', 'set', 'maintenance_mode', ''), [], 'per context');
 });
 
 test('a config in a style the scanner does not follow still completes (through the YAML parser)', async (t) => {

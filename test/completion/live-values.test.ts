@@ -47,6 +47,9 @@ test('after one command against a context, TAB offers the service\'s flag and ta
     assert.deepEqual(bash('flags', 'get', '').sort(), flagNames);
     assert.deepEqual(bash('flags', 'enable', 'mai'), ['maintenance_mode']);
     assert.deepEqual(bash('tasks', 'run', '').sort(), taskNames);
+    // What a flag accepts, from the same `flags list`: a boolean's true/false.
+    assert.deepEqual(bash('flags', 'set', 'maintenance_mode', '').sort(), ['false', 'true']);
+    assert.deepEqual(bash('flags', 'set', 'max_page_size', ''), [], 'an integer has bounds, not a list of values');
     assert.deepEqual(bash('context', 'use', ''), ['lab']);
 
     // And a real command now fails as it should: the service is down.

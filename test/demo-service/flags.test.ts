@@ -39,7 +39,8 @@ test('the three flags are listed with their types and defaults', async () => {
   const byName = Object.fromEntries(r.json.flags.map((f: { name: string }) => [f.name, f]));
   assert.deepEqual([byName.maintenance_mode?.type, byName.maintenance_mode?.value], ['boolean', false]);
   assert.deepEqual([byName.discount_percent?.type, byName.discount_percent?.value], ['percentage', 0]);
-  assert.deepEqual([byName.max_page_size?.type, byName.max_page_size?.value], ['number', 50]);
+  assert.deepEqual([byName.max_page_size?.type, byName.max_page_size?.value], ['integer', 50]);
+  assert.deepEqual([byName.max_page_size?.min, byName.max_page_size?.max], [1, 500]);
 });
 
 test('maintenance_mode: writes answer 503 with Retry-After, reads keep working, off again restores writes', async () => {
@@ -83,6 +84,13 @@ test('max_page_size caps the page GET /orders returns', async () => {
   for (let i = 0; i < 4; i++) await plain(svc.public, 'POST', '/orders', { item: `bulk-${i}`, quantity: 1, unitPrice: 1 });
   assert.equal((await setFlag('max_page_size', 0)).status, 400, 'below min');
   assert.equal((await setFlag('max_page_size', 501)).status, 400, 'above max');
+  for (const half of [1.5, '1.5', 2.25]) {
+    const r = await setFlag('max_page_size', half);
+    assert.equal(r.status, 400, `max_page_size=${JSON.stringify(half)}: ${r.text}`);
+    assert.equal(r.json.code, 'request.invalid');
+    assert.match(r.json.detail, /is an integer \(1\.\.500\)/);
+  }
+  assert.equal((await plain(svc.public, 'GET', '/orders')).status, 200, 'a refused value never reaches the public API');
   assert.equal((await setFlag('max_page_size', 2)).status, 200);
   const page = await plain(svc.public, 'GET', '/orders?limit=100');
   assert.equal(page.json.orders.length, 2);

@@ -350,7 +350,7 @@ export async function startCliHarness(opts: HarnessOptions = {}): Promise<CliHar
       definitions: [
         { name: 'maintenance_mode', type: 'boolean', default: false, description: 'Refuse writes' },
         { name: 'discount_percent', type: 'percentage', default: 0, description: 'Discount on new orders' },
-        { name: 'max_page_size', type: 'number', default: 50, min: 1, max: 500, description: 'Page size cap' },
+        { name: 'max_page_size', type: 'integer', default: 50, min: 1, max: 500, description: 'Page size cap' },
         { name: 'greeting', type: 'string', default: 'hello', description: 'Banner text' },
       ],
     },

@@ -16,10 +16,12 @@ export const FLAG_DEFINITIONS: FlagDefinition[] = [
   },
   {
     name: 'max_page_size',
-    type: 'number',
+    // An integer with bounds: the port refuses 1.5 or 0 (400), so the
+    // LIMIT of GET /orders never sees a value SQLite would reject.
+    type: 'integer',
     default: 50,
     min: 1,
     max: 500,
-    description: 'Largest page GET /orders returns; also the default page size.',
+    description: 'Largest page GET /orders returns (a whole number, 1..500); also the default page size.',
   },
 ];

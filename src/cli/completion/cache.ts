@@ -9,7 +9,11 @@ import path from 'node:path';
 import { cacheDir } from '../config/paths.js';
 import type { CompletionKind } from './hints.js';
 
-export type LiveKind = Extract<CompletionKind, 'flags' | 'tasks' | 'migrations' | 'jobs' | 'endpoints' | 'keys'>;
+/**
+ * `flag-values` entries are `NAME=VALUE` (a boolean's true/false, a string
+ * flag's enum), so `flags set NAME <TAB>` can offer what the flag accepts.
+ */
+export type LiveKind = Extract<CompletionKind, 'flags' | 'flag-values' | 'tasks' | 'migrations' | 'jobs' | 'endpoints' | 'keys'>;
 
 export interface CacheFile {
   updatedAt: string;

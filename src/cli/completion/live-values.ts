@@ -39,6 +39,10 @@ export function fileLiveValues(env: Env): LiveValues {
   const config = () => (summary ??= readSummary(env));
 
   const cached = (context: string, kind: LiveKind): string[] => readCompletionCache(env, context)?.values[kind] ?? [];
+  // The same context the command would run against: --context on the line,
+  // then OPSCTL_CONTEXT, then the config's current-context.
+  const contextOf = async (state: WalkState): Promise<string> =>
+    state.values.get('--context') ?? env.OPSCTL_CONTEXT ?? (await config()).current ?? ADHOC_CONTEXT;
 
   return {
     async values(kind, state: WalkState): Promise<Candidate[]> {
@@ -54,16 +58,19 @@ export function fileLiveValues(env: Env): LiveValues {
             { value: 'agent', description: 'the key held by ssh-agent (SSH_AUTH_SOCK)' },
             ...cached(KEYS_CACHE, 'keys').map((n) => ({ value: `keychain:${n}`, description: 'key in the OS keychain' })),
           ];
+        case 'flag-values': {
+          // `flags set NAME <TAB>`: what NAME accepts, as cached by flags list/get.
+          const flag = state.positionals[0];
+          if (!flag) return [];
+          const prefix = `${flag}=`;
+          return cached(await contextOf(state), 'flag-values').filter((e) => e.startsWith(prefix)).map((e) => ({ value: e.slice(prefix.length) }));
+        }
         case 'flags':
         case 'tasks':
         case 'migrations':
         case 'jobs':
         case 'endpoints': {
-          // The same context the command would run against: --context on the
-          // line, then OPSCTL_CONTEXT, then the config's current-context.
-          const onLine = state.values.get('--context');
-          const name = onLine ?? env.OPSCTL_CONTEXT ?? (await config()).current ?? ADHOC_CONTEXT;
-          return cached(name, kind).map((value) => ({ value }));
+          return cached(await contextOf(state), kind).map((value) => ({ value }));
         }
         default:
           return [];

@@ -3,7 +3,7 @@ import type { Factory } from '../../factory.js';
 import { checkArgument } from '../../params/parse-params.js';
 import { endpointHelp, standardEndpoint, summaryOf } from '../../command.js';
 import { completeWith } from '../../completion/hints.js';
-import type { FlagView } from './flag-types.js';
+import { allowedText, type FlagView } from './flag-types.js';
 
 export function register(parent: Command, f: Factory): void {
   parent
@@ -24,6 +24,8 @@ export async function run(f: Factory, opts: { name: string }): Promise<void> {
       ['name', flag.name],
       ['type', flag.type],
       ['value', out.colors.bold(String(flag.value))],
+      ['allowed', allowedText(flag) || `any ${flag.type}`],
+      ['default', String(flag.default ?? '')],
       ['description', flag.description ?? ''],
       ['updated by', flag.updatedBy ?? '(never changed)'],
       ['updated at', flag.updatedAt ?? ''],

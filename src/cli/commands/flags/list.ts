@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Factory } from '../../factory.js';
-import { endpointHelp, remember, summaryOf } from '../../command.js';
-import type { FlagView } from './flag-types.js';
+import { endpointHelp, summaryOf } from '../../command.js';
+import { allowedText, rememberFlags, type FlagView } from './flag-types.js';
 
 export function register(parent: Command, f: Factory): void {
   parent
@@ -15,13 +15,14 @@ export function register(parent: Command, f: Factory): void {
 export async function run(f: Factory): Promise<void> {
   const client = await f.client();
   const res = await client.call<{ flags: FlagView[] }>('flags.list');
-  await remember(f, 'flags', res.flags.map((x) => x.name));
+  await rememberFlags(f, res.flags);
   const out = await f.output();
   out.emit(res, () =>
-    out.table(res.flags, [
+    out.table(res.flags as unknown as Array<Record<string, unknown>>, [
       { key: 'name', header: 'name' },
       { key: 'type', header: 'type' },
       { key: 'value', header: 'value', format: (v) => out.colors.bold(String(v)) },
+      { key: 'allowed', header: 'allowed', format: (_v, row) => allowedText(row as unknown as FlagView) },
       { key: 'updatedBy', header: 'updated by' },
       { key: 'updatedAt', header: 'updated at' },
       { key: 'description', header: 'description' },

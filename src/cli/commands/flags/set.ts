@@ -9,7 +9,7 @@ export function register(parent: Command, f: Factory): void {
     .command('set')
     .description(summaryOf('flags.set'))
     .addArgument(completeWith(new Argument('<name>', 'flag name'), 'flags'))
-    .argument('<value>', 'new value, typed as the flag (boolean: true/false/on/off/yes/no/1/0; number; percentage 0-100; string)')
+    .addArgument(completeWith(new Argument('<value>', 'new value, typed as the flag (boolean: true/false/on/off/yes/no/1/0; integer or number within the flag\'s bounds; percentage 0-100; string, one of its enum if it has one): `flags get NAME` shows what it accepts'), 'flag-values'))
     .addHelpText('after', endpointHelp('flags.set'))
     .action(async (name: string, value: string) => run(f, { name, value }));
 }
