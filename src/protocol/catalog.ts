@@ -227,8 +227,32 @@ export const STANDARD_ENDPOINTS: readonly EndpointDescriptor[] = [
   {
     id: 'audit.verify', method: 'GET', path: '/v1/audit/verify', role: 'admin', destructive: false, job: false, scope: 'instance',
     summary: 'Verify the audit log hash chain',
-    description: 'Walks the audit log and checks every record\'s hash chain; reports the first bad record.',
+    description: 'Checks every record\'s hash chain and every signed checkpoint\'s Merkle root and signature, from the newest checkpoint a previous verify passed (or from the start with full=true), up to the head as it was when the walk began; reports the first bad record and the torn tails that were repaired.',
+    params: obj({ full: { type: 'boolean', default: false, in: 'query', description: 'walk the whole log, not only what was added since the newest verified checkpoint' } }),
+  },
+  {
+    id: 'audit.checkpoint', method: 'GET', path: '/v1/audit/checkpoint', role: 'admin', destructive: false, job: false, scope: 'instance',
+    summary: 'Newest signed audit checkpoint',
+    description: 'The newest checkpoint: the RFC 6962 Merkle tree root over the first `size` records, the time, and the Ed25519 signature of the service\'s audit key (public key and keyid included).',
     params: obj(),
+  },
+  {
+    id: 'audit.proof', method: 'GET', path: '/v1/audit/proof', role: 'admin', destructive: false, job: false, scope: 'instance',
+    summary: 'Inclusion proof of one audit record',
+    description: 'The RFC 6962 inclusion proof (audit path) of record `seq` in the tree of the first `size` records, with the record as stored.',
+    params: obj({
+      seq: { type: 'integer', minimum: 1, in: 'query', description: 'the record' },
+      size: { type: 'integer', minimum: 1, in: 'query', description: 'the tree size (a checkpoint\'s size)' },
+    }, ['seq', 'size']),
+  },
+  {
+    id: 'audit.consistency', method: 'GET', path: '/v1/audit/consistency', role: 'admin', destructive: false, job: false, scope: 'instance',
+    summary: 'Consistency proof between two audit tree sizes',
+    description: 'The RFC 6962 consistency proof that the tree of the first `from` records is a prefix of the tree of the first `to`: what an operator checks against a checkpoint seen before.',
+    params: obj({
+      from: { type: 'integer', minimum: 1, in: 'query', description: 'the older tree size' },
+      to: { type: 'integer', minimum: 1, in: 'query', description: 'the newer tree size' },
+    }, ['from', 'to']),
   },
 ];
 

@@ -9,3 +9,6 @@ export * from './exit-codes.js';
 export * from './headers.js';
 export * from './flag-view.js';
 export * from './approvals.js';
+export * from './canonical-json.js';
+export * from './merkle.js';
+export * from './audit.js';

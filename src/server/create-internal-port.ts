@@ -102,7 +102,7 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
   allowlist.loadInitial();
   let audit: AuditLog;
   try {
-    audit = await AuditLog.open(options.auditLogFile, log);
+    audit = await AuditLog.open(options.auditLogFile, log, options.audit);
   } catch (e) {
     throw new InternalPortConfigError(`audit log ${options.auditLogFile} cannot be opened: ${(e as Error).message}`);
   }
@@ -214,7 +214,7 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
       server.closeAllConnections();
       await closed;
       flags.close();
-      await audit.drain();
+      await audit.close();
       if (options.socketPath) fs.rmSync(options.socketPath, { force: true });
     })();
     return closing;

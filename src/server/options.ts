@@ -4,6 +4,7 @@
  * examples/demo-service): change it only together with them.
  */
 import type { Registry } from 'prom-client';
+import type { AuditLogOptions } from './audit/audit-log.js';
 import type { ApprovalPolicy, JsonSchema, Role, Scope, HttpMethod, FlagType, FlagValue, FlagView } from '../protocol/index.js';
 
 export type { FlagType, FlagValue, FlagView };
@@ -217,6 +218,8 @@ export interface InternalPortOptions {
   authorizedKeysFile: string;
   /** JSON Lines audit log, 0600, hash-chained. Required. */
   auditLogFile: string;
+  /** Checkpoint signing key and cadence, denial rate limit (src/server/README.md, "Audit log"). */
+  audit?: AuditLogOptions;
   /** ± window for the signature's `created` (default 60). */
   clockSkewSeconds?: number;
   /** Default 1 MiB. */

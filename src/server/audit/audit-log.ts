@@ -1,58 +1,256 @@
 import fs from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import path from 'node:path';
+import {
+  AuditChainChecker,
+  checkpointOfRecord,
+  type AuditChainState,
+  type AuditCheckpoint,
+  type AuditConsistencyProof,
+  type AuditInclusionProof,
+  type AuditVerifyResult,
+} from '../../protocol/audit.js';
+import { consistencyProof, inclusionProof, leafHash } from '../../protocol/merkle.js';
 import type { PortLog } from '../logger.js';
 import { GENESIS_HASH, recordHash, type AuditEvent, type AuditRecord } from './audit-record.js';
-import { readHead, writeHead } from './head-anchor.js';
-import { walkAuditLog, type AuditVerifyResult } from './verify-audit-log.js';
+import { AuditLogLock } from './audit-lock.js';
+import { AuditSigningKey } from './audit-signing-key.js';
+import { boundDenial, DenialLimiter, isUnauthenticatedDenial, type DenialLimits } from './bounded-denials.js';
+import { HeadAnchorWriter, readHead } from './head-anchor.js';
+import { AuditMerkleTree } from './merkle-tree.js';
 import { readTail } from './read-tail.js';
+import { scanLines } from './scan-lines.js';
 
 export interface AppendOptions {
   /** fsync the record (and the anchor) before resolving: for destructive actions. */
   durable?: boolean;
 }
 
+/** How the audit log is run; every field has a default (see src/server/README.md, "Audit log"). */
+export interface AuditLogOptions {
+  /** The checkpoint signing key (Ed25519 private key, KeyObject or PKCS#8 PEM). Default: `signingKeyFile`. */
+  signingKey?: import('node:crypto').KeyObject | string;
+  /** Where the signing key lives, generated 0600 at first start. Default `<audit log dir>/audit-signing-key.pem`. */
+  signingKeyFile?: string;
+  /** A checkpoint after this many records (default 1000). */
+  checkpointEvery?: number;
+  /** A checkpoint this often when records were added since the last one (default 60). */
+  checkpointSeconds?: number;
+  /** Rate limit of records of unauthenticated denials, per peer address. */
+  denials?: DenialLimits;
+}
+
+/** Thrown to the caller of append() when its record could not be written whole. */
+export class AuditWriteError extends Error {}
+
+interface Pending {
+  /** The record's fields apart from seq, prev and hash (time included). */
+  make: () => Record<string, unknown>;
+  durable: boolean;
+  checkpoint: boolean;
+  resolve: (r: AuditRecord) => void;
+  reject: (e: Error) => void;
+}
+
+/** A verified prefix of the log: where the newest verified checkpoint ends. */
+interface VerifiedPrefix {
+  state: AuditChainState;
+  offset: number;
+}
+
+/** A growable array of byte offsets, one per line. */
+class OffsetArray {
+  private arr = new Float64Array(4096);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.arr.length) {
+      const bigger = new Float64Array(this.arr.length * 2);
+      bigger.set(this.arr);
+      this.arr = bigger;
+    }
+    this.arr[this.length++] = v;
+  }
+  at(i: number): number {
+    return this.arr[i]!;
+  }
+}
+
+const OPEN_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
+
 /**
- * The append-only, hash-chained JSON Lines audit log. Appends go through one
- * queue so the chain never forks; each append opens the file by path
- * (O_APPEND, 0600, no symlinks), so a rotated, replaced or unwritable file is
- * noticed at once instead of writing into a stale descriptor.
+ * The append-only, hash-chained JSON Lines audit log (src/server/README.md,
+ * "Audit log"). One writer per file (a lock); appends are group-committed:
+ * records queued while a write is in flight go out in the next single
+ * write, with one fsync when any of them must be durable. The file stays
+ * open; before each batch the path is stat()ed and compared with the open
+ * descriptor, so rotation, replacement or deletion is noticed without a
+ * reopen per record. A write that fails or comes up short is cut back to the
+ * last whole record and every record of that batch is refused.
  */
 export class AuditLog {
-  private queue: Promise<unknown> = Promise.resolve();
+  private fh!: fs.FileHandle;
+  private ident!: { dev: number; ino: number };
+  private head!: HeadAnchorWriter;
+  private lock!: AuditLogLock;
+  private key!: AuditSigningKey;
+  private pending: Pending[] = [];
+  private flushing: Promise<void> | undefined;
+  /** Committed state: what is on disk. */
   private seq = 0;
   private hash = GENESIS_HASH;
+  private bytes = 0;
+  private lines = 0;
+  private readonly tree = new AuditMerkleTree();
+  private readonly offsets = new OffsetArray();
   private lastError: string | undefined;
+  private latest: AuditCheckpoint | undefined;
+  private sinceCheckpoint = 0;
+  private checkpointQueued = false;
+  private verified: VerifiedPrefix | undefined;
+  private readonly limiter: DenialLimiter;
+  private timers: NodeJS.Timeout[] = [];
+  private closed = false;
+  private readonly every: number;
 
-  private constructor(readonly file: string, private readonly log: PortLog) {}
+  private constructor(readonly file: string, private readonly log: PortLog, private readonly options: AuditLogOptions) {
+    this.limiter = new DenialLimiter(options.denials);
+    this.every = options.checkpointEvery ?? 1000;
+  }
 
-  /** Opens (creating 0600, tightening wider modes) and continues the existing chain. */
-  static async open(file: string, log: PortLog): Promise<AuditLog> {
-    const a = new AuditLog(path.resolve(file), log);
+  /**
+   * Takes the lock, opens (creating 0600, tightening wider modes), moves a
+   * torn tail aside (a `repair` record says so), and continues the chain.
+   */
+  static async open(file: string, log: PortLog, options: AuditLogOptions = {}): Promise<AuditLog> {
+    const a = new AuditLog(path.resolve(file), log, options);
     await fs.mkdir(path.dirname(a.file), { recursive: true, mode: 0o700 });
-    const fh = await fs.open(a.file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+    a.lock = AuditLogLock.acquire(a.file);
     try {
-      const st = await fh.stat();
-      if (!st.isFile()) throw new Error(`${a.file} is not a regular file`);
-      if ((st.mode & 0o077) !== 0) {
-        await fh.chmod(0o600);
-        log('warn', `audit log ${a.file} had mode ${(st.mode & 0o777).toString(8)}; tightened to 600`);
+      a.key = options.signingKey !== undefined
+        ? AuditSigningKey.fromOption(options.signingKey)
+        : AuditSigningKey.loadOrCreate(options.signingKeyFile ?? path.join(path.dirname(a.file), 'audit-signing-key.pem'), log);
+      await a.openFile(true);
+      const torn = await a.cutTornTail();
+      await a.load();
+      a.head = await HeadAnchorWriter.open(a.file);
+      await a.head.write({ seq: a.seq, hash: a.hash }, true);
+      if (torn) {
+        await a.append({ type: 'repair', tornBytes: torn.bytes, tornFile: path.basename(torn.file), reason: 'the log ended in an incomplete record (a crash or a failed write); those bytes were moved aside' } as never, { durable: true });
       }
-    } finally {
-      await fh.close();
+    } catch (e) {
+      await a.fh?.close().catch(() => undefined);
+      await a.head?.close();
+      a.lock.release();
+      throw e;
     }
-    const { result, last } = await walkAuditLog(a.file);
-    if (!result.ok) log('warn', `audit log ${a.file} does not verify: line ${result.firstBadRecord?.line}: ${result.firstBadRecord?.reason}`);
-    const head = await readHead(a.file);
-    // Continue after whichever is further: a cut tail then stays visible as
-    // a gap in the chain instead of being papered over by new records.
-    const from = head && (!last || head.seq > last.seq) ? head : last;
-    if (from) {
-      a.seq = from.seq;
-      a.hash = from.hash;
-    }
+    const cpMs = (options.checkpointSeconds ?? 60) * 1000;
+    a.timers.push(setInterval(() => { if (a.sinceCheckpoint > 0) a.queueCheckpoint(); }, cpMs));
+    a.timers.push(setInterval(() => {
+      const s = a.limiter.takeSuppressed();
+      if (s) a.append(s as never).catch(() => undefined);
+    }, 1000));
+    for (const t of a.timers) t.unref();
     return a;
   }
+
+  private async openFile(first: boolean): Promise<void> {
+    const fh = await fs.open(this.file, OPEN_FLAGS, 0o600);
+    let st: Stats;
+    try {
+      st = await fh.stat();
+      if (!st.isFile()) throw new Error(`${this.file} is not a regular file`);
+      if ((st.mode & 0o077) !== 0) {
+        await fh.chmod(0o600);
+        this.log('warn', `audit log ${this.file} had mode ${(st.mode & 0o777).toString(8)}; tightened to 600`);
+      }
+    } catch (e) {
+      await fh.close();
+      throw e;
+    }
+    if (!first) await this.fh.close().catch(() => undefined);
+    this.fh = fh;
+    this.ident = { dev: st.dev, ino: st.ino };
+  }
+
+  /** A tail without its newline (a crash mid-write) goes to `<log>.torn-<time>`; the log is cut back to its last whole record. */
+  private async cutTornTail(): Promise<{ bytes: number; file: string } | undefined> {
+    const { size } = await this.fh.stat();
+    if (size === 0) return undefined;
+    const rd = await fs.open(this.file, 'r');
+    try {
+      const one = Buffer.alloc(1);
+      await rd.read(one, 0, 1, size - 1);
+      if (one[0] === 10) return undefined;
+      let pos = size;
+      let cut = 0;
+      const chunk = Buffer.alloc(64 * 1024);
+      while (pos > 0) {
+        const len = Math.min(chunk.length, pos);
+        pos -= len;
+        await rd.read(chunk, 0, len, pos);
+        const nl = chunk.subarray(0, len).lastIndexOf(10);
+        if (nl !== -1) { cut = pos + nl + 1; break; }
+      }
+      const torn = Buffer.alloc(size - cut);
+      await rd.read(torn, 0, torn.length, cut);
+      const aside = `${this.file}.torn-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      await fs.writeFile(aside, torn, { mode: 0o600, flag: 'wx' });
+      await this.fh.truncate(cut);
+      await this.fh.sync();
+      this.log('warn', `audit log ${this.file} ended in ${torn.length} byte(s) of an incomplete record; moved to ${aside}`);
+      return { bytes: torn.length, file: aside };
+    } finally {
+      await rd.close();
+    }
+  }
+
+  /** Reads the whole log once at start: Merkle tree, line offsets, newest checkpoint, where to continue. */
+  private async load(): Promise<void> {
+    const checker = new AuditChainChecker();
+    checker.onCheckpoint = (state) => { this.verified = { state, offset: this.bytesAfterLine }; };
+    let lastLine: Buffer | undefined;
+    const { end } = await scanLines(this.file, (line, offset) => {
+      this.offsets.push(offset);
+      this.tree.push(leafHash(line));
+      this.bytesAfterLine = offset + line.length + 1;
+      const text = line.toString('utf8');
+      checker.line(text);
+      lastLine = line;
+      if (text.includes('"type":"checkpoint"')) {
+        try {
+          const r = JSON.parse(text) as Record<string, unknown>;
+          if (r.type === 'checkpoint') { this.latest = checkpointOfRecord(r); this.sinceCheckpoint = 0; }
+        } catch { /* counted by the checker */ }
+      } else {
+        this.sinceCheckpoint++;
+      }
+    });
+    this.bytes = end;
+    this.lines = this.tree.size;
+    const result = checker.result();
+    let last: { seq: number; hash: string } | undefined;
+    if (lastLine) {
+      try {
+        const r = JSON.parse(lastLine.toString('utf8')) as { seq?: unknown; hash?: unknown };
+        if (typeof r.seq === 'number' && typeof r.hash === 'string') last = { seq: r.seq, hash: r.hash };
+      } catch { /* continue from the anchor */ }
+    }
+    const head = await readHead(this.file);
+    if (!result.ok) this.log('warn', `audit log ${this.file} does not verify: line ${result.firstBadRecord?.line}: ${result.firstBadRecord?.reason}`);
+    if (head && (!last || head.seq > last.seq)) {
+      // Continue after whichever is further: a cut tail then stays visible as
+      // a gap in the chain instead of being papered over by new records.
+      this.log('warn', `audit log ${this.file} does not verify: it ends at seq ${last?.seq ?? 0} but its head anchor says ${head.seq} (records deleted)`);
+      this.seq = head.seq;
+      this.hash = head.hash;
+    } else if (last) {
+      this.seq = last.seq;
+      this.hash = last.hash;
+    }
+    if (!result.ok) this.verified = undefined;
+  }
+
+  private bytesAfterLine = 0;
 
   /** True while the last append succeeded. */
   get healthy(): boolean {
@@ -63,64 +261,256 @@ export class AuditLog {
     return this.lastError;
   }
 
-  append(event: AuditEvent, options: AppendOptions = {}): Promise<AuditRecord> {
-    const p = this.queue.then(() => this.write(event, options.durable === true));
-    this.queue = p.catch(() => undefined);
-    return p;
+  /** The audit signing key's public half, `ssh-ed25519 AAAA…`, and its fingerprint. */
+  get signingKey(): { publicKey: string; keyid: string } {
+    return { publicKey: this.key.publicKey, keyid: this.key.keyid };
   }
 
-  verify(): Promise<AuditVerifyResult> {
-    // Queued behind pending appends so verify sees a consistent file + anchor.
-    const p = this.queue.then(async () => (await walkAuditLog(this.file)).result);
-    this.queue = p.catch(() => undefined);
-    return p;
+  /**
+   * Appends one record. Resolves once it is written (and, with durable,
+   * fsync'ed); rejects when it could not be written whole (nothing of it is
+   * left in the file). Records of unauthenticated denials are bounded and
+   * rate-limited per peer: one that is dropped resolves with undefined and
+   * is counted in the next `suppressed` record.
+   */
+  append(event: AuditEvent, options: AppendOptions = {}): Promise<AuditRecord | undefined> {
+    let e = event;
+    if (isUnauthenticatedDenial(e)) {
+      if (!this.limiter.admit(e.peer)) return Promise.resolve(undefined);
+      e = boundDenial(e);
+    }
+    const time = new Date().toISOString();
+    return this.enqueue(() => ({ time, ...e }), options.durable === true, false);
+  }
+
+  private enqueue(make: () => Record<string, unknown>, durable: boolean, checkpoint: boolean): Promise<AuditRecord> {
+    if (this.closed && !checkpoint) return Promise.reject(new AuditWriteError(`audit log ${this.file} is closed`));
+    return new Promise<AuditRecord>((resolve, reject) => {
+      this.pending.push({ make, durable, checkpoint, resolve, reject });
+      this.flushing ??= this.flushLoop();
+    });
+  }
+
+  private queueCheckpoint(): Promise<AuditRecord> {
+    this.checkpointQueued = true;
+    return this.enqueue(() => {
+      const size = this.tree.size;
+      const body = { size, root: this.tree.root(size).toString('hex'), time: new Date().toISOString() };
+      return { type: 'checkpoint', ...body, keyid: this.key.keyid, publicKey: this.key.publicKey, signature: this.key.sign(body) };
+    }, false, true);
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending;
+        this.pending = [];
+        await this.writeBatch(batch);
+      }
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  private async writeBatch(batch: Pending[]): Promise<void> {
+    const treeBefore = this.tree.size;
+    let seq = this.seq;
+    let prev = this.hash;
+    const records: AuditRecord[] = [];
+    const lineLengths: number[] = [];
+    const parts: string[] = [];
+    for (const p of batch) {
+      const fields = p.make();
+      const body = { seq: seq + 1, time: fields.time, ...fields, prev } as Omit<AuditRecord, 'hash'>;
+      const rec = { ...body, hash: recordHash(body) } as AuditRecord;
+      const line = JSON.stringify(rec);
+      this.tree.push(leafHash(line));
+      records.push(rec);
+      parts.push(line);
+      lineLengths.push(Buffer.byteLength(line));
+      seq = rec.seq;
+      prev = rec.hash;
+    }
+    const buf = Buffer.from(parts.join('\n') + '\n');
+    const durable = batch.some((p) => p.durable);
+    let before = this.bytes;
+    try {
+      await this.ensureCurrentFile();
+      before = (await this.fh.stat()).size;
+      try {
+        const { bytesWritten } = await this.fh.write(buf, 0, buf.length);
+        if (bytesWritten !== buf.length) throw new Error(`short write (${bytesWritten} of ${buf.length} bytes; disk full?)`);
+        if (durable) await this.fh.sync();
+      } catch (e) {
+        // Never leave part of a record behind: it would fuse with the next one.
+        await this.fh.truncate(before).catch(() => undefined);
+        throw e;
+      }
+    } catch (e) {
+      this.tree.truncate(treeBefore);
+      const msg = `audit log ${this.file} cannot be appended: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+      if (this.lastError !== msg) this.log('error', msg);
+      this.lastError = msg;
+      for (const p of batch) {
+        if (p.checkpoint) this.checkpointQueued = false;
+        p.reject(new AuditWriteError(msg));
+      }
+      return;
+    }
+    this.lastError = undefined;
+    let off = before;
+    for (const len of lineLengths) {
+      this.offsets.push(off);
+      off += len + 1;
+    }
+    this.bytes = before + buf.length;
+    this.lines = this.tree.size;
+    this.seq = seq;
+    this.hash = prev;
+    batch.forEach((p, i) => {
+      if (p.checkpoint) {
+        this.latest = checkpointOfRecord(records[i] as unknown as Record<string, unknown>);
+        this.sinceCheckpoint = 0;
+        this.checkpointQueued = false;
+      } else {
+        this.sinceCheckpoint++;
+      }
+    });
+    try {
+      await this.head.write({ seq: this.seq, hash: this.hash }, durable);
+    } catch (e) {
+      this.log('warn', `audit head anchor cannot be written: ${(e as Error).message}`);
+    }
+    batch.forEach((p, i) => p.resolve(records[i]!));
+    if (this.sinceCheckpoint >= this.every && !this.checkpointQueued && !this.closed) this.queueCheckpoint().catch(() => undefined);
+  }
+
+  /** Notices a log rotated, replaced or deleted behind the open descriptor, and opens the path anew. */
+  private async ensureCurrentFile(): Promise<void> {
+    let st: Stats | undefined;
+    try {
+      st = await fs.stat(this.file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    if (st && st.dev === this.ident.dev && st.ino === this.ident.ino) return;
+    this.log('warn', `audit log ${this.file} was ${st ? 'replaced' : 'removed'} behind the port; writing to ${st ? 'the new file' : 'a new file'} from seq ${this.seq + 1}`);
+    await this.openFile(false);
+  }
+
+  /**
+   * Verifies the log up to the head as it is now, while appends go on:
+   * from the newest checkpoint a previous verify passed (cost proportional to
+   * the records since), or from the start with `full`.
+   */
+  async verify(opts: { full?: boolean } = {}): Promise<AuditVerifyResult> {
+    const snap = { lines: this.lines, seq: this.seq, hash: this.hash };
+    const from = !opts.full && this.verified && this.verified.state.lines <= snap.lines ? this.verified : undefined;
+    const checker = new AuditChainChecker(from?.state);
+    let newest: VerifiedPrefix | undefined;
+    let lineEnd = from?.offset ?? 0;
+    checker.onCheckpoint = (state) => { newest = { state, offset: lineEnd }; };
+    // Up to the records that were on disk when the walk began, whatever is appended meanwhile.
+    if (checker.state.lines < snap.lines) {
+      await scanLines(this.file, (line, offset) => {
+        lineEnd = offset + line.length + 1;
+        checker.line(line.toString('utf8'));
+        return checker.state.lines >= snap.lines ? 'stop' : undefined;
+      }, from?.offset ?? 0);
+    }
+    if (checker.state.lines < snap.lines) checker.fail(`the log has ${checker.state.lines} record(s) where the port wrote ${snap.lines} (tail deleted or file replaced)`);
+    else if (!checker.bad && checker.state.hash !== snap.hash) checker.fail(`the log's last record is not the one the port wrote as seq ${snap.seq} (tail replaced)`, snap.seq);
+    const result = checker.result();
+    if (result.ok && newest) this.verified = newest;
+    return result;
+  }
+
+  /** The newest checkpoint; when there is none yet (a young log), one is written now. */
+  async checkpoint(): Promise<AuditCheckpoint> {
+    if (!this.latest) await this.queueCheckpoint();
+    return this.latest!;
+  }
+
+  /** Committed records (lines). */
+  get size(): number {
+    return this.lines;
+  }
+
+  /** RFC 6962 inclusion proof of record `seq` (leaf seq-1) in the tree of the first `size` records. */
+  async inclusionProof(seq: number, size: number): Promise<AuditInclusionProof> {
+    const n = this.lines;
+    if (!(size >= 1 && size <= n)) throw new RangeError(`size must be between 1 and ${n}, the records written`);
+    if (!(seq >= 1 && seq <= size)) throw new RangeError(`seq must be between 1 and size (${size})`);
+    const index = seq - 1;
+    const leaf = this.tree.subtree(index, index + 1);
+    const record = await this.readLine(index);
+    return {
+      seq,
+      size,
+      record: record !== undefined && leafHash(record).equals(leaf) ? record : '',
+      leafHash: leaf.toString('hex'),
+      root: this.tree.root(size).toString('hex'),
+      proof: inclusionProof(index, size, this.tree.subtree).map((h) => h.toString('hex')),
+    };
+  }
+
+  /** RFC 6962 consistency proof between the trees of the first `from` and `to` records. */
+  consistencyProof(from: number, to: number): AuditConsistencyProof {
+    const n = this.lines;
+    if (!(to >= 1 && to <= n)) throw new RangeError(`to must be between 1 and ${n}, the records written`);
+    if (!(from >= 1 && from <= to)) throw new RangeError(`from must be between 1 and to (${to})`);
+    return {
+      from,
+      to,
+      fromRoot: this.tree.root(from).toString('hex'),
+      toRoot: this.tree.root(to).toString('hex'),
+      proof: consistencyProof(from, to, this.tree.subtree).map((h) => h.toString('hex')),
+    };
+  }
+
+  private async readLine(index: number): Promise<string | undefined> {
+    const start = this.offsets.at(index);
+    const end = index + 1 < this.lines ? this.offsets.at(index + 1) - 1 : this.bytes - 1;
+    if (!(end >= start) || end - start > 16 * 1024 * 1024) return undefined;
+    try {
+      const fh = await fs.open(this.file, 'r');
+      try {
+        const buf = Buffer.alloc(end - start);
+        const { bytesRead } = await fh.read(buf, 0, buf.length, start);
+        return buf.subarray(0, bytesRead).toString('utf8');
+      } finally {
+        await fh.close();
+      }
+    } catch {
+      return undefined;
+    }
   }
 
   /** Resolves once every append queued so far has been written (or has failed). */
   async drain(): Promise<void> {
-    await this.queue;
+    while (this.flushing) await this.flushing;
   }
 
   /** The newest `limit` records, oldest first. */
   async tail(limit: number): Promise<unknown[]> {
-    await this.queue;
     return readTail(this.file, limit);
   }
 
-  private async write(event: AuditEvent, durable: boolean): Promise<AuditRecord> {
-    const body: Omit<AuditRecord, 'hash'> = { seq: this.seq + 1, time: new Date().toISOString(), ...event, prev: this.hash };
-    const record: AuditRecord = { ...body, hash: recordHash(body) };
-    const line = JSON.stringify(record) + '\n';
-    try {
-      const fh = await fs.open(this.file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
-      try {
-        const st = await fh.stat();
-        if (!st.isFile()) throw new Error('not a regular file');
-        try {
-          await fh.write(line);
-          if (durable) await fh.sync();
-        } catch (e) {
-          // Never leave half a line behind: it would fuse with the next record.
-          await fh.truncate(st.size).catch(() => undefined);
-          throw e;
-        }
-      } finally {
-        await fh.close();
-      }
-    } catch (e) {
-      const msg = `audit log ${this.file} cannot be appended: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
-      if (this.lastError !== msg) this.log('error', msg);
-      this.lastError = msg;
-      throw new Error(msg);
-    }
-    this.lastError = undefined;
-    this.seq = record.seq;
-    this.hash = record.hash;
-    try {
-      await writeHead(this.file, { seq: this.seq, hash: this.hash }, durable);
-    } catch (e) {
-      this.log('warn', `audit head anchor cannot be written: ${(e as Error).message}`);
-    }
-    return record;
+  /**
+   * Clean shutdown: what the denial limit dropped is recorded, a checkpoint
+   * covers every record so far, then the file, anchor and lock are released.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    for (const t of this.timers) clearInterval(t);
+    const s = this.limiter.takeSuppressed();
+    if (s) this.append(s as never).catch(() => undefined);
+    this.closed = true;
+    await this.drain();
+    if (this.sinceCheckpoint > 0 && !this.lastError) await this.queueCheckpoint().catch(() => undefined);
+    await this.drain();
+    await this.fh.close().catch(() => undefined);
+    await this.head.close();
+    this.lock.release();
   }
 }

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { canonicalJson } from '../canonical-json.js';
+import { AUDIT_GENESIS_HASH, auditRecordHash } from '../../protocol/audit.js';
 
 export type AuditOutcome = 'denied' | 'accepted' | 'ok' | 'error' | 'pending' | 'approved' | 'rejected' | 'expired' | 'dry-run';
 
@@ -27,6 +26,10 @@ export interface AuditEvent {
   approval?: { id: string; requester: string; approvers: string[]; required: number };
   /** The reason given with Opsctl-Break-Glass: ran without the approvals its policy asks for. */
   breakGlass?: string;
+  /** Unauthenticated denials: the key id the request claimed (not verified; `keyid` is then null). */
+  claimedKeyid?: string;
+  /** Unauthenticated denials whose path was cut to 256 characters: the original length. */
+  pathLength?: number;
 }
 
 export interface AuditRecord extends AuditEvent {
@@ -36,10 +39,17 @@ export interface AuditRecord extends AuditEvent {
   hash: string;
 }
 
-export const GENESIS_HASH = '0'.repeat(64);
+/**
+ * Records the log writes on its own, told apart from request records by
+ * `type`: `repair` (a torn tail was moved aside at start), `suppressed`
+ * (unauthenticated denials dropped by the rate limit), `checkpoint` (a
+ * signed Merkle tree head). See src/server/README.md, "Audit log".
+ */
+export type AuditSystemRecordType = 'repair' | 'suppressed' | 'checkpoint';
+
+export const GENESIS_HASH = AUDIT_GENESIS_HASH;
 
 /** sha256 hex over prev + the canonical JSON of the record without `hash`. */
 export function recordHash(record: Omit<AuditRecord, 'hash'> | Record<string, unknown>): string {
-  const { hash: _ignored, ...rest } = record as Record<string, unknown>;
-  return createHash('sha256').update(String(rest.prev)).update(canonicalJson(rest)).digest('hex');
+  return auditRecordHash(record as Record<string, unknown>);
 }

@@ -1,12 +1,14 @@
 import fs from 'node:fs/promises';
-import path from 'node:path';
-import { randomId } from '../random-id.js';
+import { constants } from 'node:fs';
 
 /** The `<audit>.head` anchor: the last record's seq and hash, so a cut tail is detectable. */
 export interface HeadAnchor {
   seq: number;
   hash: string;
 }
+
+/** Every anchor is padded to this many bytes, so an overwrite in place never leaves old bytes behind. */
+const ANCHOR_BYTES = 160;
 
 export function headPath(auditFile: string): string {
   return `${auditFile}.head`;
@@ -28,21 +30,36 @@ export async function readHead(auditFile: string): Promise<HeadAnchor | undefine
   return undefined;
 }
 
-/** Replaces the anchor atomically (temp file 0600 + rename; fsync'ed when durable). */
-export async function writeHead(auditFile: string, head: HeadAnchor, durable: boolean): Promise<void> {
-  const target = headPath(auditFile);
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${randomId(8)}.tmp`);
-  const fh = await fs.open(tmp, 'wx', 0o600);
-  try {
-    await fh.writeFile(JSON.stringify(head) + '\n');
-    if (durable) await fh.sync();
-  } finally {
-    await fh.close();
+/**
+ * Keeps the anchor file open and overwrites it in place with one
+ * fixed-size pwrite per batch: no temp file, no rename. The record is far
+ * below a disk sector, so a crash leaves the old or the new anchor; a torn
+ * one would not parse and is reported, never trusted.
+ */
+export class HeadAnchorWriter {
+  private constructor(private readonly fh: fs.FileHandle) {}
+
+  static async open(auditFile: string): Promise<HeadAnchorWriter> {
+    const fh = await fs.open(headPath(auditFile), constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+    const st = await fh.stat();
+    if ((st.mode & 0o077) !== 0) await fh.chmod(0o600);
+    return new HeadAnchorWriter(fh);
   }
-  try {
-    await fs.rename(tmp, target);
-  } catch (e) {
-    await fs.rm(tmp, { force: true });
-    throw e;
+
+  async write(head: HeadAnchor, durable: boolean): Promise<void> {
+    const json = JSON.stringify(head);
+    const buf = Buffer.from(json.padEnd(ANCHOR_BYTES - 1, ' ') + '\n');
+    await this.fh.write(buf, 0, buf.length, 0);
+    if (buf.length > ANCHOR_BYTES) await this.fh.truncate(buf.length);
+    if (durable) await this.fh.datasync();
+  }
+
+  async initialise(head: HeadAnchor): Promise<void> {
+    await this.fh.truncate(0);
+    await this.write(head, true);
+  }
+
+  async close(): Promise<void> {
+    await this.fh.close().catch(() => undefined);
   }
 }

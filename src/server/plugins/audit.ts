@@ -1,7 +1,18 @@
+import { ProblemError } from '../../protocol/index.js';
 import type { PluginContext } from './plugin-context.js';
 import { standardRoute } from './standard-endpoint.js';
 
-/** audit.tail and audit.verify (admin). */
+/** A size or seq beyond what the log holds is the caller's mistake: 400 with the reason. */
+async function asProblem<T>(fn: () => Promise<T> | T): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof RangeError) throw new ProblemError('request.invalid', e.message);
+    throw e;
+  }
+}
+
+/** audit.tail, audit.verify, audit.checkpoint, audit.proof, audit.consistency (admin). */
 export function registerAudit(ctx: PluginContext): void {
   ctx.register(standardRoute('audit.tail', {
     handler: async ({ params }) => {
@@ -10,6 +21,15 @@ export function registerAudit(ctx: PluginContext): void {
     },
   }));
   ctx.register(standardRoute('audit.verify', {
-    handler: async () => ({ body: await ctx.audit.verify() }),
+    handler: async ({ params }) => ({ body: await ctx.audit.verify({ full: params.full === true }) }),
+  }));
+  ctx.register(standardRoute('audit.checkpoint', {
+    handler: async () => ({ body: await ctx.audit.checkpoint() }),
+  }));
+  ctx.register(standardRoute('audit.proof', {
+    handler: async ({ params }) => ({ body: await asProblem(() => ctx.audit.inclusionProof(params.seq as number, params.size as number)) }),
+  }));
+  ctx.register(standardRoute('audit.consistency', {
+    handler: async ({ params }) => ({ body: await asProblem(() => ctx.audit.consistencyProof(params.from as number, params.to as number)) }),
   }));
 }

@@ -27,6 +27,8 @@ export function registerHealth(ctx: PluginContext): void {
     handler: async () => {
       const checks: Record<string, { ok: boolean; detail?: string }> = {};
       checks.audit = ctx.audit.healthy ? { ok: true } : { ok: false, detail: ctx.audit.error ?? 'audit log cannot be written' };
+      // The key that signs audit checkpoints, for operators to pin (src/server/README.md, "Audit log").
+      const auditKey = ctx.audit.signingKey;
       const keys = ctx.allowlist.size;
       checks.allowlist = { ok: keys > 0, detail: `${keys} key(s)` };
       const entries = Object.entries(ctx.options.healthChecks ?? {});
@@ -42,6 +44,7 @@ export function registerHealth(ctx: PluginContext): void {
           time: new Date().toISOString(),
           status: ok ? 'ok' : 'degraded',
           checks,
+          audit: { publicKey: auditKey.publicKey, keyid: auditKey.keyid },
         },
       };
     },
