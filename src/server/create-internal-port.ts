@@ -106,12 +106,19 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
   } catch (e) {
     throw new InternalPortConfigError(`audit log ${options.auditLogFile} cannot be opened: ${(e as Error).message}`);
   }
+  // A start that fails from here on lets go of the audit log's lock, so the
+  // service (or a test) can try again in the same process.
+  const giveUp = async (e: unknown): Promise<never> => {
+    await audit.abandon();
+    throw e;
+  };
   const flagFile = options.flags?.file ?? path.join(path.dirname(audit.file), 'flags.json');
-  const flags = new FlagService(options.flags?.definitions ?? [], options.flags?.store ?? new FileFlagStore(flagFile), log);
+  let flags: FlagService;
   try {
+    flags = new FlagService(options.flags?.definitions ?? [], options.flags?.store ?? new FileFlagStore(flagFile), log);
     await flags.load();
   } catch (e) {
-    throw new InternalPortConfigError(`flags cannot be loaded: ${(e as Error).message}`);
+    return giveUp(e instanceof InternalPortConfigError ? e : new InternalPortConfigError(`flags cannot be loaded: ${(e as Error).message}`));
   }
 
   const jobs = new JobRegistry({ maxConcurrent: options.maxConcurrentJobs ?? 4, onEnd: jobEndHook(audit, log), log });
@@ -150,17 +157,22 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
       run: heldRun,
     });
   } catch (e) {
-    throw new InternalPortConfigError(`approvals cannot be loaded: ${(e as Error).message}`);
+    return giveUp(new InternalPortConfigError(`approvals cannot be loaded: ${(e as Error).message}`));
   }
-  for (const plugin of STANDARD_PLUGINS) {
-    // The approval endpoints come before the service's own, which can never shadow them.
-    if (plugin.name === 'custom-endpoints') registerApprovals(ctx, approvals, heldRun);
-    plugin.register(ctx);
+  try {
+    for (const plugin of STANDARD_PLUGINS) {
+      // The approval endpoints come before the service's own, which can never shadow them.
+      if (plugin.name === 'custom-endpoints') registerApprovals(ctx, approvals, heldRun);
+      plugin.register(ctx);
+    }
+  } catch (e) {
+    approvals.close();
+    return giveUp(e);
   }
   for (const id of policies.keys()) {
     if (!router.catalog().some((e) => e.id === id)) {
       approvals.close();
-      throw new InternalPortConfigError(`approvals.endpoints names "${id}", which this port does not serve`);
+      return giveUp(new InternalPortConfigError(`approvals.endpoints names "${id}", which this port does not serve`));
     }
   }
 
@@ -201,7 +213,7 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     handler(req, res);
   });
 
-  const bound = await listenInternal(server, options);
+  const bound = await listenInternal(server, options).catch(giveUp);
   log('info', `internal port of ${options.service.name} listening on ${bound.address} (${allowlist.size} key(s) allowed)`);
 
   let closing: Promise<void> | undefined;

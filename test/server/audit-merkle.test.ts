@@ -72,7 +72,7 @@ test('inclusion proofs: generated exactly as the reference, verified, and every 
     assert.ok(!verifyInclusion(index, size, leafHashes[index]!, p.slice(1), root), 'removed component');
     for (let i = 0; i < p.length; i++) {
       const bad = p.map((x) => Buffer.from(x));
-      bad[i]![0] ^= 8;
+      bad[i]![0] = bad[i]![0]! ^ 8;
       assert.ok(!verifyInclusion(index, size, leafHashes[index]!, bad, root), `flipped bit in proof[${i}]`);
     }
   }
@@ -94,7 +94,7 @@ test('consistency proofs: generated exactly as the reference, verified, and ever
     assert.ok(!verifyConsistency(m, n, r1, r2, p.slice(0, -1)), 'truncated');
     for (let i = 0; i < p.length; i++) {
       const bad = p.map((x) => Buffer.from(x));
-      bad[i]![0] ^= 16;
+      bad[i]![0] = bad[i]![0]! ^ 16;
       assert.ok(!verifyConsistency(m, n, r1, r2, bad), `flipped bit in proof[${i}]`);
     }
   }

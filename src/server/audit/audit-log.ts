@@ -496,6 +496,17 @@ export class AuditLog {
     return readTail(this.file, limit);
   }
 
+  /** A start that failed: lets go of file, anchor and lock without writing anything. */
+  async abandon(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    await this.drain();
+    await this.fh.close().catch(() => undefined);
+    await this.head.close();
+    this.lock.release();
+  }
+
   /**
    * Clean shutdown: what the denial limit dropped is recorded, a checkpoint
    * covers every record so far, then the file, anchor and lock are released.
