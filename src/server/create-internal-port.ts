@@ -127,7 +127,12 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
   // Approval policies of standard endpoints come from the options; a
   // service's own endpoints carry theirs. Checked here, so a typo refuses to
   // start instead of silently letting requests run unreviewed.
-  const policies = new Map(Object.entries(options.approvals?.endpoints ?? {}).map(([id, p]) => [id, checkPolicy(`approvals.endpoints[${JSON.stringify(id)}]`, p)]));
+  let policies: Map<string, ReturnType<typeof checkPolicy>>;
+  try {
+    policies = new Map(Object.entries(options.approvals?.endpoints ?? {}).map(([id, p]) => [id, checkPolicy(`approvals.endpoints[${JSON.stringify(id)}]`, p)]));
+  } catch (e) {
+    return giveUp(e);
+  }
   const ctx: PluginContext = {
     register: (def) => {
       const approval = def.approval !== undefined ? checkPolicy(`endpoint ${JSON.stringify(def.id)}`, def.approval) : policies.get(def.id);
