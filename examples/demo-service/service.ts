@@ -13,6 +13,7 @@ import { ordersStatsEndpoint } from './ops/stats-endpoint.js';
 import { clearMigrationLockTask } from './ops/tasks/clear-migration-lock.js';
 import { purgeCancelledOrdersTask } from './ops/tasks/purge-cancelled-orders.js';
 import { recomputeTotalsTask } from './ops/tasks/recompute-totals.js';
+import { rotateWebhookSecretTask } from './ops/tasks/rotate-webhook-secret.js';
 import { startPublicServer, type PublicServer } from './public/public-server.js';
 
 export const SERVICE_NAME = 'demo-orders';
@@ -64,7 +65,7 @@ export async function startDemoService(config: DemoServiceConfig): Promise<Runni
         migrator: createMigrator(db, { log, delayMs: config.slowMigrationsMs ?? 0 }),
         lock,
       },
-      tasks: [recomputeTotalsTask(db), purgeCancelledOrdersTask(db), clearMigrationLockTask(lock)],
+      tasks: [recomputeTotalsTask(db), purgeCancelledOrdersTask(db), clearMigrationLockTask(lock), rotateWebhookSecretTask()],
       metricsRegistry: metrics.registry,
       healthChecks: healthChecks(db),
       endpoints: [ordersStatsEndpoint(db)],

@@ -71,7 +71,7 @@ test('flags, tasks, migrations and jobs are cached for tab completion', async ()
   assert.match(jobId, /^[A-Za-z0-9_-]{8,}$/);
   const c = cache().values;
   assert.deepEqual(c.flags, ['maintenance_mode', 'discount_percent', 'max_page_size', 'greeting']);
-  assert.deepEqual(c.tasks, ['count', 'purge', 'wait']);
+  assert.deepEqual(c.tasks, ['count', 'purge', 'rotate', 'wait']);
   assert.deepEqual(c.migrations, ['0001-create-items', '0002-add-price', '0003-create-orders']);
   assert.ok(c.jobs!.includes(jobId));
   // Another context gets its own cache file.

@@ -73,7 +73,7 @@ test('bad params are usage errors and nothing runs', async () => {
     [['tasks', 'run', 'count', '--param', 'stepz=3'], /unknown param "stepz" for task count; known: steps, delayMs, fail, label, tags, ratio/],
     [['tasks', 'run', 'count', '--param', 'steps=many'], /--param steps: expected an integer/],
     [['tasks', 'run', 'count', '--param', 'tags=a,b'], /--param tags: expected a JSON array/],
-    [['tasks', 'run', 'nosuch'], /no task named "nosuch"; tasks: count, purge, wait/],
+    [['tasks', 'run', 'nosuch'], /no task named "nosuch"; tasks: count, purge, rotate, wait/],
     [['tasks', 'run', 'purge', '--yes'], /task purge needs --param olderThanDays=…/],
     [['jobs', 'status', 'no/such'], /invalid job id "no\/such"/],
     [['flags', 'set', 'bad name', '1'], /invalid flag name "bad name"/],

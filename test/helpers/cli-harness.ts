@@ -237,6 +237,18 @@ function tasks(counters: Counters): TaskDefinition[] {
       },
     },
     {
+      name: 'rotate',
+      summary: 'Rotates a credential (secret param)',
+      role: 'operator',
+      destructive: false,
+      params: { type: 'object', properties: { user: { type: 'string' }, password: { type: 'string', secret: true } }, required: ['password'], additionalProperties: false },
+      async handler(p) {
+        ran('rotate');
+        // Proves which value arrived without echoing it back.
+        return { user: p.user ?? null, passwordLength: typeof p.password === 'string' ? p.password.length : null, passwordIsHunter2: p.password === 'hunter2' };
+      },
+    },
+    {
       name: 'wait',
       summary: 'Waits until cancelled (or 20 s)',
       role: 'operator',

@@ -6,6 +6,7 @@
  */
 import type { JsonSchema } from '../../protocol/catalog.js';
 import { UsageError } from '../errors/usage-error.js';
+import { secretSource } from './secret-params.js';
 
 type SchemaType = 'object' | 'string' | 'number' | 'integer' | 'boolean' | 'array' | 'null';
 
@@ -115,7 +116,9 @@ export function knownParams(schema: JsonSchema, omit: readonly string[] = []): s
 /**
  * Turns `--param` pairs into a typed params object for `schema`. Unknown
  * names are refused unless the schema allows additional properties; a
- * repeated name is refused rather than silently keeping one of them.
+ * repeated name is refused rather than silently keeping one of them. A
+ * secret param leaves a SecretSource (see secret-params.ts) that
+ * resolveSecrets turns into its value.
  */
 export function parseParams(pairs: readonly string[], schema: JsonSchema, opts: ParseParamsOptions): Record<string, unknown> {
   const omit = opts.omit ?? [];
@@ -136,7 +139,9 @@ export function parseParams(pairs: readonly string[], schema: JsonSchema, opts: 
       out[name] = coerceValue(name, raw, typeof extra === 'object' ? extra : undefined);
       continue;
     }
-    out[name] = coerceValue(name, raw, prop);
+    // A secret's value never comes from argv: only where to read it from
+    // (resolveSecrets reads it before the request is built).
+    out[name] = prop.secret === true ? secretSource(name, raw) : coerceValue(name, raw, prop);
   }
   return out;
 }

@@ -4,7 +4,7 @@
  * gets a NotConfirmedError (exit 4) instead of a hang.
  */
 import type { IOStreams } from '../io.js';
-import { canPrompt } from '../io.js';
+import { canPrompt, colorEnabled } from '../io.js';
 import { NotConfirmedError } from '../errors/not-confirmed-error.js';
 import { InterruptedError } from '../errors/interrupted-error.js';
 
@@ -16,8 +16,23 @@ export interface Prompter {
   password(message: string): Promise<string>;
 }
 
-function ctx(io: IOStreams) {
-  return { input: io.stdin as NodeJS.ReadableStream, output: io.stderr as NodeJS.WritableStream, clearPromptOnDone: false };
+function ctx(io: IOStreams, clearPromptOnDone = false) {
+  return { input: io.stdin as NodeJS.ReadableStream, output: io.stderr as NodeJS.WritableStream, clearPromptOnDone };
+}
+
+/**
+ * The line left on screen once a question is answered. Inquirer marks every
+ * answered question with a green ✔, a "no" too; an operator who declined a
+ * migration must not see a tick, so confirmations clear inquirer's own line
+ * and print this one: ✔ for yes, ✖ for no or a wrong name.
+ */
+/** Inquirer's answered frame is cleared at once; it must not flash a tick either. */
+const NO_TICK = { prefix: { idle: '?', done: '?' } };
+
+function answered(io: IOStreams, message: string, ok: boolean, answer: string): void {
+  const color = colorEnabled(io.stderr, io.env, true);
+  const mark = ok ? (color ? '\x1b[32m✔\x1b[39m' : '✔') : color ? '\x1b[31m✖\x1b[39m' : '✖';
+  io.stderr.write(`${mark} ${message} ${answer}\n`);
 }
 
 async function ask<T>(fn: () => Promise<T>): Promise<T> {
@@ -39,13 +54,17 @@ export function createPrompter(io: IOStreams): Prompter {
     async confirm(message, defaultValue = false) {
       if (!interactive) refuse(message);
       const { confirm } = await import('@inquirer/prompts');
-      return ask(() => confirm({ message, default: defaultValue }, ctx(io)));
+      const yes = await ask(() => confirm({ message, default: defaultValue, theme: NO_TICK }, ctx(io, true)));
+      answered(io, message, yes, yes ? 'yes' : 'no');
+      return yes;
     },
     async typeToConfirm(message, expected) {
       if (!interactive) refuse(message);
       const { input } = await import('@inquirer/prompts');
-      const answer = await ask(() => input({ message }, ctx(io)));
-      return answer.trim() === expected;
+      const answer = await ask(() => input({ message, theme: NO_TICK }, ctx(io, true)));
+      const ok = answer.trim() === expected;
+      answered(io, message, ok, ok ? answer.trim() : `${answer.trim() || '(nothing)'} — not "${expected}"`);
+      return ok;
     },
     async password(message) {
       if (!interactive) throw new NotConfirmedError(`${message} — no terminal to ask on`);

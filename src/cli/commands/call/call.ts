@@ -5,7 +5,8 @@ import { completeWith } from '../../completion/hints.js';
 import { UsageError } from '../../errors/usage-error.js';
 import { ensureConfirmable, confirmDestructive, ensureReason } from '../../confirm.js';
 import { collectParam, missingRequired, parseParams } from '../../params/parse-params.js';
-import { findEndpoint, STANDARD_ENDPOINTS, buildRequest, type EndpointDescriptor } from '../../../protocol/catalog.js';
+import { redactSecrets, resolveSecrets, secretNames, secretOnArgvMessage } from '../../params/secret-params.js';
+import { findEndpoint, STANDARD_ENDPOINTS, buildRequest, type EndpointDescriptor, type JsonSchema } from '../../../protocol/catalog.js';
 import { isJobStarted } from '../../jobs/job-types.js';
 import { handleStartedJob } from '../../jobs/started.js';
 import { cellText } from '../../output/output.js';
@@ -61,7 +62,8 @@ export async function run(f: Factory, opts: CallOptions): Promise<void> {
   await remember(f, 'endpoints', catalog.endpoints.map((e) => e.id));
   const ep = findEndpoint(catalog.endpoints, opts.endpointId);
   if (!ep) throw new UsageError(`no endpoint "${opts.endpointId}" in the catalog of ${catalog.service}${suggest(opts.endpointId, catalog.endpoints)}`);
-  const params = { ...bodyParams, ...parseParams(opts.params, ep.params, { subject: `endpoint ${ep.id}` }) };
+  for (const name of secretNames(ep.params)) if (name in bodyParams) throw new UsageError(secretOnArgvMessage(name));
+  const params = await resolveSecrets({ ...bodyParams, ...parseParams(opts.params, ep.params, { subject: `endpoint ${ep.id}` }) }, ep.params, { io: f.io, prompter: f.prompter(), subject: `endpoint ${ep.id}` });
   const missing = missingRequired(params, ep.params);
   if (missing.length) throw new UsageError(`endpoint ${ep.id} needs ${missing.map((m) => `--param ${m}=…`).join(' ')}`);
 
@@ -70,9 +72,13 @@ export async function run(f: Factory, opts: CallOptions): Promise<void> {
   if (ep.id === 'tasks.run') {
     // tasks.run takes the task's own destructiveness: calling it generically
     // must not skip the question `opsctl tasks run` would ask.
-    const { tasks } = await client.call<{ tasks: Array<{ name: string; destructive: boolean }> }>('tasks.list');
+    const { tasks } = await client.call<{ tasks: Array<{ name: string; destructive: boolean; params?: JsonSchema }> }>('tasks.list');
     const task = tasks.find((t) => t.name === params.name);
     destructive ||= Boolean(task?.destructive);
+    // The task's secret params would sit on argv inside params={...}.
+    const given = typeof params.params === 'object' && params.params !== null ? (params.params as Record<string, unknown>) : {};
+    const secret = secretNames(task?.params ?? {}).find((n) => n in given);
+    if (secret) throw new UsageError(`${secretOnArgvMessage(secret)} (use opsctl tasks run ${String(params.name)}, which reads it that way)`);
     label = `task ${String(params.name)}`;
   }
   const out = await f.output();
@@ -86,7 +92,7 @@ export async function run(f: Factory, opts: CallOptions): Promise<void> {
       throw new UsageError((e as Error).message);
     }
     out.warn(`${ep.id} is destructive: ${ep.summary}`);
-    out.note(`  ${shape.method} ${shape.path}${shape.query ? `?${shape.query}` : ''}${shape.body && Object.keys(shape.body).length ? ` ${JSON.stringify(shape.body)}` : ''}`);
+    out.note(`  ${shape.method} ${shape.path}${shape.query ? `?${shape.query}` : ''}${shape.body && Object.keys(shape.body).length ? ` ${JSON.stringify(redactSecrets(shape.body as Record<string, unknown>, ep.params))}` : ''}`);
     await confirmDestructive(f, `call ${ep.id}`);
   }
   let result: unknown;

@@ -5,6 +5,7 @@ import { completeWith } from '../../completion/hints.js';
 import { UsageError } from '../../errors/usage-error.js';
 import { ensureConfirmable, confirmDestructive, ensureReason } from '../../confirm.js';
 import { collectParam, missingRequired, parseParams } from '../../params/parse-params.js';
+import { redactSecrets, resolveSecrets } from '../../params/secret-params.js';
 import type { JobStarted } from '../../jobs/job-types.js';
 import { handleStartedJob } from '../../jobs/started.js';
 import type { TaskView } from './task-types.js';
@@ -24,7 +25,7 @@ export function register(parent: Command, f: Factory): void {
     .addArgument(completeWith(new Argument('<task>', 'task name (see opsctl tasks list)'), 'tasks'))
     .addOption(new Option('--param <k=v>', 'a task param, typed by the task\'s schema (repeatable)').argParser(collectParam))
     .option('-f, --follow', 'stream progress and logs until the task ends', false)
-    .addHelpText('after', `${endpointHelp('tasks.run')}\nDestructive tasks show what will run and ask first (--yes to skip). Without --follow the job id is printed.`)
+    .addHelpText('after', `${endpointHelp('tasks.run')}\nDestructive tasks show what will run and ask first (--yes to skip). Without --follow the job id is printed.\nSecret params are never taken from the command line: --param NAME=@FILE, --param NAME=- (stdin), or left out to be asked without echo.`)
     .action(async (task: string, o: { param?: string[]; follow?: boolean }) => run(f, { task, params: o.param ?? [], follow: Boolean(o.follow) }));
 }
 
@@ -35,7 +36,8 @@ export async function run(f: Factory, opts: TasksRunOptions): Promise<void> {
   await remember(f, 'tasks', tasks.map((t) => t.name));
   const task = tasks.find((t) => t.name === opts.task);
   if (!task) throw new UsageError(`no task named "${opts.task}"${tasks.length ? `; tasks: ${tasks.map((t) => t.name).join(', ')}` : '; this service registered none'}`);
-  const params = parseParams(opts.params, task.params ?? {}, { subject: `task ${task.name}` });
+  const schema = task.params ?? {};
+  const params = await resolveSecrets(parseParams(opts.params, schema, { subject: `task ${task.name}` }), schema, { io: f.io, prompter: f.prompter(), subject: `task ${task.name}` });
   const missing = missingRequired(params, task.params ?? {});
   if (missing.length) throw new UsageError(`task ${task.name} needs ${missing.map((m) => `--param ${m}=…`).join(' ')}`);
   if (task.destructive) {
@@ -43,7 +45,7 @@ export async function run(f: Factory, opts: TasksRunOptions): Promise<void> {
     await ensureConfirmable(f, `run task ${task.name}`);
     const out = await f.output();
     out.warn(`task ${task.name} is destructive: ${task.summary}`);
-    out.note(`  params: ${Object.keys(params).length ? JSON.stringify(params) : '(none)'}`);
+    out.note(`  params: ${Object.keys(params).length ? JSON.stringify(redactSecrets(params, schema)) : '(none)'}`);
     const ctx = await f.context();
     await confirmDestructive(f, `run task ${task.name}${ctx.name ? ` on ${ctx.name}` : ''}`);
   }
