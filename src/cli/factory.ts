@@ -14,7 +14,7 @@ import { resolveContext, type ResolvedContext } from './config/resolve-context.j
 import { createOutput, type Output } from './output/output.js';
 import { createPrompter, type Prompter } from './prompt/prompter.js';
 import type { Identity } from './identity/types.js';
-import type { Tunnel, TunnelTarget } from './transport/types.js';
+import { hostKeyQuestion, type HostKeyPrompt, type Tunnel, type TunnelTarget } from './transport/types.js';
 import type { Client } from './client/client.js';
 
 export interface Factory {
@@ -32,6 +32,11 @@ export interface Factory {
   target(): Promise<TunnelTarget>;
   tunnel(): Promise<Tunnel>;
   client(): Promise<Client>;
+  /**
+   * The unknown-host-key question every connecting command asks (doctor and
+   * init too), or undefined when stdin/stderr are not a terminal.
+   */
+  hostKeyPrompt(recordIn: string): HostKeyPrompt | undefined;
   /** A verbose note on stderr (-v). */
   debug(message: string): void;
   /** Closes whatever was opened (the tunnel). */
@@ -122,21 +127,21 @@ export function createFactory(io: IOStreams, getGlobals: () => GlobalOptions): F
         }
         const [target, identity] = await Promise.all([f.target(), f.identity()]);
         const { openTunnel } = await import('./transport/connect.js');
-        const prompter = f.prompter();
+        const promptHostKey = f.hostKeyPrompt(target.knownHostsFiles[0]!);
         const tunnel = await openTunnel(target, identity, {
           log: (m) => f.debug(m),
           warn: (m) => io.stderr.write(`opsctl: warning: ${m}\n`),
-          ...(canPrompt(io)
-            ? {
-                promptHostKey: ({ hop, keyType, fingerprint }) =>
-                  prompter.confirm(`The authenticity of ${hop.name} (${hop.host}:${hop.port}) can't be established.\n  ${keyType} key fingerprint is ${fingerprint}.\n  Trust it and record it in ${target.knownHostsFiles[0]}?`, false),
-              }
-            : {}),
+          ...(promptHostKey ? { promptHostKey } : {}),
         });
         for (const h of tunnel.hops) f.debug(`${h.kind} ${h.hop.name} (${h.hop.user}@${h.hop.host}:${h.hop.port}) ready in ${h.ms} ms`);
         return tunnel;
       })();
       return tunnelPromise;
+    },
+    hostKeyPrompt(recordIn) {
+      if (!canPrompt(io)) return undefined;
+      const prompter = f.prompter();
+      return (info) => prompter.confirm(hostKeyQuestion(info, recordIn), false);
     },
     client: once(async () => {
       const [tunnel, identity] = await Promise.all([f.tunnel(), f.identity()]);

@@ -105,6 +105,12 @@ export const STANDARD_ENDPOINTS: readonly EndpointDescriptor[] = [
     params: obj(),
   },
   {
+    id: 'whoami', method: 'GET', path: '/v1/whoami', role: 'viewer', destructive: false, job: false, scope: 'instance',
+    summary: 'Who the server thinks you are',
+    description: 'The principal, role and key id of the key that signed this request, as this server sees it, and the server\'s clock.',
+    params: obj(),
+  },
+  {
     id: 'catalog', method: 'GET', path: '/v1/catalog', role: 'viewer', destructive: false, job: false, scope: 'instance',
     summary: 'List every endpoint this internal port serves',
     description: 'The endpoint catalog, built from what the service registered: ids, methods, paths, roles, params schemas.',

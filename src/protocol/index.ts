@@ -12,3 +12,4 @@ export * from './approvals.js';
 export * from './canonical-json.js';
 export * from './merkle.js';
 export * from './audit.js';
+export * from './whoami.js';

@@ -25,7 +25,7 @@ test('doctor walks every hop of a healthy context, then names the internal port 
     assert.deepEqual(
       lines.map((l) => l.split(/\s+/).slice(0, 2).join(' ')),
       // The fresh demo service has pending migrations: its health is degraded, a warning.
-      ['✓ config', '✓ identity', '✓ bastion', '✓ host', '! internal', '✓ protocol', '✓ clock'],
+      ['✓ config', '✓ identity', '✓ bastion', '✓ host', '! internal', '✓ role', '✓ protocol', '✓ clock'],
       human.stdout,
     );
     assert.match(human.stdout, /status degraded: migrations/);
@@ -35,6 +35,8 @@ test('doctor walks every hop of a healthy context, then names the internal port 
     assert.match(human.stdout, new RegExp(`host .*127\\.0\\.0\\.1:${stack.host.port} ssh ok\\s+\\d+ ms`));
     assert.match(human.stdout, /signed GET \/v1\/health: demo-orders 1\.0\.0/);
     assert.match(human.stdout, /protocol 1, \d+ endpoints/);
+    // The key's role as the service sees it (GET /v1/whoami).
+    assert.match(human.stdout, new RegExp(`✓ role\\s+admin as "e2e-operator" \\(${stack.key.keyid.replace(/[+/]/g, '\\$&')}\\)`));
     assert.match(human.stdout, /key file .* \(mode 0600\), SHA256:/);
 
     const json = await stack.cli(['doctor', '-o', 'json']);
@@ -43,7 +45,7 @@ test('doctor walks every hop of a healthy context, then names the internal port 
     assert.equal(doc.ok, true);
     assert.equal(doc.context, 'lab');
     assert.equal(doc.failed, null);
-    assert.deepEqual(doc.checks.map((c) => c.check), ['config', 'identity', 'bastion', 'host', 'internal-port', 'protocol', 'clock-skew']);
+    assert.deepEqual(doc.checks.map((c) => c.check), ['config', 'identity', 'bastion', 'host', 'internal-port', 'role', 'protocol', 'clock-skew']);
     const skew = doc.checks.find((c) => c.check === 'clock-skew')!;
     assert.equal(skew.status, 'ok');
     assert.match(skew.detail, /^[+−]\d+\.\d s against the server/);
@@ -53,7 +55,7 @@ test('doctor walks every hop of a healthy context, then names the internal port 
     assert.equal(up.code, 0, up.stderr);
     const healthy = await stack.cli(['doctor']);
     assert.equal(healthy.code, 0, healthy.stderr);
-    assert.deepEqual(healthy.stdout.trim().split('\n').map((l) => l[0]), ['✓', '✓', '✓', '✓', '✓', '✓', '✓'], healthy.stdout);
+    assert.deepEqual(healthy.stdout.trim().split('\n').map((l) => l[0]), ['✓', '✓', '✓', '✓', '✓', '✓', '✓', '✓'], healthy.stdout);
     assert.match(healthy.stderr, /every hop works$/m);
 
     await stack.service.stop();
@@ -65,7 +67,10 @@ test('doctor walks every hop of a healthy context, then names the internal port 
     assert.match(down.stdout, /✓ bastion/);
     assert.match(down.stdout, /✓ host/);
     assert.match(down.stdout, /- protocol\s+not checked/);
-    assert.match(down.stderr, new RegExp(`doctor: internal port 127\\.0\\.0\\.1:${port} failed`));
+    assert.match(down.stderr, new RegExp(`doctor: internal port 127\\.0\\.0\\.1:${port} failed \\(see above\\)`));
+    // The failure is printed once (in the list), with the command that checks the service.
+    assert.equal((down.stdout + down.stderr).match(/refused the channel/g)?.length, 1, down.stdout + down.stderr);
+    assert.match(down.stdout, new RegExp(`fix: ssh -p ${stack.host.port} \\S+@127\\.0\\.0\\.1 curl -s http://127\\.0\\.0\\.1:${port}/v1/health`));
 
     const downJson = await stack.cli(['doctor', '-o', 'json']);
     assert.equal(downJson.code, 5);
@@ -73,6 +78,7 @@ test('doctor walks every hop of a healthy context, then names the internal port 
     assert.equal(d.ok, false);
     assert.equal(d.failed?.check, 'internal-port');
     assert.equal(d.failed?.exitCode, 5);
+    assert.match((d.failed as { fix?: string }).fix ?? '', /curl -s/);
   } finally {
     await stack.stop();
   }
@@ -89,7 +95,7 @@ test('doctor names the bastion when it is unreachable, and the identity when the
     const d = JSON.parse(r.stdout) as DoctorJson;
     assert.equal(d.failed?.check, 'bastion');
     assert.match(d.failed!.label, /^bastion /);
-    assert.deepEqual(d.checks.map((c) => c.status), ['ok', 'ok', 'fail', 'skipped', 'skipped', 'skipped', 'skipped']);
+    assert.deepEqual(d.checks.map((c) => c.status), ['ok', 'ok', 'fail', 'skipped', 'skipped', 'skipped', 'skipped', 'skipped']);
 
     const fs = await import('node:fs');
     fs.chmodSync(stack.key.privatePath, 0o644);
@@ -121,6 +127,8 @@ test('doctor exits 3 naming the internal port when the service does not know the
     }
     assert.equal(r.code, 3, r.stdout + r.stderr);
     assert.match(r.stdout, /✗ internal port .*auth\.unknown_key/);
+    // The fix is the allowlist line for this key.
+    assert.ok(r.stdout.includes(`fix: echo 'role="viewer" ${stack.key.publicLine.trim()}' >> ALLOWLIST`), r.stdout);
   } finally {
     await stack.stop();
   }

@@ -35,7 +35,7 @@ test('unknown host on a TTY: the SHA256 fingerprint is shown, "y" records it, la
   const args = withFlag(stack.connection, '--known-hosts', kh);
   const run = runInTerminal([process.execPath, CLI, ...args, 'health'], stack.env, ROOT);
   try {
-    const screen = await run.waitFor(/Trust it/);
+    const screen = await run.waitFor(/Trust this service host key/);
     const fp = (await import('node:child_process')).execFileSync('ssh-keygen', ['-lf', `${stack.host.hostKeyPath}.pub`], { encoding: 'utf8' }).split(' ')[1]!;
     assert.ok(screen.includes(fp), `fingerprint ${fp} shown:\n${screen}`);
     run.type('y');
@@ -57,7 +57,7 @@ test('unknown host on a TTY answered "n": exit 5, nothing recorded', async (t) =
   fs.writeFileSync(kh, `${stack.bastion.knownHostsLine}\n`, { mode: 0o600 });
   const run = runInTerminal([process.execPath, CLI, ...withFlag(stack.connection, '--known-hosts', kh), 'health'], stack.env, ROOT);
   try {
-    await run.waitFor(/Trust it/);
+    await run.waitFor(/Trust this service host key/);
     run.type('n');
     const { code } = await run.exit();
     assert.equal(code, 5);

@@ -14,5 +14,6 @@ import { register as keys } from './keys/index.js';
 import { register as tunnel } from './tunnel/index.js';
 import { register as completion } from './completion/index.js';
 import { register as doctor } from './doctor/index.js';
+import { register as whoami } from './whoami/index.js';
 
-export const NOUNS: Register[] = [health, endpoints, call, doctor, migrate, flags, metrics, tasks, jobs, audit, keys, context, tunnel, completion];
+export const NOUNS: Register[] = [health, whoami, endpoints, call, doctor, migrate, flags, metrics, tasks, jobs, audit, keys, context, tunnel, completion];

@@ -147,7 +147,7 @@ export class HostKeyVerifier {
     const where = `${kind} "${hop.name}" (${name})`;
     // The operator may have accepted this very key while we waited our turn.
     if (checkHostKey(this.entries, name, keyBlob).status === 'ok') return;
-    const yes = await prompt({ hop, keyType, fingerprint: fp });
+    const yes = await prompt({ hop, kind, keyType, fingerprint: fp });
     if (!yes) {
       throw new HostKeyError(`host key for ${where} (${keyType} ${fp}) was not accepted; not connecting`, {
         hop: hop.name,

@@ -87,4 +87,13 @@ export interface Tunnel {
 }
 
 /** Asks the operator whether to trust an unknown host key (TTY only). */
-export type HostKeyPrompt = (info: { hop: Hop; keyType: string; fingerprint: string }) => Promise<boolean>;
+export type HostKeyPrompt = (info: { hop: Hop; kind: 'bastion' | 'host'; keyType: string; fingerprint: string }) => Promise<boolean>;
+
+/**
+ * The question asked about an unknown host key. It names the hop's role,
+ * because a route asks about the bastion and then the service host in a row.
+ */
+export function hostKeyQuestion(info: { hop: Hop; kind: 'bastion' | 'host'; keyType: string; fingerprint: string }, recordIn: string): string {
+  const role = info.kind === 'bastion' ? 'bastion' : 'service host';
+  return `The authenticity of ${role} "${info.hop.name}" (${info.hop.host}:${info.hop.port}) can't be established.\n  ${info.keyType} key fingerprint is ${info.fingerprint}.\n  Trust this ${role} key and record it in ${recordIn}?`;
+}

@@ -8,6 +8,7 @@ import { registerMetrics } from './metrics.js';
 import { registerMigrations } from './migrations.js';
 import type { PluginContext } from './plugin-context.js';
 import { registerTasks } from './tasks.js';
+import { registerWhoami } from './whoami.js';
 
 /** One endpoint family: registers its routes through ctx.register, reading its options from ctx.options. */
 export interface Plugin {
@@ -23,6 +24,7 @@ export interface Plugin {
  */
 export const STANDARD_PLUGINS: readonly Plugin[] = [
   { name: 'health', register: registerHealth },
+  { name: 'whoami', register: registerWhoami },
   { name: 'catalog', register: registerCatalog },
   { name: 'metrics', register: registerMetrics },
   { name: 'flags', register: registerFlags },

@@ -14,6 +14,8 @@ export interface CheckResult {
   status: CheckStatus;
   detail: string;
   ms?: number;
+  /** For a failure: the command that fixes it (or shows what to fix). */
+  fix?: string;
 }
 
 export class CheckList {
@@ -35,5 +37,6 @@ export class CheckList {
     const mark = r.status === 'ok' ? c.green('✓') : r.status === 'warn' ? c.yellow('!') : r.status === 'fail' ? c.red('✗') : c.dim('-');
     const time = r.ms !== undefined ? c.dim(`  ${r.ms} ms`) : '';
     this.out.line(`${mark} ${c.bold(r.label.padEnd(22))} ${r.detail}${time}`);
+    if (r.fix) this.out.line(`  ${' '.repeat(22)} fix: ${c.cyan(r.fix)}`);
   }
 }

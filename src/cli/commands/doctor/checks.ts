@@ -13,6 +13,7 @@ import type { Tunnel, TunnelTarget, Hop } from '../../transport/types.js';
 import type { Client } from '../../client/client.js';
 import { ed25519KeyFromBlob, parseOpenSshPublicKey } from '../../../protocol/fingerprint.js';
 import { PROTOCOL_VERSION, type Catalog } from '../../../protocol/catalog.js';
+import type { WhoamiResponse } from '../../../protocol/whoami.js';
 import { OperationError } from '../../errors/operation-error.js';
 import type { CheckResult } from './check-list.js';
 
@@ -70,7 +71,13 @@ export async function checkIdentity(f: Factory): Promise<{ result: CheckResult; 
 /** Opens a fresh SSH route (never a reused `opsctl tunnel`: every hop is tested). */
 export async function openRoute(f: Factory, target: TunnelTarget, identity: Identity): Promise<{ tunnel: Tunnel; results: CheckResult[] }> {
   const { openTunnel } = await import('../../transport/connect.js');
-  const tunnel = await openTunnel(target, identity, { log: (m) => f.debug(m), warn: (m) => f.io.stderr.write(`opsctl: ${m}\n`) });
+  // The same host-key question as every other command (on a terminal).
+  const promptHostKey = f.hostKeyPrompt(target.knownHostsFiles[0]!);
+  const tunnel = await openTunnel(target, identity, {
+    log: (m) => f.debug(m),
+    warn: (m) => f.io.stderr.write(`opsctl: warning: ${m}\n`),
+    ...(promptHostKey ? { promptHostKey } : {}),
+  });
   const results = tunnel.hops.map(
     (h): CheckResult => ({ check: h.kind, label: `${h.kind} ${h.hop.name}`, status: 'ok', detail: `${hopAddress(h.hop)} ssh ok`, ms: h.ms }),
   );
@@ -136,6 +143,20 @@ export async function checkInternalPort(client: Client, target: TunnelTarget): P
       ms,
     },
   };
+}
+
+/** Who the server thinks the key is (GET /v1/whoami); a server without the endpoint is a warning. */
+export async function checkRole(client: Client): Promise<CheckResult> {
+  const t0 = performance.now();
+  const res = await client.send({ method: 'GET', path: '/v1/whoami' });
+  const ms = since(t0);
+  if (res.status === 404) return { check: 'role', label: 'role', status: 'warn', detail: 'this server does not answer GET /v1/whoami (older than this opsctl)', ms };
+  if (res.status >= 400) {
+    const { problemFromResponse } = await import('../../client/client.js');
+    throw problemFromResponse(res, res.body);
+  }
+  const me = JSON.parse(res.body.toString('utf8')) as WhoamiResponse;
+  return { check: 'role', label: 'role', status: 'ok', detail: `${me.role} as "${me.principal}" (${me.keyid})`, ms };
 }
 
 export async function checkProtocol(client: Client): Promise<{ result: CheckResult; catalog: Catalog }> {

@@ -5,8 +5,10 @@ import { reportError } from '../../errors/exit-code.js';
 import { OperationError } from '../../errors/operation-error.js';
 import { ExitCode } from '../../../protocol/exit-codes.js';
 import { remember } from '../../command.js';
+import type { Identity } from '../../identity/types.js';
 import { CheckList, type CheckResult } from './check-list.js';
-import { checkClockSkew, checkConfig, checkIdentity, checkInternalPort, checkProtocol, hopAddress, openRoute, SKEW_FAIL_SECONDS, SKEW_WARN_SECONDS } from './checks.js';
+import { fixFor } from './fixes.js';
+import { checkClockSkew, checkConfig, checkIdentity, checkInternalPort, checkProtocol, checkRole, hopAddress, openRoute, SKEW_FAIL_SECONDS, SKEW_WARN_SECONDS } from './checks.js';
 
 export function register(parent: Command, f: Factory): void {
   parent
@@ -21,9 +23,12 @@ Walks the route a command takes, in order, and stops at the first failure:
   bastion, host  each SSH hop with its handshake time (always a fresh
                  connection, never a reused opsctl tunnel)
   internal port  a signed GET /v1/health through the tunnel
+  role           who the service thinks the key is (GET /v1/whoami)
   protocol       the catalog speaks protocol 1
   clock skew     against the server: warns above ${SKEW_WARN_SECONDS} s, fails above ${SKEW_FAIL_SECONDS} s
                  (signatures are valid for ±${SKEW_FAIL_SECONDS} s)
+An unknown host key is asked about on a terminal, as every command does.
+A failure is printed once, with the command that fixes it.
 Exit status: 0 when all passed (warnings allowed), else the failing check's:
 2 config, 1 identity, 5 SSH hop or internal port, 3 key refused by the
 service, 1 protocol or clock.`,
@@ -31,9 +36,16 @@ service, 1 protocol or clock.`,
     .action(async () => run(f));
 }
 
-function failed(list: CheckList, result: Omit<CheckResult, 'status'>, err: unknown): { result: CheckResult; exitCode: number } {
+/** What the fix of a failure may need to know. */
+interface Known {
+  target?: TunnelTarget;
+  identity?: Identity;
+}
+
+function failed(list: CheckList, result: Omit<CheckResult, 'status'>, err: unknown, known: Known = {}, extra = ''): { result: CheckResult; exitCode: number } {
   const report = reportError(err);
-  const r = list.add({ ...result, status: 'fail', detail: report.message || String(err) });
+  const fix = fixFor(err, known);
+  const r = list.add({ ...result, status: 'fail', detail: `${report.message || String(err)}${extra}`, ...(fix ? { fix } : {}) });
   return { result: r, exitCode: report.exitCode };
 }
 
@@ -59,8 +71,9 @@ async function walk(f: Factory, list: CheckList, keep: (t: Tunnel) => void): Pro
   try {
     target = await f.target();
   } catch (e) {
-    return failed(list, { check: 'config', label: 'ssh config', detail: '' }, e);
+    return failed(list, { check: 'config', label: 'ssh config', detail: '' }, e, { identity });
   }
+  const known: Known = { target, identity };
 
   let tunnel: Tunnel;
   try {
@@ -76,7 +89,7 @@ async function walk(f: Factory, list: CheckList, keep: (t: Tunnel) => void): Pro
     const at = hops.findIndex((h) => h.kind === kind && h.hop.name === err.hop);
     for (const h of hops.slice(0, Math.max(at, 0))) list.add({ check: h.kind, label: `${h.kind} ${h.hop.name}`, status: 'ok', detail: `${hopAddress(h.hop)} reached` });
     const bad = hops[at] ?? hops[hops.length - 1]!;
-    const r = failed(list, { check: bad.kind, label: `${bad.kind} ${bad.hop.name}`, detail: '' }, e);
+    const r = failed(list, { check: bad.kind, label: `${bad.kind} ${bad.hop.name}`, detail: '' }, e, known);
     if (at >= 0) for (const h of hops.slice(at + 1)) list.add({ check: h.kind, label: `${h.kind} ${h.hop.name}`, status: 'skipped', detail: 'not reached' });
     return r;
   }
@@ -91,14 +104,18 @@ async function walk(f: Factory, list: CheckList, keep: (t: Tunnel) => void): Pro
       const code = found.problem.code ?? '';
       const skew = found.dateSkewMs !== undefined ? ` (the server's clock differs from this one by about ${Math.round(found.dateSkewMs / 1000)} s)` : '';
       const why = code === 'auth.expired' ? `the signature was refused as expired: the clocks disagree by more than ${SKEW_FAIL_SECONDS} s${skew}` : '';
-      const r = failed(list, { check: 'internal-port', label: portLabel, detail: '' }, found.problem);
-      if (why) r.result.detail = `${r.result.detail}; ${why}`;
-      return r;
+      return failed(list, { check: 'internal-port', label: portLabel, detail: '' }, found.problem, known, why ? `; ${why}` : '');
     }
     port = found;
     list.add(found.result);
   } catch (e) {
-    return failed(list, { check: 'internal-port', label: portLabel, detail: '' }, e);
+    return failed(list, { check: 'internal-port', label: portLabel, detail: '' }, e, known);
+  }
+
+  try {
+    list.add(await checkRole(client));
+  } catch (e) {
+    return failed(list, { check: 'role', label: 'role', detail: '' }, e, known);
   }
 
   try {
@@ -120,6 +137,7 @@ const ORDER: Array<[string, string]> = [
   ['identity', 'identity'],
   ['host', 'ssh hops'],
   ['internal-port', 'internal port'],
+  ['role', 'role'],
   ['protocol', 'protocol'],
   ['clock-skew', 'clock skew'],
 ];
@@ -151,9 +169,15 @@ export async function run(f: Factory): Promise<void> {
       ok: !failure,
       context,
       checks: list.results,
-      failed: failure ? { check: failure.result.check, label: failure.result.label, detail: failure.result.detail, exitCode: failure.exitCode } : null,
+      failed: failure
+        ? { check: failure.result.check, label: failure.result.label, detail: failure.result.detail, exitCode: failure.exitCode, ...(failure.result.fix ? { fix: failure.result.fix } : {}) }
+        : null,
     });
   }
-  if (failure) throw new OperationError(`doctor: ${failure.result.label} failed: ${failure.result.detail}`, failure.exitCode);
+  // The failure's detail and fix were printed once, in the list (or the JSON
+  // document); the error line only names it, for the exit code.
+  if (failure) {
+    throw new OperationError(out.json ? `doctor: ${failure.result.label} failed: ${failure.result.detail}` : `doctor: ${failure.result.label} failed (see above)`, failure.exitCode);
+  }
   if (!out.json) out.success(list.results.some((r) => r.status === 'warn') ? 'every hop works (with warnings above)' : 'every hop works');
 }

@@ -1,0 +1,31 @@
+import type { Command } from 'commander';
+import type { Factory } from '../../factory.js';
+import { summaryOf, endpointHelp } from '../../command.js';
+import type { WhoamiResponse } from '../../../protocol/whoami.js';
+
+export function register(parent: Command, f: Factory): void {
+  parent
+    .command('whoami')
+    .description(summaryOf('whoami'))
+    .addHelpText('after', `${endpointHelp('whoami')}\nThe role shown is the one the server applies to this key; -o json prints {principal, role, keyid, serverTime, service}.`)
+    .action(async () => {
+      await run(f);
+    });
+}
+
+/** Asks the server who the signing key is, and prints its answer. */
+export async function run(f: Factory): Promise<WhoamiResponse> {
+  const client = await f.client();
+  const me = await client.call<WhoamiResponse>('whoami');
+  const out = await f.output();
+  out.emit(me, () => {
+    out.fields([
+      ['principal', me.principal],
+      ['role', out.colors.bold(me.role)],
+      ['key id', me.keyid],
+      ['service', me.service],
+      ['server time', me.serverTime],
+    ]);
+  });
+  return me;
+}
