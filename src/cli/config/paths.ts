@@ -36,3 +36,9 @@ export function runtimeDir(env: Env = process.env): string {
   const base = env.XDG_RUNTIME_DIR && path.isAbsolute(env.XDG_RUNTIME_DIR) ? env.XDG_RUNTIME_DIR : path.join(os.tmpdir(), `opsctl-${process.getuid?.() ?? 'user'}`);
   return path.join(base, env.XDG_RUNTIME_DIR ? 'opsctl' : '');
 }
+
+/** opsctl's state (what it has seen, e.g. the audit checkpoints it witnessed): `$XDG_STATE_HOME/opsctl`. */
+export function stateDir(env: Env = process.env): string {
+  const v = env.XDG_STATE_HOME;
+  return path.join(v && path.isAbsolute(v) ? v : path.join(env.HOME || os.homedir(), '.local', 'state'), 'opsctl');
+}

@@ -20,11 +20,7 @@ export interface AuditRecord {
   [k: string]: unknown;
 }
 
-export interface AuditVerifyResult {
-  ok: boolean;
-  records: number;
-  firstBadRecord?: { line: number; seq?: number; reason: string };
-}
+export type { AuditVerifyResult } from '../../../protocol/audit.js';
 
 /**
  * The STATUS cell: the HTTP status, or for a job's completion record (no
@@ -46,7 +42,8 @@ export function auditColumns(c: Colors): Column[] {
     { key: 'seq', header: 'seq' },
     { key: 'time', header: 'time' },
     { key: 'principal', header: 'who', format: (v, r) => (v ? `${String(v)}${r.role ? ` (${String(r.role)})` : ''}` : String(r.keyid ?? '-')) },
-    { key: 'endpoint', header: 'endpoint', format: (v, r) => String(v ?? `${String(r.method ?? '')} ${String(r.path ?? '')}`) },
+    // The log's own records (checkpoint, repair, suppressed) have a type instead of an endpoint.
+    { key: 'endpoint', header: 'endpoint', format: (v, r) => String(v ?? (r.type ? `[${String(r.type)}]` : `${String(r.method ?? '')} ${String(r.path ?? '')}`)) },
     { key: 'outcome', header: 'outcome', format: outcome },
     { key: 'status', header: 'status', format: (v, r) => `${statusText(v, r)}${r.code ? ` ${String(r.code)}` : ''}` },
     { key: 'jobId', header: 'job' },

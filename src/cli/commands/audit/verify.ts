@@ -1,30 +1,128 @@
+import fs from 'node:fs';
 import type { Command } from 'commander';
 import type { Factory } from '../../factory.js';
 import { endpointHelp, summaryOf } from '../../command.js';
 import { OperationError } from '../../errors/operation-error.js';
-import type { AuditVerifyResult } from './audit-types.js';
+import { UsageError } from '../../errors/usage-error.js';
+import { checkAuditCheckpointSignature, type AuditCheckpoint, type AuditConsistencyProof, type AuditVerifyResult } from '../../../protocol/audit.js';
+import { verifyConsistency } from '../../../protocol/merkle.js';
+import { readWitness, writeWitness, type WitnessedCheckpoint } from './witness-state.js';
+import { terminalText } from './terminal-text.js';
+import { verifyLogFile } from './verify-file.js';
+
+export interface AuditVerifyOptions {
+  full?: boolean;
+  file?: string;
+  key?: string;
+}
 
 export function register(parent: Command, f: Factory): void {
   parent
     .command('verify')
     .description(summaryOf('audit.verify'))
-    .addHelpText('after', `${endpointHelp('audit.verify')}\nExit status 1 when the chain is broken (an edited, deleted or reordered record).`)
-    .action(async () => run(f));
+    .option('--full', 'walk the whole log, not only what was added since the newest verified checkpoint')
+    .option('--file <log>', 'verify a copied audit log offline (no server): chain, every checkpoint\'s root and signature')
+    .option('--key <pubkey>', 'the audit signing key checkpoints must be signed by: an `ssh-ed25519 …` line or a file holding one')
+    .addHelpText('after', `${endpointHelp('audit.verify')}
+Against a service, verify also acts as a witness: it keeps the newest checkpoint
+it verified per context (in $XDG_STATE_HOME/opsctl, 0600) and asks the service
+for a consistency proof from it, so a history rewritten behind a checkpoint
+already seen fails even when the rewritten chain is consistent in itself.
+-o json prints {ok, records, checkpoints, lastCheckpoint, firstBadRecord?, ...}.
+Exit status 1 when the chain, a checkpoint or the consistency proof fails.`)
+    .action(async (opts: AuditVerifyOptions) => run(f, opts));
 }
 
 function describeBad(r: AuditVerifyResult): string {
   const b = r.firstBadRecord;
   if (!b) return 'the audit log failed verification';
-  return `the audit log is broken at line ${b.line}${b.seq !== undefined ? ` (record seq ${b.seq})` : ''}: ${b.reason}`;
+  return `the audit log is broken at line ${b.line}${b.seq !== undefined ? ` (record seq ${b.seq})` : ''}: ${terminalText(b.reason)}`;
 }
 
-export async function run(f: Factory): Promise<void> {
+function readKey(spec: string): string {
+  if (/^ssh-ed25519\s/.test(spec.trim())) return spec.trim();
+  try {
+    return fs.readFileSync(spec, 'utf8').trim().split('\n')[0]!;
+  } catch (e) {
+    throw new UsageError(`--key: cannot read ${spec}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+function summary(r: AuditVerifyResult): string {
+  const cp = r.lastCheckpoint ? `, newest checkpoint at ${terminalText(r.lastCheckpoint.time)} over ${r.lastCheckpoint.size}` : '';
+  const repairs = r.repairs?.length ? `; ${r.repairs.map((x) => `repair at seq ${x.seq}: ${x.tornBytes} torn byte(s) moved to ${terminalText(x.tornFile)}`).join('; ')}` : '';
+  return `${r.records} record(s), hash chain verified, ${r.checkpoints ?? 0} checkpoint(s) verified${cp}${repairs}`;
+}
+
+export async function run(f: Factory, opts: AuditVerifyOptions = {}): Promise<void> {
+  const pinned = opts.key !== undefined ? readKey(opts.key) : undefined;
+  if (opts.file !== undefined) return runOffline(f, opts.file, pinned);
   const client = await f.client();
-  const res = await client.call<AuditVerifyResult>('audit.verify');
+  const res = await client.call<AuditVerifyResult>('audit.verify', opts.full ? { full: true } : {});
   const out = await f.output();
-  out.emit(res, () => {
-    if (res.ok) out.success(`audit log intact: ${res.records} record(s), hash chain verified`);
-    else f.io.stderr.write(`${out.colors.red('✗')} ${describeBad(res)}\n`);
+  if (!res.ok) {
+    out.emit(res, () => f.io.stderr.write(`${out.colors.red('✗')} ${describeBad(res)}\n`));
+    throw new OperationError(describeBad(res));
+  }
+  // The witness check: the service's newest checkpoint, signed, and consistent with the one seen before.
+  const ctx = await f.context();
+  const target = ctx.name ?? `${[...ctx.bastions, ...ctx.hosts].join('>')}:${ctx.port}`;
+  const seen = readWitness(f.io.env, target);
+  const cp = await client.call<AuditCheckpoint>('audit.checkpoint');
+  const pin = pinned ?? seen?.publicKey;
+  const why = checkAuditCheckpointSignature(cp, pin);
+  if (why) throw new OperationError(`the service's newest audit checkpoint does not verify: ${terminalText(why)}${seen && !pinned ? ' (the key differs from the one that signed the checkpoint seen before)' : ''}`);
+  if (seen) await checkConsistent(client, seen, cp);
+  writeWitness(f.io.env, target, cp);
+  const doc = { ...res, witness: { checkpoint: { size: cp.size, root: cp.root, time: cp.time, keyid: cp.keyid }, ...(seen ? { previous: { size: seen.size, root: seen.root, time: seen.time } } : {}) } };
+  out.emit(doc, () => {
+    out.success(`audit log intact: ${summary(res)}`);
+    const prev = seen ? `consistent with the checkpoint seen at ${terminalText(seen.time)} (size ${seen.size})` : 'first checkpoint seen for this context; remembered';
+    f.io.stderr.write(`  witness: checkpoint of ${terminalText(cp.time)} over ${cp.size} record(s), signed by ${terminalText(cp.keyid)}; ${prev}\n`);
+  });
+}
+
+async function checkConsistent(client: Awaited<ReturnType<Factory['client']>>, seen: WitnessedCheckpoint, cp: AuditCheckpoint): Promise<void> {
+  const rewritten = (detail: string) => new OperationError(`history rewritten since the checkpoint seen at ${terminalText(seen.time)} (size ${seen.size}): ${detail}`);
+  if (cp.size < seen.size) throw rewritten(`the service's newest checkpoint covers only ${cp.size} record(s)`);
+  if (cp.size === seen.size) {
+    if (cp.root !== seen.root) throw rewritten('the same number of records has another root');
+    return;
+  }
+  let proof: AuditConsistencyProof;
+  try {
+    proof = await client.call<AuditConsistencyProof>('audit.consistency', { from: seen.size, to: cp.size });
+  } catch (e) {
+    throw rewritten(`the service gives no consistency proof (${terminalText((e as Error).message)})`);
+  }
+  const hashes = Array.isArray(proof.proof) ? proof.proof.filter((h) => typeof h === 'string' && /^[0-9a-f]{64}$/.test(h)).map((h) => Buffer.from(h, 'hex')) : [];
+  if (hashes.length !== proof.proof?.length) throw rewritten('the consistency proof is malformed');
+  if (!verifyConsistency(seen.size, cp.size, Buffer.from(seen.root, 'hex'), Buffer.from(cp.root, 'hex'), hashes)) {
+    throw rewritten('the records it covered are no longer the ones in the log (the consistency proof fails)');
+  }
+}
+
+async function runOffline(f: Factory, file: string, pinned: string | undefined): Promise<void> {
+  if (!fs.existsSync(file)) throw new UsageError(`--file: ${file} does not exist`);
+  const res = await verifyLogFile(file, pinned);
+  const out = await f.output();
+  const doc = {
+    ok: res.ok,
+    records: res.records,
+    checkpoints: res.checkpoints,
+    lastCheckpoint: res.lastCheckpoint ?? null,
+    repairs: res.repairs,
+    keyPinned: pinned !== undefined,
+    ...(res.firstBadRecord ? { firstBadRecord: res.firstBadRecord } : {}),
+  };
+  out.emit(doc, () => {
+    if (res.ok) {
+      out.success(`${terminalText(file)} intact: ${summary(res)}`);
+      if (!pinned) f.io.stderr.write('  checkpoint signatures checked against the key the log names; pass --key to require the service\'s own key\n');
+      if (res.checkpoints === 0) f.io.stderr.write('  no checkpoint in this log: only the hash chain was checked\n');
+    } else {
+      f.io.stderr.write(`${out.colors.red('✗')} ${describeBad(res)}\n`);
+    }
   });
   if (!res.ok) throw new OperationError(describeBad(res));
 }

@@ -1,0 +1,5 @@
+/** A server- or file-derived string made safe for a terminal: control characters shown as `?`. */
+export function terminalText(v: unknown): string {
+  // eslint-disable-next-line no-control-regex
+  return String(v).replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}
