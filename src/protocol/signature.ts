@@ -103,7 +103,10 @@ export interface SignOptions {
   sign: (data: Buffer) => Uint8Array | Promise<Uint8Array>;
   /** Unix seconds; defaults to now. */
   created?: number;
-  /** Defaults to 128 random bits, base64url. */
+  /**
+   * Defaults to 128 random bits (16 bytes from node:crypto), base64url —
+   * the minimum the server accepts. Given explicitly only by tests.
+   */
   nonce?: string;
   /** Covered components, in order. Defaults to @method @path @query [+ content-digest]. */
   components?: string[];
@@ -165,6 +168,21 @@ export interface VerifyOptions {
   maxSkewSeconds?: number;
 }
 
+/** Minimum nonce entropy the server accepts (docs/security.md). */
+export const MIN_NONCE_BITS = 128;
+
+/**
+ * The most random bits a nonce string can carry, judged by its alphabet:
+ * 4 per character for hex, 6 for base64/base64url and anything else. A nonce shorter than 128 bits by this measure is refused
+ * (22 base64url characters, as opsctl sends, or 32 hex digits).
+ */
+export function nonceBits(nonce: string): number {
+  if (/^[0-9a-fA-F]+$/.test(nonce)) return nonce.length * 4;
+  const stripped = nonce.replace(/=+$/, '');
+  if (/^[A-Za-z0-9+/_-]+$/.test(stripped)) return stripped.length * 6;
+  return nonce.length * 6;
+}
+
 function fail(code: VerifyFailureCode, detail: string, keyid?: string): VerifyResult {
   return keyid === undefined ? { ok: false, code, detail } : { ok: false, code, detail, keyid };
 }
@@ -205,7 +223,9 @@ export function verifyRequest(req: SignableRequest, opts: VerifyOptions): Verify
   const alg = params.get('alg');
   if (keyid === undefined) return fail('auth.bad_signature', 'keyid must be a string');
   if (typeof created !== 'number' || !Number.isInteger(created)) return fail('auth.bad_signature', 'created must be an integer', keyid);
-  if (typeof nonce !== 'string' || nonce.length < 16) return fail('auth.bad_signature', 'nonce must be a string of at least 128 bits', keyid);
+  if (typeof nonce !== 'string' || nonceBits(nonce) < MIN_NONCE_BITS) {
+    return fail('auth.bad_signature', `nonce must carry at least ${MIN_NONCE_BITS} random bits (e.g. 16 random bytes as base64url)`, keyid);
+  }
   if (alg !== SIGNATURE_ALG && !(alg instanceof Token && alg.toString() === SIGNATURE_ALG)) return fail('auth.bad_signature', `alg must be "${SIGNATURE_ALG}"`, keyid);
 
   const covered = inner[0].map(([name]) => name);

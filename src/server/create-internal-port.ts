@@ -11,7 +11,8 @@ import { FileFlagStore } from './flags/file-flag-store.js';
 import { FlagService } from './flags/flag-service.js';
 import { IdempotencyCache } from './idempotency/idempotency-cache.js';
 import { JobRegistry } from './jobs/job-registry.js';
-import { checkListenTarget, listenInternal } from './listen/listen.js';
+import { capConnections } from './http/connection-cap.js';
+import { checkListenTarget, listenInternal, resolveListenHost } from './listen/listen.js';
 import { portLogger, type PortLog } from './logger.js';
 import { PortMetrics } from './metrics/port-metrics.js';
 import type { InternalPort, InternalPortOptions } from './options.js';
@@ -36,7 +37,7 @@ function checkOptions(o: InternalPortOptions): void {
     const v = o[name];
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)) fail(`${String(name)} must be a positive number`);
   };
-  for (const k of ['clockSkewSeconds', 'bodyLimitBytes', 'headersTimeoutMs', 'requestTimeoutMs', 'maxConcurrentJobs', 'shutdownGraceMs'] as const) positive(k);
+  for (const k of ['clockSkewSeconds', 'bodyLimitBytes', 'headersTimeoutMs', 'requestTimeoutMs', 'maxConcurrentJobs', 'maxConnections', 'shutdownGraceMs'] as const) positive(k);
   const a = o.approvals;
   if (a !== undefined) {
     if (!a || typeof a !== 'object') fail('approvals must be an object');
@@ -95,6 +96,7 @@ function jobEndHook(audit: AuditLog, log: PortLog) {
 export async function createInternalPort(options: InternalPortOptions): Promise<InternalPort> {
   checkOptions(options);
   checkListenTarget(options);
+  const bindHost = await resolveListenHost(options);
   const log = portLogger(options);
   const startedAt = Date.now();
 
@@ -121,7 +123,17 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     return giveUp(e instanceof InternalPortConfigError ? e : new InternalPortConfigError(`flags cannot be loaded: ${(e as Error).message}`));
   }
 
-  const jobs = new JobRegistry({ maxConcurrent: options.maxConcurrentJobs ?? 4, onEnd: jobEndHook(audit, log), log });
+  let jobs: JobRegistry;
+  try {
+    jobs = new JobRegistry({
+      maxConcurrent: options.maxConcurrentJobs ?? 4,
+      ...(options.reservedJobSlots ? { reservedSlots: options.reservedJobSlots } : {}),
+      onEnd: jobEndHook(audit, log),
+      log,
+    });
+  } catch (e) {
+    return giveUp(new InternalPortConfigError((e as Error).message));
+  }
   const metrics = new PortMetrics(() => jobs.countByState());
   const router = new Router();
   // Approval policies of standard endpoints come from the options; a
@@ -206,8 +218,17 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     // Node checks these timeouts on an interval (30 s by default), which
     // would make a short timeout meaningless.
     connectionsCheckingInterval: Math.max(100, Math.min(5_000, Math.floor(headersTimeout / 4))),
-  }, handler);
+  }, (req, res) => {
+    connections.busy(res);
+    handler(req, res);
+  });
   server.on('clientError', onClientError);
+  // Connections are bounded and idle ones evicted first (http/connection-cap.ts);
+  // the idle timer is a backstop that fires after Node's own 408 for slow headers;
+  // the no-op 'timeout' listener keeps Node from destroying a socket that is
+  // busy serving a long request when its idle timer fires.
+  const connections = capConnections(server, { maxConnections: options.maxConnections ?? 128, idleTimeoutMs: headersTimeout + 1000 });
+  server.on('timeout', () => undefined);
   // Expect: 100-continue (curl does this for large bodies): refuse an
   // oversized body before the client sends it, instead of inviting it.
   const bodyLimit = options.bodyLimitBytes ?? 1024 * 1024;
@@ -215,10 +236,11 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     const declared = Number(req.headers['content-length'] ?? NaN);
     if (Number.isFinite(declared) && declared > bodyLimit) res.setHeader('connection', 'close');
     else res.writeContinue();
+    connections.busy(res);
     handler(req, res);
   });
 
-  const bound = await listenInternal(server, options).catch(giveUp);
+  const bound = await listenInternal(server, { ...options, ...(bindHost !== undefined ? { host: bindHost } : {}) }).catch(giveUp);
   log('info', `internal port of ${options.service.name} listening on ${bound.address} (${allowlist.size} key(s) allowed)`);
 
   let closing: Promise<void> | undefined;

@@ -227,6 +227,18 @@ export interface InternalPortOptions {
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
   maxConcurrentJobs?: number;
+  /**
+   * Most connections held open at once (default 128). At the cap a new
+   * connection evicts the oldest idle one, so idle or slow sockets cannot
+   * lock out a real request. Keep it well below the process's fd limit.
+   */
+  maxConnections?: number;
+  /**
+   * Job slots kept for a role and those above it, so lower roles cannot fill
+   * them: default `{admin: 1}` (with maxConcurrentJobs ≥ 2), i.e. operators'
+   * tasks can never starve an admin's migration. `{}` keeps none.
+   */
+  reservedJobSlots?: { operator?: number; admin?: number };
   /** On close(), how long running jobs get to stop after their AbortSignal fires (default 10 000). */
   shutdownGraceMs?: number;
   /** Require --reason (Opsctl-Reason) for destructive endpoints. */

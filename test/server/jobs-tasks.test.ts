@@ -184,14 +184,20 @@ test('Idempotency-Key: a retry returns the first answer without running again; a
   assert.ok(audit.some((x) => x.replayed === true && x.outcome === 'ok'));
 });
 
-test('max concurrent jobs → 429 limit.jobs', async () => {
+test('max concurrent jobs → 429 limit.jobs (one of the 3 slots is kept for admins)', async () => {
   const ids: string[] = [];
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 2; i++) {
     const r = await run(h.operator, 'wait-for-cancel');
     assert.equal(r.status, 202);
     ids.push(r.json.jobId);
   }
-  const over = await run(h.operator, 'wait-for-cancel');
+  const kept = await run(h.operator, 'wait-for-cancel');
+  assert.equal(kept.status, 429, 'the last slot is kept for admins');
+  assert.equal(kept.json.code, 'limit.jobs');
+  const admin = await run(h.admin, 'wait-for-cancel');
+  assert.equal(admin.status, 202);
+  ids.push(admin.json.jobId);
+  const over = await run(h.admin, 'wait-for-cancel');
   assert.equal(over.status, 429);
   assert.equal(over.json.code, 'limit.jobs');
   for (const id of ids) await h.operator.call('jobs.cancel', { id });

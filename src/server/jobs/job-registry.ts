@@ -1,4 +1,4 @@
-import { ProblemError } from '../../protocol/index.js';
+import { ProblemError, ROLES, type Role } from '../../protocol/index.js';
 import type { Principal } from '../options.js';
 import { randomId } from '../random-id.js';
 import type { JobSpec } from '../routing/route.js';
@@ -9,7 +9,7 @@ export class JobSlot {
   readonly id = randomId(16);
   private state: 'reserved' | 'released' | 'used' = 'reserved';
 
-  constructor(private readonly onRelease: () => void) {}
+  constructor(private readonly onRelease: () => void, readonly role: Role = 'admin') {}
 
   get used(): boolean {
     return this.state === 'used';
@@ -31,6 +31,13 @@ export class JobSlot {
 
 export interface JobRegistryOptions {
   maxConcurrent: number;
+  /**
+   * Slots only a role (or a higher one) may take, so that lower roles cannot
+   * starve it: `{admin: 1}` (the default when maxConcurrent ≥ 2) keeps one
+   * slot that operators' tasks can never fill. The sum must leave at least
+   * one slot for everyone.
+   */
+  reservedSlots?: Partial<Record<Role, number>>;
   keepFinished?: number;
   /** Called once per job when it ends (for the audit record and metrics). */
   onEnd?(job: Job): Promise<void> | void;
@@ -44,9 +51,33 @@ export interface JobRegistryOptions {
  */
 export class JobRegistry {
   private readonly jobs = new Map<string, Job>();
-  private reserved = 0;
+  /** Slots reserved but not yet taken by a job, by the role of who asked. */
+  private readonly reserved = new Map<Role, number>();
+  private readonly kept: Record<Role, number>;
 
-  constructor(private readonly opts: JobRegistryOptions) {}
+  constructor(private readonly opts: JobRegistryOptions) {
+    const given = opts.reservedSlots ?? (opts.maxConcurrent >= 2 ? { admin: 1 } : {});
+    this.kept = { viewer: given.viewer ?? 0, operator: given.operator ?? 0, admin: given.admin ?? 0 };
+    const total = ROLES.reduce((n, r) => n + this.kept[r], 0);
+    if (ROLES.some((r) => !Number.isInteger(this.kept[r]) || this.kept[r] < 0) || total - this.kept.viewer >= opts.maxConcurrent) {
+      throw new Error(`reserved job slots ${JSON.stringify(given)} must be whole numbers leaving at least one of ${opts.maxConcurrent} slots for every role`);
+    }
+  }
+
+  /** How many slots the roles at or below `role` may hold together: all but those kept for higher roles. */
+  limitFor(role: Role): number {
+    const rank = ROLES.indexOf(role);
+    return this.opts.maxConcurrent - ROLES.slice(rank + 1).reduce((n, r) => n + this.kept[r], 0);
+  }
+
+  /** Running jobs plus reservations held by roles at or below `role`. */
+  private inUse(role: Role): number {
+    const rank = ROLES.indexOf(role);
+    let n = 0;
+    for (const j of this.jobs.values()) if (!j.finished && ROLES.indexOf(j.principal.role) <= rank) n++;
+    for (const [r, c] of this.reserved) if (ROLES.indexOf(r) <= rank) n += c;
+    return n;
+  }
 
   get running(): number {
     let n = 0;
@@ -60,13 +91,22 @@ export class JobRegistry {
     return out;
   }
 
-  /** Reserves a slot under the limit, or throws 429 limit.jobs. */
-  reserve(): JobSlot {
-    if (this.running + this.reserved >= this.opts.maxConcurrent) {
+  /**
+   * Reserves a slot for a job started by `role`, or throws 429 limit.jobs:
+   * when every slot is taken, or when the only free ones are kept for a
+   * higher role (docs/security.md, "Job starvation").
+   */
+  reserve(role: Role = 'admin'): JobSlot {
+    const top = ROLES[ROLES.length - 1]!;
+    if (this.inUse(top) >= this.opts.maxConcurrent) {
       throw new ProblemError('limit.jobs', `${this.opts.maxConcurrent} jobs are already running; retry when one has finished`);
     }
-    this.reserved++;
-    return new JobSlot(() => { this.reserved--; });
+    const limit = this.limitFor(role);
+    if (this.inUse(role) >= limit) {
+      throw new ProblemError('limit.jobs', `${limit} of ${this.opts.maxConcurrent} job slots may be used by role ${role} and they are all taken (the rest are kept for higher roles); retry when one has finished`);
+    }
+    this.reserved.set(role, (this.reserved.get(role) ?? 0) + 1);
+    return new JobSlot(() => { this.reserved.set(role, (this.reserved.get(role) ?? 1) - 1); }, role);
   }
 
   start(slot: JobSlot, endpoint: string, principal: Principal, spec: JobSpec, meta?: unknown): Job {

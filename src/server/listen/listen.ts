@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import net from 'node:net';
+import dns from 'node:dns/promises';
 import type { Server } from 'node:http';
 import { InternalPortConfigError } from '../config-error.js';
 import { isLoopbackHost } from './loopback.js';
@@ -26,13 +27,53 @@ export function checkListenTarget(target: ListenTarget): void {
     return;
   }
   const host = target.host ?? '127.0.0.1';
-  if (!isLoopbackHost(host) && !target.allowNonLoopback) {
+  // A name is resolved by resolveListenHost before the bind; here only
+  // address literals can be judged.
+  if (net.isIP(host.replace(/^\[(.*)\]$/, '$1')) !== 0 && !isLoopbackHost(host) && !target.allowNonLoopback) {
     throw new InternalPortConfigError(
       `refusing to bind the internal port to ${host}: it must listen on loopback only (127.0.0.1, ::1 or a unix socket); set allowNonLoopback to override`,
     );
   }
   const port = target.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InternalPortConfigError(`invalid port ${String(target.port)}`);
+}
+
+const RESOLVE_TIMEOUT_MS = 5000;
+
+function refuse(host: string, why: string): never {
+  throw new InternalPortConfigError(
+    `refusing to bind the internal port to ${host}: ${why}; it must listen on loopback only (127.0.0.1, ::1 or a unix socket); set allowNonLoopback to override`,
+  );
+}
+
+/**
+ * The address to bind for a target host. An address literal is itself. A
+ * name (`localhost` too) is resolved, and accepted only when every address
+ * it resolves to is loopback; the listener then binds that address, not the
+ * name, so a later change of /etc/hosts or DNS cannot move it.
+ */
+export async function resolveListenHost(target: ListenTarget): Promise<string | undefined> {
+  if (target.socketPath !== undefined) return undefined;
+  const host = target.host ?? '127.0.0.1';
+  const literal = host.replace(/^\[(.*)\]$/, '$1');
+  if (net.isIP(literal) !== 0) return literal;
+  let timer: NodeJS.Timeout | undefined;
+  let addrs: Array<{ address: string }>;
+  try {
+    addrs = await Promise.race([
+      dns.lookup(host, { all: true, verbatim: true }),
+      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${RESOLVE_TIMEOUT_MS} ms`)), RESOLVE_TIMEOUT_MS); }),
+    ]);
+  } catch (e) {
+    if (target.allowNonLoopback) return host;
+    return refuse(host, `the name cannot be resolved (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+  if (addrs.length === 0) return refuse(host, 'the name resolves to no address');
+  const outside = addrs.filter((a) => !isLoopbackHost(a.address));
+  if (outside.length && !target.allowNonLoopback) return refuse(host, `it resolves to ${outside.map((a) => a.address).join(', ')}, which is not loopback`);
+  return addrs[0]!.address;
 }
 
 async function removeStaleSocket(socketPath: string): Promise<void> {

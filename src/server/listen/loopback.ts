@@ -1,14 +1,13 @@
 import { isIP } from 'node:net';
 
 /**
- * True for addresses that only the local host can reach: 127.0.0.0/8, ::1,
- * their IPv4-mapped form, and the name `localhost`. Other names are not
- * resolved: a name that happens to resolve to loopback today may not
- * tomorrow, so it is treated as non-loopback.
+ * True for addresses that only the local host can reach: 127.0.0.0/8, ::1
+ * and their IPv4-mapped form. Names, `localhost` included, are not loopback
+ * by their spelling: /etc/hosts or DNS decides where they point, so the
+ * listener resolves them first (resolveListenHost) and binds the address.
  */
 export function isLoopbackHost(host: string): boolean {
   const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
-  if (h === 'localhost') return true;
   const kind = isIP(h);
   if (kind === 4) return h.startsWith('127.');
   if (kind === 6) {

@@ -290,7 +290,7 @@ export const admit: Stage = async (deps, s) => {
     s.claim = c;
   }
   // The job slot (429) is reserved before anything is written or run.
-  if (r.def.job) s.slot = deps.jobs.reserve();
+  if (r.def.job) s.slot = deps.jobs.reserve(principal.role);
   const jobId = s.slot?.id;
   if (mutating) {
     try {

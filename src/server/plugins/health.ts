@@ -21,6 +21,20 @@ async function runCheck(check: HealthCheck): Promise<{ ok: boolean; detail?: str
   }
 }
 
+/**
+ * A check's detail without absolute paths: health is open to every viewer,
+ * who has no business learning the service host's layout (where the audit
+ * log or the data dir live). `/var/lib/app/audit.jsonl` becomes
+ * `…/audit.jsonl`; the service log keeps the full message.
+ */
+export function withoutPaths(detail: string): string {
+  return detail.replace(/(^|[\s'"`(=:,[])(?:~|\.{1,2})?(?:\/[^\s'"`:,;()[\]{}<>/]+)+\/?/g, (m, lead: string) => {
+    const p = m.slice(lead.length).replace(/\/$/, '');
+    const base = p.slice(p.lastIndexOf('/') + 1);
+    return `${lead}…/${base}`;
+  });
+}
+
 /** GET /v1/health: identity, uptime, server time (for the CLI's clock-skew check), checks. */
 export function registerHealth(ctx: PluginContext): void {
   ctx.register(standardRoute('health', {
@@ -34,6 +48,7 @@ export function registerHealth(ctx: PluginContext): void {
       const entries = Object.entries(ctx.options.healthChecks ?? {});
       const results = await Promise.all(entries.map(([, c]) => runCheck(c)));
       entries.forEach(([name], i) => { checks[name] = results[i]!; });
+      for (const c of Object.values(checks)) if (c.detail !== undefined) c.detail = withoutPaths(c.detail);
       const ok = Object.values(checks).every((c) => c.ok);
       return {
         body: {
