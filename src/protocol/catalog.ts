@@ -123,19 +123,19 @@ export const STANDARD_ENDPOINTS: readonly EndpointDescriptor[] = [
     params: obj(),
   },
   {
-    id: 'flags.list', method: 'GET', path: '/v1/flags', role: 'viewer', destructive: false, job: false, scope: 'service',
+    id: 'flags.list', method: 'GET', path: '/v1/flags', role: 'viewer', destructive: false, job: false, scope: 'instance',
     summary: 'List feature flags with their values',
     description: 'Every feature flag with its type, current value, what it accepts (min/max, enum), description and who changed it last.',
     params: obj(),
   },
   {
-    id: 'flags.get', method: 'GET', path: '/v1/flags/{name}', role: 'viewer', destructive: false, job: false, scope: 'service',
+    id: 'flags.get', method: 'GET', path: '/v1/flags/{name}', role: 'viewer', destructive: false, job: false, scope: 'instance',
     summary: 'Show one feature flag',
     description: 'One feature flag with its type, value, default, what it accepts (min/max, enum), description and last change.',
     params: obj({ name: flagName }, ['name']),
   },
   {
-    id: 'flags.set', method: 'PUT', path: '/v1/flags/{name}', role: 'operator', destructive: false, job: false, scope: 'service',
+    id: 'flags.set', method: 'PUT', path: '/v1/flags/{name}', role: 'operator', destructive: false, job: false, scope: 'instance',
     summary: 'Set a feature flag',
     description: 'Sets a flag to a new typed value (boolean, integer, number, string or percentage 0-100); a value outside its min/max or enum, or 1.5 for an integer, is refused with 400 request.invalid naming the bound.',
     params: obj({ name: flagName, value: { type: ['boolean', 'number', 'string'], description: 'new value, typed as the flag' } }, ['name', 'value']),

@@ -64,6 +64,14 @@ export interface FlagStore {
    * its own process's changes, which is all a single-instance store needs.
    */
   subscribe?(listener: (change: FlagChange) => void): Unsubscribe;
+  /**
+   * True when every replica of the service reads the same values (a
+   * database, e.g. PostgresFlagStore). Then the catalog publishes the flag
+   * endpoints as service-scoped, so a fleet-wide CLI writes a flag once;
+   * otherwise (the default file store) each instance has its own values and
+   * a write must go to every host.
+   */
+  readonly shared?: boolean;
 }
 
 /** Read access a service uses to act on its flags (e.g. in request handlers). */

@@ -6,17 +6,21 @@ import { standardRoute } from './standard-endpoint.js';
 
 /** flags.list, flags.get, flags.set over the FlagService (typed, validated, who/when recorded). */
 export function registerFlags(ctx: PluginContext): void {
-  ctx.register(standardRoute('flags.list', {
+  // The store decides where a flag lives: one value per instance (file store)
+  // or one for the whole service (a database); fleet clients follow the scope.
+  const scope = ctx.options.flags?.store?.shared === true ? 'service' : 'instance';
+  const route = (...args: Parameters<typeof standardRoute>) => ({ ...standardRoute(...args), scope } as const);
+  ctx.register(route('flags.list', {
     handler: () => ({ body: { flags: ctx.flags.list() } }),
   }));
-  ctx.register(standardRoute('flags.get', {
+  ctx.register(route('flags.get', {
     handler: ({ params }) => {
       const flag = ctx.flags.view(String(params.name));
       if (!flag) throw new ProblemError('not_found', `no flag named "${String(params.name)}"`);
       return { body: flag };
     },
   }));
-  ctx.register(standardRoute('flags.set', {
+  ctx.register(route('flags.set', {
     // Dry-run: the value typed and bounded as a set would, nothing saved.
     dryRun: ({ params }) => {
       const flag = ctx.flags.view(String(params.name));
