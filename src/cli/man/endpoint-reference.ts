@@ -34,7 +34,7 @@ export function renderEndpointReference(endpoints: readonly EndpointDescriptor[]
     '| --- | --- | --- | --- | --- |',
   ];
   for (const e of endpoints) {
-    const notes = [e.destructive ? 'destructive (asks first)' : '', e.job ? 'runs as a job (202 `{jobId}`)' : '', e.scope === 'service' ? 'service-wide' : 'per instance']
+    const notes = [e.destructive ? 'destructive (asks first)' : '', e.job ? 'runs as a job (202 `{jobId}`)' : '', e.id.startsWith('flags.') ? 'per instance; service-wide with a shared flag store' : e.scope === 'service' ? 'service-wide' : 'per instance']
       .filter(Boolean)
       .join('; ');
     lines.push(`| \`${e.id}\` | \`${e.method} ${e.path}\` | ${roleText(e)} | ${cell(paramsText(e.params))} | ${cell(notes)} |`);
