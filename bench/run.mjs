@@ -185,3 +185,6 @@ const results = {
   ...(sshNote ? { note: sshNote } : {}),
 };
 fs.writeFileSync(path.join(root, 'bench/results.json'), JSON.stringify(results, null, 2) + '\n');
+
+// The internal port's throughput against bare node:http (bench/port-throughput.mjs).
+await (await import('./port-throughput.mjs')).portThroughput();
