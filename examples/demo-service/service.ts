@@ -1,11 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { OpenFeature } from '@openfeature/server-sdk';
 import { createInternalPort } from '../../src/server/index.js';
+import { createOpenFeatureProvider } from '../../src/server/openfeature/index.js';
 import type { InternalPort } from '../../src/server/options.js';
 import { SqliteMigrationLock } from './db/migration-lock.js';
 import { createMigrator } from './db/migrator.js';
 import { openDatabase, type Db } from './db/open-database.js';
 import type { Logger } from './logger.js';
+import { demoFlags } from './ops/feature-flags.js';
 import { FLAG_DEFINITIONS } from './ops/flags.js';
 import { healthChecks } from './ops/health.js';
 import { createMetrics } from './ops/metrics.js';
@@ -77,8 +80,13 @@ export async function startDemoService(config: DemoServiceConfig): Promise<Runni
   }
   let publicServer: PublicServer;
   try {
-    publicServer = await startPublicServer({ db, flags: port.flags, metrics, host: config.publicHost, port: config.publicPort, log });
+    // The service's own code reads flags through OpenFeature, as it would
+    // with any other flag backend (src/server/README.md, "OpenFeature").
+    await OpenFeature.setProviderAndWait(createOpenFeatureProvider(port));
+    const flags = demoFlags(OpenFeature.getClient(SERVICE_NAME));
+    publicServer = await startPublicServer({ db, flags, metrics, host: config.publicHost, port: config.publicPort, log });
   } catch (e) {
+    await OpenFeature.close().catch(() => {});
     await port.close().catch(() => {});
     db.close();
     throw e;
@@ -92,7 +100,7 @@ export async function startDemoService(config: DemoServiceConfig): Promise<Runni
     db,
     close: () =>
       (closing ??= (async () => {
-        await Promise.allSettled([publicServer.close(), internalPort.close()]);
+        await Promise.allSettled([publicServer.close(), internalPort.close(), OpenFeature.close()]);
         db.close();
       })()),
   };

@@ -89,6 +89,7 @@ function expectStatus(s: TourSetup, a: PublicAnswer, status: number, summary: (b
 const money = (v: unknown) => (typeof v === 'number' ? v.toFixed(2) : String(v));
 const orderLine = (b: Record<string, unknown>) =>
   `order #${String(b.id)}: ${String(b.quantity)} × ${String(b.item)} at ${money(b.unitPrice)}, total ${money(b.total)}${b.discountPercent ? ` (${String(b.discountPercent)}% off)` : ''}`;
+const orderBy = (customer: string) => (b: Record<string, unknown>) => `${orderLine(b)} for ${customer}`;
 
 export interface Step {
   title: string;
@@ -139,9 +140,11 @@ export const STEPS: Step[] = [
   {
     title: 'Feature flags change the public API at runtime',
     async run(s) {
-      expectStatus(s, await publicApi(s, 'POST', '/orders', { item: 'coffee beans', quantity: 2, unitPrice: 12.5 }), 201, orderLine);
-      await opsctl(s, ['flags', 'set', 'discount_percent', '20', '--reason', 'demo: spring sale']);
-      expectStatus(s, await publicApi(s, 'POST', '/orders', { item: 'coffee beans', quantity: 2, unitPrice: 12.5 }), 201, orderLine);
+      expectStatus(s, await publicApi(s, 'POST', '/orders', { item: 'coffee beans', quantity: 2, unitPrice: 12.5, customer: 'alice' }), 201, orderBy('alice'));
+      s.narrator.say('discount_percent is a rollout: the service reads it through OpenFeature as "is this customer in?", by consistent hashing, so raising it only adds customers.');
+      await opsctl(s, ['flags', 'set', 'discount_percent', '20', '--reason', 'demo: spring sale for a fifth of customers']);
+      expectStatus(s, await publicApi(s, 'POST', '/orders', { item: 'coffee beans', quantity: 2, unitPrice: 12.5, customer: 'alice' }), 201, orderBy('alice'));
+      expectStatus(s, await publicApi(s, 'POST', '/orders', { item: 'coffee beans', quantity: 2, unitPrice: 12.5, customer: 'bob' }), 201, orderBy('bob'));
       await opsctl(s, ['flags', 'enable', 'maintenance_mode', '--reason', 'demo: pause writes']);
       expectStatus(s, await publicApi(s, 'POST', '/orders', { item: 'tea', quantity: 1, unitPrice: 4 }), 503, (b) => String(b.detail ?? b.title ?? ''));
       expectStatus(s, await publicApi(s, 'GET', '/orders'), 200, (b) => `${Array.isArray(b.orders) ? b.orders.length : '?'} orders: reads keep working`);

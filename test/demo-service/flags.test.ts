@@ -63,21 +63,32 @@ test('maintenance_mode: writes answer 503 with Retry-After, reads keep working, 
   assert.equal((await plain(svc.public, 'POST', '/orders', { item: 'after', quantity: 1, unitPrice: 1 })).status, 201);
 });
 
-test('discount_percent applies to new orders only; invalid values are refused and change nothing', async () => {
-  const old = await plain(svc.public, 'POST', '/orders', { item: 'full price', quantity: 2, unitPrice: 10 });
-  assert.equal(old.json.total, 20);
+// The rollout buckets of these customers for discount_percent (SHA-256 of
+// flag name + customer, see src/server/openfeature/rollout.ts): alice 16.9,
+// carol 19.8, judy 20.06, bob 73.5.
+const order = (customer?: string) => plain(svc.public, 'POST', '/orders', { item: 'beans', quantity: 2, unitPrice: 10, ...(customer ? { customer } : {}) });
+
+test('discount_percent is a rollout read through OpenFeature: the customers in it get 10 % off new orders; raising it only adds customers', async () => {
+  const old = await order('alice');
+  assert.equal(old.json.total, 20, 'at 0 % nobody is in');
 
   for (const bad of [150, -1, 'ten', true]) {
     const r = await setFlag('discount_percent', bad);
     assert.equal(r.status, 400, `discount_percent=${JSON.stringify(bad)}: ${r.text}`);
   }
-  const set = await setFlag('discount_percent', 25);
+  const set = await setFlag('discount_percent', 20);
   assert.equal(set.status, 200, set.text);
-
-  const discounted = await plain(svc.public, 'POST', '/orders', { item: 'on sale', quantity: 2, unitPrice: 10 });
-  assert.equal(discounted.json.total, 15);
-  assert.equal(discounted.json.discountPercent, 25);
+  const totals = async () => Object.fromEntries(await Promise.all(['alice', 'carol', 'judy', 'bob'].map(async (c) => [c, (await order(c)).json.total])));
+  assert.deepEqual(await totals(), { alice: 18, carol: 18, judy: 20, bob: 20 });
+  const anonymous = await order();
+  assert.deepEqual([anonymous.json.total, anonymous.json.discountPercent], [20, 0], 'no customer, no targetingKey: no discount');
+  assert.equal((await setFlag('discount_percent', 25)).status, 200);
+  assert.deepEqual(await totals(), { alice: 18, carol: 18, judy: 18, bob: 20 }, 'alice and carol stay in; judy joins');
+  const discounted = await order('alice');
+  assert.equal(discounted.json.discountPercent, 10);
   assert.equal((await plain(svc.public, 'GET', `/orders/${old.json.id}`)).json.total, 20, 'existing orders keep their price');
+  const bad = await plain(svc.public, 'POST', '/orders', { item: 'x', quantity: 1, unitPrice: 1, customer: 'a b' });
+  assert.deepEqual([bad.status, bad.json.field], [400, 'customer']);
 });
 
 test('max_page_size caps the page GET /orders returns', async () => {
@@ -115,6 +126,6 @@ test('flag values, and who set them, survive a restart on the same data dir', as
   assert.equal(afterRestart.json.updatedAt, before.json.updatedAt);
   assert.equal((await signed(svc.internal, viewer, 'GET', '/v1/flags/max_page_size')).json.value, 2);
   // And the restarted service acts on them.
-  assert.equal((await plain(svc.public, 'POST', '/orders', { item: 'after restart', quantity: 4, unitPrice: 1 })).json.total, 3);
+  assert.equal((await plain(svc.public, 'POST', '/orders', { item: 'after restart', quantity: 4, unitPrice: 10, customer: 'judy' })).json.total, 36);
   assert.equal((await plain(svc.public, 'GET', '/orders')).json.orders.length, 2);
 });

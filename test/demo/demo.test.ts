@@ -57,7 +57,8 @@ test('npm run demo: the whole tour through the real tunnel, exit 0, nothing left
     assert.ok(r.stdout.includes(cmd), `missing step ${cmd}`);
   }
   // The flag's effect on the public API, and the task's progress.
-  assert.match(r.stdout, /HTTP 201 order #2: .* total 20\.00 \(20% off\)/);
+  assert.match(r.stdout, /HTTP 201 order #2: .* total 22\.50 \(10% off\) for alice/, 'alice is in the 20 % rollout');
+  assert.match(r.stdout, /HTTP 201 order #3: .* total 25\.00 for bob/, 'bob is not');
   assert.match(r.stdout, /HTTP 503 .*maintenance/);
   assert.match(all, /progress 100%/);
   assert.match(all, /audit log intact/);

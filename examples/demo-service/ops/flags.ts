@@ -10,9 +10,11 @@ export const FLAG_DEFINITIONS: FlagDefinition[] = [
   },
   {
     name: 'discount_percent',
+    // Read as a rollout (see ops/feature-flags.ts): the share of customers
+    // whose new orders get the sale discount.
     type: 'percentage',
     default: 0,
-    description: "Discount applied to the total of orders created from now on; existing orders keep theirs.",
+    description: 'Share of customers (by the order\'s "customer") whose new orders get the 10% sale discount; raising it only adds customers. Existing orders keep theirs.',
   },
   {
     name: 'max_page_size',

@@ -78,8 +78,8 @@ export async function startPublicServer(opts: RouteDeps & { host: string; port: 
           throw new ProblemError('request.invalid', 'body is not valid JSON', { field: '' });
         }
       }
-      guard(route, opts);
-      const out = route.handle({ params: { ...route.pattern.exec(url.pathname)!.groups }, query: url.searchParams, body });
+      await guard(route, opts);
+      const out = await route.handle({ params: { ...route.pattern.exec(url.pathname)!.groups }, query: url.searchParams, body });
       send(res, out.status, out.body);
     } catch (e) {
       if (e instanceof ProblemError) {

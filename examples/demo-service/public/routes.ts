@@ -1,9 +1,9 @@
 import { ProblemError } from '../../../src/protocol/index.js';
-import type { FlagReader } from '../../../src/server/options.js';
 import type { Db } from '../db/open-database.js';
 import { schemaStatus } from '../db/schema-status.js';
 import { OrdersRepo } from '../orders/orders-repo.js';
 import { requireMigrated } from '../ops/not-migrated.js';
+import type { DemoFlags } from '../ops/feature-flags.js';
 import type { DemoMetrics } from '../ops/metrics.js';
 import { intQuery, parseNewOrder } from './validate.js';
 
@@ -27,12 +27,12 @@ export interface Route {
   write: boolean;
   /** Needs every migration applied (else 503). */
   needsSchema: boolean;
-  handle(req: PublicRequest): PublicResponse;
+  handle(req: PublicRequest): PublicResponse | Promise<PublicResponse>;
 }
 
 export interface RouteDeps {
   db: Db;
-  flags: FlagReader;
+  flags: DemoFlags;
   metrics: DemoMetrics;
 }
 
@@ -45,7 +45,6 @@ function orderId(params: Record<string, string>): number {
 /** The public orders API. */
 export function createRoutes({ db, flags, metrics }: RouteDeps): Route[] {
   const repo = new OrdersRepo(db);
-  const pageSize = () => Number(flags.get('max_page_size'));
   return [
     {
       method: 'GET', route: '/healthz', pattern: /^\/healthz$/, write: false, needsSchema: false,
@@ -56,8 +55,8 @@ export function createRoutes({ db, flags, metrics }: RouteDeps): Route[] {
     },
     {
       method: 'GET', route: '/orders', pattern: /^\/orders$/, write: false, needsSchema: true,
-      handle: ({ query }) => {
-        const max = pageSize();
+      handle: async ({ query }) => {
+        const max = await flags.maxPageSize();
         const limit = Math.min(intQuery(query, 'limit', 1) ?? max, max);
         const after = intQuery(query, 'after', 0);
         const status = query.get('status');
@@ -70,10 +69,10 @@ export function createRoutes({ db, flags, metrics }: RouteDeps): Route[] {
     },
     {
       method: 'POST', route: '/orders', pattern: /^\/orders$/, write: true, needsSchema: true,
-      handle: ({ body }) => {
-        const input = parseNewOrder(body);
+      handle: async ({ body }) => {
+        const { customer, ...input } = parseNewOrder(body);
         // The discount in force at creation time is stored with the order.
-        const order = repo.create({ ...input, discountPercent: Number(flags.get('discount_percent')) });
+        const order = repo.create({ ...input, discountPercent: await flags.discountFor(customer) });
         metrics.ordersCreated.inc();
         return { status: 201, body: order };
       },
@@ -110,9 +109,9 @@ export function createRoutes({ db, flags, metrics }: RouteDeps): Route[] {
 }
 
 /** Runs the per-route guards: schema first (nothing works without it), then maintenance for writes. */
-export function guard(route: Route, deps: RouteDeps): void {
+export async function guard(route: Route, deps: RouteDeps): Promise<void> {
   if (route.needsSchema) requireMigrated(deps.db);
-  if (route.write && deps.flags.get('maintenance_mode') === true) {
+  if (route.write && (await deps.flags.maintenance())) {
     throw new ProblemError('service.maintenance', 'the service is in maintenance mode: writes are paused, reads still work', { title: 'Service in maintenance' }, 503);
   }
 }
