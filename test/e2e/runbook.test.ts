@@ -161,7 +161,7 @@ test('a key the SSH hops accept but the service does not: exit 3', async (t) => 
   const r = await stack.cli([...flags(stack, { '--identity': stranger.privatePath }), 'health']);
   assert.equal(r.code, 3, r.stderr);
   assert.match(r.stderr, /auth\.unknown_key/);
-  const denied = auditLines(stack).filter((x) => x.outcome === 'denied' && x.keyid === stranger.keyid);
+  const denied = auditLines(stack).filter((x) => x.outcome === 'denied' && x.claimedKeyid === stranger.keyid);
   assert.ok(denied.length >= 1, 'the denied key is in the audit log');
 });
 

@@ -89,8 +89,10 @@ test('roles: viewer reads only, operator changes runtime state, admin the rest â
 test('denied requests are in the audit log with the keyid presented, even an unknown one', async () => {
   await setBeta(h.stranger);
   const records = readAudit(h.auditFile);
-  const stranger = records.filter((r) => r.keyid === h.keys.stranger.keyid);
-  assert.ok(stranger.length >= 1);
+  // Nothing vouches for an unknown key: its id is recorded as claimedKeyid, never as keyid.
+  const stranger = records.filter((r) => r.claimedKeyid === h.keys.stranger.keyid);
+  assert.ok(stranger.length >= 1, 'the unknown key is recorded as claimedKeyid');
+  assert.ok(stranger.every((r) => r.keyid === null), 'an unverified key id is never recorded as keyid');
   assert.equal(stranger.at(-1)!.outcome, 'denied');
   assert.equal(stranger.at(-1)!.code, 'auth.unknown_key');
   assert.equal(stranger.at(-1)!.status, 401);
