@@ -30,7 +30,14 @@ export interface Factory {
   prompter(): Prompter;
   identity(): Promise<Identity>;
   target(): Promise<TunnelTarget>;
+  /**
+   * The connection commands use: a running holder of the context (opsctl
+   * tunnel, --background or persist) when there is one, else a new SSH
+   * route. With `persist:` on the context a missing holder is started first.
+   */
   tunnel(): Promise<Tunnel>;
+  /** A new SSH route every call (never a reused one): doctor, and a holder (re)connecting. */
+  connect(): Promise<Tunnel>;
   client(): Promise<Client>;
   /**
    * The unknown-host-key question every connecting command asks (doctor and
@@ -58,6 +65,24 @@ function once<T>(fn: () => T): () => T {
 /** Where `opsctl tunnel` for a context listens, so later commands can reuse it. */
 export function tunnelSocketPath(env: Record<string, string | undefined>, contextName: string): string {
   return path.join(runtimeDir(env), `tunnel-${contextName}.sock`);
+}
+
+/**
+ * The command line of a background holder for a context: the connection
+ * flags this command was given (they override the context), then
+ * `tunnel --holder`.
+ */
+export function holderArgs(g: GlobalOptions, context: string, extra: string[] = []): string[] {
+  const a = ['--context', context];
+  if (g.bastion !== undefined) a.push('--bastion', g.bastion);
+  if (g.host !== undefined) a.push('--host', g.host);
+  if (g.port !== undefined) a.push('--port', String(g.port));
+  if (g.identity !== undefined) a.push('--identity', g.identity);
+  if (g.knownHosts !== undefined) a.push('--known-hosts', g.knownHosts);
+  if (g.maxResponseSize !== undefined) a.push('--max-response-size', String(g.maxResponseSize));
+  a.push('--timeout', String(g.timeout));
+  if (g.verbose) a.push('-v');
+  return [...a, 'tunnel', '--holder', ...extra];
 }
 
 export function createFactory(io: IOStreams, getGlobals: () => GlobalOptions): Factory {
@@ -113,28 +138,62 @@ export function createFactory(io: IOStreams, getGlobals: () => GlobalOptions): F
         maxResponseBytes: getGlobals().maxResponseSize ?? DEFAULT_MAX_RESPONSE_SIZE,
       } satisfies TunnelTarget;
     }),
+    async connect() {
+      const [target, identity] = await Promise.all([f.target(), f.identity()]);
+      const { openTunnel } = await import('./transport/connect.js');
+      const promptHostKey = f.hostKeyPrompt(target.knownHostsFiles[0]!);
+      const tunnel = await openTunnel(target, identity, {
+        log: (m) => f.debug(m),
+        warn: (m) => io.stderr.write(`opsctl: warning: ${m}\n`),
+        ...(promptHostKey ? { promptHostKey } : {}),
+      });
+      for (const h of tunnel.hops) f.debug(`${h.kind} ${h.hop.name} (${h.hop.user}@${h.hop.host}:${h.hop.port}) ready in ${h.ms} ms`);
+      return tunnel;
+    },
     tunnel() {
       tunnelPromise ??= (async () => {
         const ctx = await f.context();
-        if (ctx.name) {
-          const { tryReuseTunnel } = await import('./transport/reuse.js');
-          const g = getGlobals();
-          const reused = await tryReuseTunnel(tunnelSocketPath(env, ctx.name), { limits: { timeoutMs: g.timeout * 1000, maxBytes: g.maxResponseSize ?? DEFAULT_MAX_RESPONSE_SIZE } });
-          if (reused) {
-            f.debug(`reusing the open tunnel of context ${ctx.name}`);
-            return reused;
-          }
+        if (!ctx.name) return f.connect();
+        const g = getGlobals();
+        const socket = tunnelSocketPath(env, ctx.name);
+        const reuseOpts = { limits: { timeoutMs: g.timeout * 1000, maxBytes: g.maxResponseSize ?? DEFAULT_MAX_RESPONSE_SIZE } };
+        // The reused path loads only node:net/http and the signer: no ssh2.
+        const { tryReuseTunnel } = await import('./transport/reuse.js');
+        const reused = await tryReuseTunnel(socket, reuseOpts);
+        if (reused) {
+          f.debug(`reusing the open tunnel of context ${ctx.name} (${socket})`);
+          return reused;
         }
-        const [target, identity] = await Promise.all([f.target(), f.identity()]);
-        const { openTunnel } = await import('./transport/connect.js');
-        const promptHostKey = f.hostKeyPrompt(target.knownHostsFiles[0]!);
-        const tunnel = await openTunnel(target, identity, {
-          log: (m) => f.debug(m),
-          warn: (m) => io.stderr.write(`opsctl: warning: ${m}\n`),
-          ...(promptHostKey ? { promptHostKey } : {}),
-        });
-        for (const h of tunnel.hops) f.debug(`${h.kind} ${h.hop.name} (${h.hop.user}@${h.hop.host}:${h.hop.port}) ready in ${h.ms} ms`);
-        return tunnel;
+        if (ctx.persistMs === undefined) return f.connect();
+        // ControlPersist: start the context's holder, then go through it.
+        const { spawnHolder } = await import('./transport/holder.js');
+        const fs = await import('node:fs');
+        const script = process.argv[1] ? fs.realpathSync(process.argv[1]) : '';
+        try {
+          fs.mkdirSync(path.dirname(socket), { recursive: true, mode: 0o700 });
+          await spawnHolder({
+            script,
+            args: holderArgs(g, ctx.name, ['--idle-exit', String(ctx.persistMs)]),
+            env,
+            socketPath: socket,
+            waitMs: g.timeout * 1000 + 5000,
+          });
+          f.debug(`started a background holder for context ${ctx.name} (persist ${Math.round(ctx.persistMs / 1000)} s)`);
+        } catch (e) {
+          // Another command may have started one meanwhile.
+          const raced = await tryReuseTunnel(socket, reuseOpts);
+          if (raced) return raced;
+          // What a terminal could answer (an unknown host key, a passphrase)
+          // the detached holder cannot: connect here, this once.
+          const name = (e as Error).name;
+          if ((name === 'HostKeyError' || name === 'IdentityError') && canPrompt(io)) {
+            f.debug(`the background holder could not start (${(e as Error).message}); connecting directly`);
+            return f.connect();
+          }
+          throw e;
+        }
+        const held = await tryReuseTunnel(socket, reuseOpts);
+        return held ?? f.connect();
       })();
       return tunnelPromise;
     },

@@ -30,6 +30,21 @@ export interface ContextConfig {
   protected?: boolean;
   /** Every mutating command needs --reason. */
   'require-reason'?: boolean;
+  /**
+   * ControlPersist: the first command starts a background holder of the
+   * connection that lives this long after its last use (`10m`, `1h`, `90s`).
+   */
+  persist?: string;
+}
+
+const DURATION = /^(\d+)\s*(s|m|h)?$/;
+
+/** `10m` → 600000 ms; undefined for anything that is not a duration of 1 s to 24 h. */
+export function parseDuration(v: string): number | undefined {
+  const m = DURATION.exec(v.trim());
+  if (!m) return undefined;
+  const ms = Number(m[1]) * ({ s: 1000, m: 60_000, h: 3_600_000 } as const)[(m[2] ?? 's') as 's' | 'm' | 'h'];
+  return ms >= 1000 && ms <= 24 * 3_600_000 ? ms : undefined;
 }
 
 export interface ConfigFile {
@@ -67,6 +82,11 @@ function normalizeContext(name: string, raw: unknown, file: string): ContextConf
   if (r['known-hosts'] !== undefined) out['known-hosts'] = String(r['known-hosts']);
   if (r.protected !== undefined) out.protected = r.protected === true;
   if (r['require-reason'] !== undefined) out['require-reason'] = r['require-reason'] === true;
+  if (r.persist !== undefined && r.persist !== null && r.persist !== false) {
+    const v = String(r.persist);
+    if (parseDuration(v) === undefined) throw new UsageError(`${file}: context "${name}": persist must be a duration from 1s to 24h such as 10m, got "${v}"`);
+    out.persist = v;
+  }
   return out;
 }
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
-import type { ConfigFile } from './config-file.js';
+import { parseDuration, type ConfigFile } from './config-file.js';
 import { UsageError } from '../errors/usage-error.js';
 import type { GlobalOptions } from '../globals.js';
 
@@ -18,6 +18,8 @@ export interface ResolvedContext {
   knownHosts: string | undefined;
   protected: boolean;
   requireReason: boolean;
+  /** ControlPersist idle time of the context's background holder (ms), when it has one. */
+  persistMs?: number;
 }
 
 /** The context name a command runs against: --context, then OPSCTL_CONTEXT, then current-context. */
@@ -57,5 +59,6 @@ export function resolveContext(globals: GlobalOptions, cfg: ConfigFile, env: Rec
     knownHosts: globals.knownHosts ?? ctx?.['known-hosts'],
     protected: ctx?.protected ?? false,
     requireReason: ctx?.['require-reason'] ?? false,
+    ...(ctx?.persist ? { persistMs: parseDuration(ctx.persist)! } : {}),
   };
 }

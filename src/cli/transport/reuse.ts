@@ -21,6 +21,8 @@ export interface ServedTunnel {
   port?: number;
   /** Local connections currently forwarded. */
   readonly activeConnections: number;
+  /** When a local connection last opened or closed (ms since the epoch). */
+  readonly lastActivity: number;
   /** Resolves when serving stopped (close(), or the SSH connection died). */
   readonly stopped: Promise<void>;
   close(): Promise<void>;
@@ -76,13 +78,22 @@ function ownSocket(socketPath: string): boolean {
  * stale socket file is replaced; a live one means another `opsctl tunnel`
  * serves it already (TunnelError). Stops when the SSH connection dies.
  */
-export async function serveTunnel(tunnel: Tunnel, listen: TunnelListen, opts: { log?: (msg: string) => void } = {}): Promise<ServedTunnel> {
+export async function serveTunnel(source: Tunnel | (() => Promise<Tunnel>), listen: TunnelListen, opts: { log?: (msg: string) => void } = {}): Promise<ServedTunnel> {
   const sockets = new Set<net.Socket>();
+  // A function source (a background holder) reconnects on demand: a dropped
+  // SSH connection is replaced on the next local connection, not fatal.
+  const tunnel = typeof source === 'function' ? undefined : source;
+  const channel = (): Promise<Duplex> => (tunnel ? tunnel.openChannel() : (source as () => Promise<Tunnel>)().then((t) => t.openChannel()));
+  let lastActivity = Date.now();
   const server = net.createServer((local) => {
     sockets.add(local);
+    lastActivity = Date.now();
     local.on('error', () => {});
-    local.once('close', () => sockets.delete(local));
-    tunnel.openChannel().then(
+    local.once('close', () => {
+      sockets.delete(local);
+      lastActivity = Date.now();
+    });
+    channel().then(
       (channel: Duplex) => {
         if (local.destroyed) {
           channel.destroy();
@@ -147,7 +158,7 @@ export async function serveTunnel(tunnel: Tunnel, listen: TunnelListen, opts: { 
     })();
     return stopping;
   };
-  void tunnel.closed?.then(() => {
+  void tunnel?.closed?.then(() => {
     opts.log?.('tunnel: the SSH connection is gone; no longer serving');
     return stop();
   });
@@ -157,6 +168,9 @@ export async function serveTunnel(tunnel: Tunnel, listen: TunnelListen, opts: { 
     ...(port !== undefined ? { port } : {}),
     get activeConnections() {
       return sockets.size;
+    },
+    get lastActivity() {
+      return lastActivity;
     },
     stopped,
     close: stop,
