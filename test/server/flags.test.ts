@@ -230,3 +230,37 @@ test('two ports on one store object (replicas on a shared store): a set on one b
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the echo of our own write and a newer change from another replica, both reported before our save() resolves: the newer one wins', async () => {
+  const dir = tempDir('opsctl-flags-order-');
+  // A shared store as PostgreSQL behaves: the notifications of our commit and
+  // of a later commit by another replica can arrive before our save() returns.
+  class RacingStore extends FileFlagStore {
+    private readonly ls = new Set<(c: FlagChange) => void>();
+    override subscribe(l: (c: FlagChange) => void) {
+      this.ls.add(l);
+      return () => { this.ls.delete(l); };
+    }
+    override async save(name: string, flag: { value: string | number | boolean; updatedBy: string | null; updatedAt: string | null }) {
+      await super.save(name, flag);
+      for (const l of this.ls) l({ name, value: flag.value, previous: undefined, updatedBy: flag.updatedBy, updatedAt: flag.updatedAt });
+      for (const l of this.ls) l({ name, value: 'normal', previous: flag.value, updatedBy: 'other-replica', updatedAt: new Date(Date.now() + 1).toISOString() });
+    }
+  }
+  const port = await createInternalPort({
+    service: { name: 's', version: '1' }, authorizedKeysFile: h.allowlistFile, auditLogFile: path.join(dir, 'audit.jsonl'),
+    flags: { definitions, store: new RacingStore(path.join(dir, 'flags.json')) }, log: () => {},
+  });
+  try {
+    const seen: FlagChange[] = [];
+    port.flags.subscribe((c) => seen.push(c));
+    const r = await new SignedClient({ host: '127.0.0.1', port: port.port! }, h.keys.operator).call('flags.set', { name: 'mode', value: 'readonly' });
+    assert.equal(r.status, 200);
+    assert.deepEqual([r.json.value, r.json.updatedBy], ['readonly', 'oscar-operator'], 'the answer says what this request wrote');
+    assert.equal(port.flags.get('mode'), 'normal', 'our write was not re-applied over the newer change');
+    assert.deepEqual(seen.map((c) => [c.value, c.updatedBy]), [['readonly', 'oscar-operator'], ['normal', 'other-replica']]);
+  } finally {
+    await port.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

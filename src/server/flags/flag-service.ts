@@ -105,6 +105,11 @@ export class FlagService implements FlagReader {
     const def = this.defs.get(name);
     const cur = this.current.get(name);
     if (!def || !cur) return undefined;
+    return this.viewOf(def, cur);
+  }
+
+  private viewOf(def: FlagDefinition, cur: StoredFlag): FlagView {
+    const name = def.name;
     return {
       name,
       type: def.type,
@@ -134,7 +139,8 @@ export class FlagService implements FlagReader {
       // If the store already reported this write, it (and anything committed
       // after it) is applied; applying it again could undo a newer change.
       if (!mine.echoed) this.apply(name, flag);
-      return this.view(name)!;
+      // What this request wrote, even if a newer change already replaced it.
+      return this.viewOf(def, flag);
     });
     this.queue = p.catch(() => undefined);
     return p;
