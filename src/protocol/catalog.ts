@@ -260,6 +260,40 @@ export const STANDARD_ENDPOINTS: readonly EndpointDescriptor[] = [
       to: { type: 'integer', minimum: 1, in: 'query', description: 'the newer tree size' },
     }, ['from', 'to']),
   },
+  {
+    id: 'grants.create', method: 'POST', path: '/v1/grants', role: 'admin', destructive: false, job: false, scope: 'instance',
+    summary: 'Give a key a role for a limited time',
+    description: 'Accepts the key with the role until expiresAt, checked on every request (no reload). Never above the granter\'s own role (403); ttlSeconds above the service maximum (default 8 h) is 400. A key also on the allowlist gets the higher of its two roles.',
+    params: obj({
+      publicKey: { type: 'string', minLength: 1, maxLength: 2000, description: 'OpenSSH public key line (ssh-ed25519 AAAA… [comment])' },
+      role: { type: 'string', enum: ['viewer', 'operator', 'admin'], description: 'role the key gets' },
+      ttlSeconds: { type: 'integer', minimum: 1, description: 'how long the grant lasts, in seconds' },
+      reason: { type: 'string', minLength: 1, maxLength: 1000, description: 'why (kept with the grant and in the audit log)' },
+      principal: { type: 'string', pattern: '^[^\\x00-\\x1f\\x7f]{1,200}$', description: 'name for the key (default: the key comment, else its fingerprint)' },
+    }, ['publicKey', 'role', 'ttlSeconds', 'reason']),
+  },
+  {
+    id: 'grants.list', method: 'GET', path: '/v1/grants', role: 'admin', destructive: false, job: false, scope: 'instance',
+    summary: 'List active and recently ended grants',
+    description: 'Active grants, then grants that expired or were revoked in the last 24 hours, with who granted them and when they end.',
+    params: obj(),
+  },
+  {
+    id: 'grants.revoke', method: 'DELETE', path: '/v1/grants/{id}', role: 'admin', destructive: false, job: false, scope: 'instance',
+    summary: 'Revoke a grant now',
+    description: 'Ends the grant at once: the key\'s next request is judged without it.',
+    params: obj({ id: { type: 'string', in: 'path', pattern: '^[A-Za-z0-9]{1,64}$', description: 'grant id' } }, ['id']),
+  },
+  {
+    id: 'grants.request', method: 'POST', path: '/v1/grants/requests', role: 'viewer', destructive: false, job: false, scope: 'instance',
+    summary: 'Ask for a role for a limited time (needs approval)',
+    description: 'Any allowed key asks for a grant for itself. The request is held for approval (by default one admin who is not the requester); once approved it becomes a grant for the requesting key.',
+    params: obj({
+      role: { type: 'string', enum: ['viewer', 'operator', 'admin'], description: 'role asked for' },
+      ttlSeconds: { type: 'integer', minimum: 1, description: 'how long, in seconds' },
+      reason: { type: 'string', minLength: 1, maxLength: 1000, description: 'why (shown to the approvers)' },
+    }, ['role', 'ttlSeconds', 'reason']),
+  },
 ];
 
 export function findEndpoint(endpoints: readonly EndpointDescriptor[], id: string): EndpointDescriptor | undefined {

@@ -13,3 +13,4 @@ export * from './canonical-json.js';
 export * from './merkle.js';
 export * from './audit.js';
 export * from './whoami.js';
+export * from './grants.js';

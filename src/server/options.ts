@@ -160,6 +160,8 @@ export interface Principal {
   name: string;
   role: Role;
   keyid: string;
+  /** Set when the role in effect comes from a grant (see `grants`): its id, which the audit records carry. */
+  grantId?: string;
 }
 
 export interface RequestContext {
@@ -211,6 +213,62 @@ export interface ApprovalsOptions {
   file?: string;
 }
 
+/** A grant as a GrantStore keeps it. */
+export interface StoredGrant {
+  id: string;
+  keyid: string;
+  /** The granted key's OpenSSH public key line (ssh-ed25519 only). */
+  publicKey: string;
+  principal: string;
+  role: Role;
+  createdAt: string;
+  expiresAt: string;
+  grantedBy: string;
+  grantedByKeyid: string | null;
+  reason: string;
+  revokedAt?: string;
+  revokedBy?: string;
+  approvalId?: string;
+  /** Set once the expiry audit record was written (exactly once, across replicas too). */
+  expiryRecordedAt?: string;
+}
+
+/**
+ * Where grants live. The default is a JSON file in the data dir (one
+ * instance); a store shared by every replica (a database) makes a grant and
+ * its revocation hold on all of them. Writes must be atomic in the store:
+ * revoke() and claimExpiry() are conditional updates, so two replicas never
+ * both revoke or both record an expiry.
+ */
+export interface GrantStore {
+  /** True when every replica reads this same store. */
+  readonly shared: boolean;
+  load(): Promise<StoredGrant[]>;
+  insert(grant: StoredGrant): Promise<void>;
+  /** Marks the grant revoked if it is neither revoked nor expired; the updated grant, or undefined when it was not active. */
+  revoke(id: string, revokedBy: string, revokedAt: string): Promise<StoredGrant | undefined>;
+  /** True for exactly one caller per grant: that caller writes the expiry record. */
+  claimExpiry(id: string, at: string): Promise<boolean>;
+  /** Forgets grants that ended before `before`. */
+  prune(before: string): Promise<void>;
+  /** Calls back when another replica changed the store (shared stores); returns an unsubscribe function. */
+  watch?(onChange: () => void): () => void;
+  close?(): Promise<void>;
+}
+
+export interface GrantsOptions {
+  /** Default `<audit log dir>/grants.json` (0600, replaced atomically). */
+  file?: string;
+  /** Another store (e.g. a database shared by the replicas); `file` is then unused. */
+  store?: GrantStore;
+  /** The longest grant, in seconds (default 28800 = 8 h); longer asks get 400. */
+  maxTtlSeconds?: number;
+  /** Role that may create, list and revoke grants (default admin). Nobody grants above their own role. */
+  granterRole?: Role;
+  /** How long ended grants stay listed before they are forgotten (default 86400 s). */
+  retainEndedSeconds?: number;
+}
+
 export type HealthCheck = () => Promise<boolean | { ok: boolean; detail?: string }> | boolean | { ok: boolean; detail?: string };
 
 export interface InternalPortOptions {
@@ -259,6 +317,8 @@ export interface InternalPortOptions {
   healthChecks?: Record<string, HealthCheck>;
   endpoints?: CustomEndpoint[];
   approvals?: ApprovalsOptions;
+  /** Short-lived access for keys (grants.* endpoints); on by default with a file store. */
+  grants?: GrantsOptions;
   /** Where the port logs operational messages (never secrets). Default: stderr. */
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }

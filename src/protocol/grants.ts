@@ -1,0 +1,41 @@
+/**
+ * Grants: short-lived access for a key, given by an admin (`grants.create`)
+ * or through an approved access request (`grants.request`). These are the
+ * wire shapes both sides share; the server keeps its own stored form.
+ */
+import type { Role } from './catalog.js';
+
+/** `active` until `expiresAt`; then `expired`, or `revoked` when ended early. */
+export type GrantState = 'active' | 'expired' | 'revoked';
+
+/** One grant as GET /v1/grants and POST /v1/grants answer it. */
+export interface GrantView {
+  /** 16 letters and digits; what `opsctl grants revoke ID` takes. */
+  id: string;
+  /** The granted key's fingerprint (`SHA256:…`), the keyid its requests are signed with. */
+  keyid: string;
+  /** Who the key belongs to: the name audit records show for its requests. */
+  principal: string;
+  role: Role;
+  createdAt: string;
+  expiresAt: string;
+  /** The granter's principal name; for an access request, the approvers joined with ", ". */
+  grantedBy: string;
+  grantedByKeyid: string | null;
+  reason: string;
+  state: GrantState;
+  revokedAt?: string;
+  revokedBy?: string;
+  /** Set when the grant came from an approved access request. */
+  approvalId?: string;
+}
+
+/** The answer of GET /v1/grants: active grants first, then those ended recently. */
+export interface GrantList {
+  grants: GrantView[];
+  /** The longest grant this service gives (seconds). */
+  maxTtlSeconds: number;
+}
+
+/** The longest grant a service gives unless it configures otherwise: 8 hours. */
+export const DEFAULT_GRANT_MAX_TTL_SECONDS = 8 * 3600;

@@ -1,0 +1,127 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { isRole } from '../../protocol/index.js';
+import type { GrantStore, StoredGrant } from '../options.js';
+import { randomId } from '../random-id.js';
+import { grantEndedAt } from './grant-state.js';
+
+function isStoredGrant(v: unknown): v is StoredGrant {
+  const g = v as Partial<StoredGrant> | null;
+  return !!g && typeof g === 'object'
+    && typeof g.id === 'string' && typeof g.keyid === 'string' && typeof g.publicKey === 'string'
+    && typeof g.principal === 'string' && isRole(g.role)
+    && typeof g.createdAt === 'string' && typeof g.expiresAt === 'string' && Number.isFinite(Date.parse(g.expiresAt))
+    && typeof g.grantedBy === 'string' && typeof g.reason === 'string';
+}
+
+/**
+ * The default grant store of a single instance: one JSON file in the data
+ * dir, replaced atomically on every change (temp file 0600 in the same
+ * directory, fsync, rename, fsync the directory), so a crash leaves either
+ * the old or the new grants, never half a file. Changes go through one
+ * queue, so revoke() and claimExpiry() are conditional updates as the
+ * GrantStore contract requires.
+ */
+export class FileGrantStore implements GrantStore {
+  readonly shared = false;
+  private grants: StoredGrant[] | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly file: string) {}
+
+  async load(): Promise<StoredGrant[]> {
+    let text: string;
+    try {
+      text = await fs.readFile(this.file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      this.grants = [];
+      return [];
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // Refuse rather than start with no grants: a reset would silently drop revocations' history and active grants alike.
+      throw new Error(`grant store ${this.file} is not valid JSON; fix or remove it`);
+    }
+    const list = (parsed as { grants?: unknown })?.grants;
+    if (!Array.isArray(list)) throw new Error(`grant store ${this.file} has no "grants" list`);
+    const bad = list.findIndex((g) => !isStoredGrant(g));
+    if (bad >= 0) throw new Error(`grant store ${this.file}: entry ${bad} is not a grant`);
+    this.grants = (list as StoredGrant[]).map((g) => ({ ...g }));
+    return this.grants.map((g) => ({ ...g }));
+  }
+
+  insert(grant: StoredGrant): Promise<void> {
+    return this.change((all) => {
+      if (all.some((g) => g.id === grant.id)) throw new Error(`grant ${grant.id} exists already`);
+      return { next: [...all, { ...grant }], result: undefined };
+    });
+  }
+
+  revoke(id: string, revokedBy: string, revokedAt: string): Promise<StoredGrant | undefined> {
+    return this.change((all) => {
+      const g = all.find((x) => x.id === id);
+      if (!g || g.revokedAt || Date.parse(g.expiresAt) <= Date.parse(revokedAt)) return { next: undefined, result: undefined };
+      const updated = { ...g, revokedAt, revokedBy };
+      return { next: all.map((x) => (x.id === id ? updated : x)), result: { ...updated } };
+    });
+  }
+
+  claimExpiry(id: string, at: string): Promise<boolean> {
+    return this.change((all) => {
+      const g = all.find((x) => x.id === id);
+      if (!g || g.expiryRecordedAt || g.revokedAt) return { next: undefined, result: false };
+      return { next: all.map((x) => (x.id === id ? { ...x, expiryRecordedAt: at } : x)), result: true };
+    });
+  }
+
+  prune(before: string): Promise<void> {
+    const cut = Date.parse(before);
+    return this.change((all) => {
+      const next = all.filter((g) => grantEndedAt(g) > cut || (!g.revokedAt && !g.expiryRecordedAt));
+      return { next: next.length === all.length ? undefined : next, result: undefined };
+    });
+  }
+
+  /** Runs one change in the queue; `next: undefined` means nothing to write. */
+  private change<T>(fn: (all: StoredGrant[]) => { next: StoredGrant[] | undefined; result: T }): Promise<T> {
+    const p = this.queue.then(async () => {
+      if (!this.grants) await this.load();
+      const { next, result } = fn(this.grants!);
+      if (next) {
+        await this.writeAtomically(JSON.stringify({ version: 1, grants: next }, null, 2) + '\n');
+        this.grants = next;
+      }
+      return result;
+    });
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  private async writeAtomically(text: string): Promise<void> {
+    const dir = path.dirname(path.resolve(this.file));
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    const tmp = path.join(dir, `.${path.basename(this.file)}.${randomId(8)}.tmp`);
+    const fh = await fs.open(tmp, 'wx', 0o600);
+    try {
+      await fh.writeFile(text);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    try {
+      await fs.rename(tmp, this.file);
+    } catch (e) {
+      await fs.rm(tmp, { force: true });
+      throw e;
+    }
+    const d = await fs.open(dir, 'r');
+    try {
+      await d.sync();
+    } finally {
+      await d.close();
+    }
+  }
+}
