@@ -1,9 +1,11 @@
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PROBLEM_CONTENT_TYPE, ProblemError } from '../protocol/index.js';
+import { DEFAULT_GRANT_MAX_TTL_SECONDS, PROBLEM_CONTENT_TYPE, ProblemError, isRole } from '../protocol/index.js';
 import { Allowlist } from './auth/allowlist.js';
-import { allowlistResolver } from './auth/key-resolver.js';
+import { FileGrantStore } from './grants/file-grant-store.js';
+import { GrantService } from './grants/grant-service.js';
+import { grantsResolver } from './grants/grant-resolver.js';
 import { ReplayCache } from './auth/replay-cache.js';
 import { AuditLog } from './audit/audit-log.js';
 import { InternalPortConfigError } from './config-error.js';
@@ -37,6 +39,13 @@ function checkOptions(o: InternalPortOptions): void {
     const v = o[name];
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)) fail(`${String(name)} must be a positive number`);
   };
+  const g = o.grants;
+  if (g !== undefined) {
+    if (!g || typeof g !== 'object') fail('grants must be an object');
+    if (g.maxTtlSeconds !== undefined && (!Number.isInteger(g.maxTtlSeconds) || g.maxTtlSeconds <= 0)) fail('grants.maxTtlSeconds must be a positive whole number of seconds');
+    if (g.retainEndedSeconds !== undefined && (!Number.isInteger(g.retainEndedSeconds) || g.retainEndedSeconds < 0)) fail('grants.retainEndedSeconds must be a whole number of seconds, 0 or more');
+    if (g.granterRole !== undefined && !isRole(g.granterRole)) fail('grants.granterRole must be viewer, operator or admin');
+  }
   for (const k of ['clockSkewSeconds', 'bodyLimitBytes', 'headersTimeoutMs', 'requestTimeoutMs', 'maxConcurrentJobs', 'maxConnections', 'shutdownGraceMs'] as const) positive(k);
   const a = o.approvals;
   if (a !== undefined) {
@@ -110,7 +119,9 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
   }
   // A start that fails from here on lets go of the audit log's lock, so the
   // service (or a test) can try again in the same process.
+  const cleanups: Array<() => Promise<void>> = [];
   const giveUp = async (e: unknown): Promise<never> => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
     await audit.abandon();
     throw e;
   };
@@ -122,6 +133,21 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
   } catch (e) {
     return giveUp(e instanceof InternalPortConfigError ? e : new InternalPortConfigError(`flags cannot be loaded: ${(e as Error).message}`));
   }
+
+  const grants = new GrantService(
+    options.grants?.store ?? new FileGrantStore(options.grants?.file ?? path.join(path.dirname(audit.file), 'grants.json')),
+    audit,
+    log,
+    { maxTtlSeconds: options.grants?.maxTtlSeconds ?? DEFAULT_GRANT_MAX_TTL_SECONDS, retainEndedSeconds: options.grants?.retainEndedSeconds ?? 86_400 },
+  );
+  try {
+    await grants.start();
+  } catch (e) {
+    flags.close();
+    await grants.close().catch(() => undefined);
+    return giveUp(new InternalPortConfigError(`grants cannot be loaded: ${(e as Error).message}`));
+  }
+  cleanups.push(() => grants.close());
 
   let jobs: JobRegistry;
   try {
@@ -157,11 +183,13 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     audit,
     jobs,
     flags,
+    grants,
     metrics,
     startedAt,
     log,
   };
-  const resolveKey = allowlistResolver(allowlist);
+  // Grants extend the allowlist: the higher role of the two wins.
+  const resolveKey = grantsResolver(allowlist, grants);
   const heldRun = { router, resolveKey, jobs, audit, log };
   let approvals: ApprovalService;
   try {
@@ -253,6 +281,7 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
       server.closeAllConnections();
       await closed;
       flags.close();
+      await grants.close();
       await audit.close();
       if (options.socketPath) fs.rmSync(options.socketPath, { force: true });
     })();

@@ -8,8 +8,6 @@ import type { GrantService } from './grant-service.js';
 export interface ResolvedCaller {
   key: KeyObject;
   principal: Principal;
-  /** When acting under a grant: when it ends (a grant given by this caller cannot outlast it). */
-  grantExpiresAt?: string;
 }
 
 /**
@@ -28,6 +26,5 @@ export function resolveCaller(keyid: string, entry: AllowlistEntry | undefined, 
   return {
     key: entry?.key ?? active.key,
     principal: { name: entry?.name ?? g.principal, role: g.role, keyid, grantId: g.id },
-    grantExpiresAt: g.expiresAt,
   };
 }

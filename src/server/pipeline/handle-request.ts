@@ -203,6 +203,8 @@ export const authenticate: Stage = (deps, s) => {
   s.principal = resolved.principal;
   s.signature = { keyid: verdict.keyid, nonce: verdict.nonce, created: verdict.created, components: verdict.components, base: verdict.base };
   Object.assign(s.event, { keyid: s.principal.keyid, principal: s.principal.name, role: s.principal.role });
+  // A request made under a grant says so in every record it leaves (jobs included: they copy the event).
+  if (s.principal.grantId) Object.assign(s.event, { grantId: s.principal.grantId });
 };
 
 /** 2. The body within the limit, its digest, then the nonce: only a fully verified request may consume it. */
@@ -343,7 +345,7 @@ export const respond: Stage = async (deps, s) => {
   }
   s.claim?.complete(stored);
   // A started job writes its own final record when it ends.
-  if (!s.jobStarted) await s.finish('ok', stored.status);
+  if (!s.jobStarted) await s.finish('ok', stored.status, undefined, 'body' in result ? result.audit as Partial<AuditEvent> | undefined : undefined);
   else deps.metrics.observe(s.endpointLabel, stored.status, s.elapsed() / 1000);
   s.res.writeHead(stored.status, { ...stored.headers, 'content-type': stored.contentType, 'cache-control': 'no-store' });
   s.res.end(stored.body);

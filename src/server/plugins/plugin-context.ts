@@ -1,6 +1,7 @@
 import type { Allowlist } from '../auth/allowlist.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { FlagService } from '../flags/flag-service.js';
+import type { GrantService } from '../grants/grant-service.js';
 import type { JobRegistry } from '../jobs/job-registry.js';
 import type { PortLog } from '../logger.js';
 import type { PortMetrics } from '../metrics/port-metrics.js';
@@ -16,6 +17,7 @@ export interface PluginContext {
   audit: AuditLog;
   jobs: JobRegistry;
   flags: FlagService;
+  grants: GrantService;
   metrics: PortMetrics;
   startedAt: number;
   log: PortLog;

@@ -2,6 +2,7 @@ import { registerAudit } from './audit.js';
 import { registerCatalog } from './catalog.js';
 import { registerCustomEndpoints } from './custom-endpoints.js';
 import { registerFlags } from './flags.js';
+import { registerGrants } from './grants.js';
 import { registerHealth } from './health.js';
 import { registerJobs } from './jobs.js';
 import { registerMetrics } from './metrics.js';
@@ -32,5 +33,6 @@ export const STANDARD_PLUGINS: readonly Plugin[] = [
   { name: 'tasks', register: (ctx) => registerTasks(ctx, ctx.options.tasks ?? []) },
   { name: 'jobs', register: registerJobs },
   { name: 'audit', register: registerAudit },
+  { name: 'grants', register: (ctx) => registerGrants(ctx, ctx.grants) },
   { name: 'custom-endpoints', register: (ctx) => registerCustomEndpoints(ctx, ctx.options.endpoints ?? []) },
 ];

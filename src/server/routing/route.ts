@@ -29,7 +29,8 @@ export interface RouteRequest {
 }
 
 export type RouteResult =
-  | { status?: number; body: unknown; headers?: Record<string, string> }
+  /** `audit`: fields the final audit record gains (e.g. the grant a request created). */
+  | { status?: number; body: unknown; headers?: Record<string, string>; audit?: Record<string, unknown> }
   | { raw: string | Buffer; contentType: string; status?: number }
   | { job: StartedJob }
   /** The handler wrote the response itself (streams). */

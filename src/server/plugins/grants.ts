@@ -1,0 +1,102 @@
+import { ProblemError, ROLES, ed25519PublicKeyLine, type Role } from '../../protocol/index.js';
+import type { StoredGrant } from '../options.js';
+import type { GrantService } from '../grants/grant-service.js';
+import type { PluginContext } from './plugin-context.js';
+import { standardRoute } from './standard-endpoint.js';
+
+function higher(a: Role, b: Role): Role {
+  return ROLES.indexOf(a) >= ROLES.indexOf(b) ? a : b;
+}
+
+/** The audit record's note on a grant's lifecycle (created, revoked): which grant, for whom, until when. */
+export function grantAuditNote(g: Pick<StoredGrant, 'id' | 'keyid' | 'principal' | 'role' | 'expiresAt'>, event: 'created' | 'revoked'): Record<string, unknown> {
+  return { grant: { id: g.id, event, keyid: g.keyid, principal: g.principal, role: g.role, expiresAt: g.expiresAt } };
+}
+
+/**
+ * grants.create, grants.list, grants.revoke (admin by default, see
+ * GrantsOptions.granterRole) and grants.request (any allowed key; held for
+ * approval). The role needed to create a grant is the higher of the granter
+ * role and the role granted, so nobody grants above their own role, and the
+ * refusal is the pipeline's own 403 before anything is recorded as accepted.
+ */
+export function registerGrants(ctx: PluginContext, grants: GrantService): void {
+  const granterRole = ctx.options.grants?.granterRole ?? 'admin';
+  ctx.register({
+    ...standardRoute('grants.create', {
+      policy: (params) => ({
+        role: higher(granterRole, params.role as Role),
+        destructive: false,
+        // The whole key line is in the grant note; the audited params keep its fingerprint only.
+        validate: () => grants.checkNew({ publicKey: String(params.publicKey), ttlSeconds: Number(params.ttlSeconds) }),
+      }),
+      handler: async ({ params, principal }) => {
+        const own = principal.grantId ? grants.get(principal.grantId) : undefined;
+        const grant = await grants.create(
+          {
+            publicKey: String(params.publicKey),
+            role: params.role as Role,
+            ttlSeconds: Number(params.ttlSeconds),
+            reason: String(params.reason),
+            ...(typeof params.principal === 'string' ? { principal: params.principal } : {}),
+          },
+          { name: principal.name, keyid: principal.keyid, role: principal.role, ...(own ? { ownGrantExpiresAt: own.expiresAt } : {}) },
+        );
+        return { status: 201, body: { grant: grants.get(grant.id) }, audit: grantAuditNote(grant, 'created') };
+      },
+    }),
+    role: granterRole,
+    scope: grants.shared ? 'service' : 'instance',
+  });
+  ctx.register({
+    ...standardRoute('grants.list', {
+      handler: () => ({ body: { grants: grants.list(), maxTtlSeconds: grants.options.maxTtlSeconds } }),
+    }),
+    role: granterRole,
+    scope: grants.shared ? 'service' : 'instance',
+  });
+  ctx.register({
+    ...standardRoute('grants.revoke', {
+      handler: async ({ params, principal }) => {
+        const { grant, revoked } = await grants.revoke(String(params.id), principal);
+        return { body: { grant, revoked }, ...(revoked ? { audit: grantAuditNote(grant, 'revoked') } : {}) };
+      },
+    }),
+    role: granterRole,
+    scope: grants.shared ? 'service' : 'instance',
+  });
+  registerAccessRequests(ctx, grants);
+}
+
+/**
+ * grants.request: the handler runs only once the request is approved (the
+ * approvals stage holds it; the approval policy asks for one admin who is
+ * not the requester unless the service says otherwise), and then as the
+ * requester: the grant goes to the key that signed the request.
+ */
+const APPROVALS_AVAILABLE = false as boolean;
+
+function registerAccessRequests(ctx: PluginContext, grants: GrantService): void {
+  ctx.register({
+    ...standardRoute('grants.request', {
+      policy: (params) => ({
+        role: 'viewer',
+        destructive: false,
+        validate: () => grants.checkTtl(Number(params.ttlSeconds)),
+      }),
+      handler: async ({ params, principal, reason }) => {
+        // Until this port runs the approvals flow, nothing may turn a request into a grant by itself.
+        if (!APPROVALS_AVAILABLE) throw new ProblemError('auth.forbidden', 'access requests need the approvals flow, which this service does not run yet; ask an admin for opsctl grants add');
+        const entry = ctx.allowlist.lookup(principal.keyid);
+        const publicKey = entry ? ed25519PublicKeyLine(entry.key) : grants.publicKeyOf(principal.keyid);
+        if (!publicKey) throw new ProblemError('auth.forbidden', 'the requesting key is no longer known; no grant was made');
+        const grant = await grants.create(
+          { publicKey, role: params.role as Role, ttlSeconds: Number(params.ttlSeconds), reason: String(params.reason ?? reason ?? ''), principal: entry?.name ?? principal.name },
+          // Approved by a second person: the granter is the approval, not the requester.
+          { name: 'approval', keyid: null, role: 'admin' },
+        );
+        return { status: 201, body: { grant: grants.get(grant.id) }, audit: grantAuditNote(grant, 'created') };
+      },
+    }),
+  });
+}
