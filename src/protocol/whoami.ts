@@ -13,4 +13,6 @@ export interface WhoamiResponse {
   /** The server's clock when it answered (ISO 8601). */
   serverTime: string;
   service: string;
+  /** Present when the role comes from a grant (see GrantView): the grant the key acts under now. */
+  grant?: { id: string; role: Role; expiresAt: string; grantedBy: string };
 }

@@ -70,7 +70,7 @@ test('a grant lets a key on no allowlist in with its role, until it expires by i
   assert.equal(expired.length, 1, 'exactly one expiry record');
   assert.equal(expired[0]!.keyid, h.keys.stranger.keyid);
   assert.equal(expired[0]!.peer, null);
-  const denied = recs.filter((x) => x.keyid === h.keys.stranger.keyid && x.outcome === 'denied' && x.code === 'auth.unknown_key');
+  const denied = recs.filter((x) => x.claimedKeyid === h.keys.stranger.keyid && x.outcome === 'denied' && x.code === 'auth.unknown_key');
   assert.ok(denied.length >= 2, 'before and after the grant the key is refused and that is audited');
   assert.equal((await h.admin.call('audit.verify')).json.ok, true);
 });
@@ -218,4 +218,86 @@ test('a grant that expired while the service was down is recorded once at the ne
   await h.restart();
   const expired = readAudit(h.auditFile).filter((x) => x.outcome === 'expired' && x.grantId === r.json.grant.id);
   assert.equal(expired.length, 1);
+});
+
+test('an access request is held, approved by an admin who is not the requester, and becomes a grant for the requesting key', async () => {
+  const held = await h.viewer.call('grants.request', { role: 'operator', ttlSeconds: 120, reason: 'page 7: flip the kill switch' });
+  assert.equal(held.status, 202, held.text);
+  const a = held.json.approval;
+  assert.equal(a.required, 1);
+  assert.equal((await setBeta(h.viewer, true)).json.code, 'auth.forbidden', 'held: no grant yet');
+  const shown = (await h.viewer.call('approvals.get', { id: a.id })).json;
+  assert.equal(shown.endpoint, 'grants.request');
+  assert.equal(shown.approverRole, 'admin');
+  assert.equal(shown.requester.name, 'vera-viewer');
+
+  const self = await h.viewer.call('approvals.approve', { id: a.id, digest: a.digest });
+  assert.equal(self.json.code, 'approval.self');
+  const operator = await h.operator.call('approvals.approve', { id: a.id, digest: a.digest });
+  assert.equal(operator.status, 403, 'by default only an admin approves');
+  const ok = await h.admin.call('approvals.approve', { id: a.id, digest: a.digest, reason: 'ok for 2 minutes' });
+  assert.equal(ok.status, 200, ok.text);
+  assert.equal(ok.json.approval.state, 'executed');
+  const g = ok.json.approval.result.body.grant;
+  assert.equal(ok.json.approval.result.status, 201);
+  assert.equal(g.keyid, h.keys.viewer.keyid);
+  assert.equal(g.role, 'operator');
+  assert.equal(g.grantedBy, 'alice-admin');
+  assert.equal(g.approvalId, a.id);
+  assert.equal(g.reason, 'page 7: flip the kill switch');
+  assert.ok(Math.abs(Date.parse(g.expiresAt) - Date.now() - 120_000) < 5000, 'the time counts from the approval');
+  assert.equal((await setBeta(h.viewer, true)).status, 200, 'the requester now acts as operator');
+
+  const recs = readAudit(h.auditFile);
+  assert.ok(recs.some((x) => x.endpoint === 'grants.request' && x.outcome === 'pending' && x.keyid === h.keys.viewer.keyid));
+  const created = recs.find((x) => x.endpoint === 'grants.request' && x.outcome === 'ok' && (x.grant as { id?: string })?.id === g.id);
+  assert.ok(created, 'the run of the approved request names the grant');
+  assert.deepEqual((created!.approval as { approvers: string[] }).approvers, ['alice-admin']);
+  assert.ok(recs.some((x) => x.grantId === g.id && x.endpoint === 'flags.set' && x.outcome === 'ok'));
+  await h.admin.call('grants.revoke', { id: g.id });
+});
+
+test('a rejected access request grants nothing; an admin role needs an admin approver; above the maximum is refused before it is held', async () => {
+  const held = await h.viewer.call('grants.request', { role: 'admin', ttlSeconds: 60, reason: 'curious' });
+  assert.equal(held.status, 202);
+  const a = held.json.approval;
+  const rej = await h.admin.call('approvals.reject', { id: a.id, reason: 'no' });
+  assert.equal(rej.status, 200, rej.text);
+  assert.equal(rej.json.approval.state, 'rejected');
+  const after = await h.admin.call('approvals.approve', { id: a.id, digest: a.digest });
+  assert.notEqual(after.status, 200, 'a rejected request cannot be approved afterwards');
+  assert.equal((await h.viewer.call('audit.tail', {})).json.code, 'auth.forbidden');
+  const active = (await h.admin.call('grants.list')).json.grants.filter((g: { keyid: string; state: string }) => g.keyid === h.keys.viewer.keyid && g.state === 'active');
+  assert.equal(active.length, 0);
+  assert.ok(readAudit(h.auditFile).some((x) => x.outcome === 'rejected' && (x.approval as { id?: string } | undefined)?.id === a.id));
+
+  const tooLong = await h.viewer.call('grants.request', { role: 'operator', ttlSeconds: 7200, reason: 'long' });
+  assert.equal(tooLong.status, 400);
+  assert.equal(tooLong.json.field, 'ttlSeconds');
+  assert.equal((await h.stranger.call('grants.request', { role: 'viewer', ttlSeconds: 60, reason: 'x' })).json.code, 'auth.unknown_key', 'an unknown key cannot even ask');
+});
+
+test('who approves access requests is the service\'s choice, but never below the role asked for', async () => {
+  const dir = fs.mkdtempSync(path.join(h.dir, 'policy-'));
+  const port = await createInternalPort({
+    service: { name: 'policy', version: '1' },
+    authorizedKeysFile: h.allowlistFile,
+    auditLogFile: path.join(dir, 'audit.jsonl'),
+    approvals: { endpoints: { 'grants.request': { count: 1, role: 'operator' } } },
+    log: () => {},
+  });
+  try {
+    const target = { host: '127.0.0.1', port: port.port! };
+    const viewer = new SignedClient(target, h.keys.viewer);
+    const operator = new SignedClient(target, h.keys.operator);
+    const admin = new SignedClient(target, h.keys.admin);
+    const asOp = (await viewer.call('grants.request', { role: 'operator', ttlSeconds: 60, reason: 'x' })).json.approval;
+    assert.equal((await operator.call('approvals.approve', { id: asOp.id, digest: asOp.digest })).status, 200, 'an operator may approve operator access');
+    const asAdmin = (await viewer.call('grants.request', { role: 'admin', ttlSeconds: 60, reason: 'x' })).json.approval;
+    const denied = await operator.call('approvals.approve', { id: asAdmin.id, digest: asAdmin.digest });
+    assert.equal(denied.status, 403, 'but not admin access');
+    assert.equal((await admin.call('approvals.approve', { id: asAdmin.id, digest: asAdmin.digest })).status, 200);
+  } finally {
+    await port.close();
+  }
 });

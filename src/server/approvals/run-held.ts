@@ -118,6 +118,7 @@ export async function runHeld(deps: HeldRunDeps, rec: ApprovalRecord, approval: 
       reason: rec.reason ?? undefined,
       req,
       res,
+      approval: { id: rec.id, approvers: approval.approvers },
       startJob: (spec) => {
         if (!slot) throw new Error(`${r.route.def.id} is not registered as a job endpoint`);
         const job = deps.jobs.start(slot, r.route.def.id, r.principal, spec, { ...meta, base: { ...meta.base, jobId: slot.id } });
@@ -130,7 +131,8 @@ export async function runHeld(deps: HeldRunDeps, rec: ApprovalRecord, approval: 
     else if ('raw' in result) out = { status: result.status ?? 200, body: typeof result.raw === 'string' ? result.raw : result.raw.toString('utf8') };
     else if ('body' in result) out = { status: result.status ?? 200, body: result.body };
     else out = { status: 200, body: null };
-    if (!jobId) await record('ok', out.status).catch(() => deps.log('error', `the end of approved request ${rec.id} could not be written to the audit log`));
+    const note = 'body' in result ? result.audit as Partial<AuditEvent> | undefined : undefined;
+    if (!jobId) await record('ok', out.status, note ?? {}).catch(() => deps.log('error', `the end of approved request ${rec.id} could not be written to the audit log`));
     return out;
   } catch (e) {
     const p = e instanceof ProblemError ? e : new ProblemError('internal', `the approved request failed; the service log has details under approval ${rec.id}`);

@@ -317,8 +317,8 @@ export class GrantService {
  * peer, method or path; it names the grant's key, principal and role, the
  * endpoint that created it, and the grant id, with outcome `expired`.
  */
-function expiryRecord(g: StoredGrant): AuditEvent {
-  const record = {
+function expiryRecord(g: StoredGrant): AuditEvent & { grantId: string } {
+  return {
     requestId: randomId(16),
     keyid: g.keyid,
     principal: g.principal,
@@ -334,8 +334,6 @@ function expiryRecord(g: StoredGrant): AuditEvent {
     durationMs: 0,
     grantId: g.id,
   };
-  // `expired` is one of the audit outcomes the design names for time-bound things (grants, approvals).
-  return record as unknown as AuditEvent;
 }
 
 /** 28800 → "8h", 5400 → "1h30m", 90 → "1m30s". */

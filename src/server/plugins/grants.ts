@@ -1,4 +1,4 @@
-import { ProblemError, ROLES, ed25519PublicKeyLine, type Role } from '../../protocol/index.js';
+import { ProblemError, ROLES, ed25519PublicKeyLine, type ApprovalPolicy, type Role } from '../../protocol/index.js';
 import type { StoredGrant } from '../options.js';
 import type { GrantService } from '../grants/grant-service.js';
 import type { PluginContext } from './plugin-context.js';
@@ -74,29 +74,36 @@ export function registerGrants(ctx: PluginContext, grants: GrantService): void {
  * not the requester unless the service says otherwise), and then as the
  * requester: the grant goes to the key that signed the request.
  */
-const APPROVALS_AVAILABLE = false as boolean;
+/** Who approves an access request unless the service says otherwise (approvals.endpoints['grants.request']). */
+export const DEFAULT_ACCESS_REQUEST_APPROVAL: ApprovalPolicy = { count: 1, role: 'admin' };
 
 function registerAccessRequests(ctx: PluginContext, grants: GrantService): void {
+  const base = ctx.options.approvals?.endpoints?.['grants.request'] ?? DEFAULT_ACCESS_REQUEST_APPROVAL;
   ctx.register({
     ...standardRoute('grants.request', {
       policy: (params) => ({
         role: 'viewer',
         destructive: false,
+        // Never above the granter: whoever approves must hold at least the role asked for.
+        approval: { ...base, role: higher(base.role ?? 'viewer', params.role as Role) },
         validate: () => grants.checkTtl(Number(params.ttlSeconds)),
       }),
-      handler: async ({ params, principal, reason }) => {
-        // Until this port runs the approvals flow, nothing may turn a request into a grant by itself.
-        if (!APPROVALS_AVAILABLE) throw new ProblemError('auth.forbidden', 'access requests need the approvals flow, which this service does not run yet; ask an admin for opsctl grants add');
+      handler: async ({ params, principal, reason, approval }) => {
+        // Only an approval turns a request into a grant (a break-glass run, where a service allows it, is not one).
+        if (!approval || approval.approvers.length === 0) {
+          throw new ProblemError('auth.forbidden', 'an access request becomes a grant only once it is approved; ask an admin to approve it (opsctl approvals approve ID)');
+        }
         const entry = ctx.allowlist.lookup(principal.keyid);
         const publicKey = entry ? ed25519PublicKeyLine(entry.key) : grants.publicKeyOf(principal.keyid);
         if (!publicKey) throw new ProblemError('auth.forbidden', 'the requesting key is no longer known; no grant was made');
         const grant = await grants.create(
-          { publicKey, role: params.role as Role, ttlSeconds: Number(params.ttlSeconds), reason: String(params.reason ?? reason ?? ''), principal: entry?.name ?? principal.name },
-          // Approved by a second person: the granter is the approval, not the requester.
-          { name: 'approval', keyid: null, role: 'admin' },
+          { publicKey, role: params.role as Role, ttlSeconds: Number(params.ttlSeconds), reason: String(params.reason ?? reason ?? ''), principal: entry?.name ?? principal.name, approvalId: approval.id },
+          // Approved by a second person: the approvers are the granters, never the requester.
+          { name: approval.approvers.join(', '), keyid: null, role: params.role as Role },
         );
         return { status: 201, body: { grant: grants.get(grant.id) }, audit: grantAuditNote(grant, 'created') };
       },
     }),
+    approval: base,
   });
 }

@@ -17,6 +17,8 @@ export function registerWhoami(ctx: PluginContext): void {
         serverTime: new Date().toISOString(),
         service: ctx.options.service.name,
       };
+      const grant = principal.grantId ? ctx.grants.get(principal.grantId) : undefined;
+      if (grant) body.grant = { id: grant.id, role: grant.role, expiresAt: grant.expiresAt, grantedBy: grant.grantedBy };
       return { body };
     },
   }));

@@ -26,6 +26,8 @@ export interface RouteRequest {
   res: ServerResponse;
   /** For job routes: starts the job in the slot reserved for this request. */
   startJob(spec: JobSpec): StartedJob;
+  /** Set when an approved, held request runs: its approval and who approved it (grants.request names them as granters). */
+  approval?: { id: string; approvers: string[] };
 }
 
 export type RouteResult =
