@@ -249,11 +249,11 @@ test('an access request is held, approved by an admin who is not the requester, 
   assert.equal((await setBeta(h.viewer, true)).status, 200, 'the requester now acts as operator');
 
   const recs = readAudit(h.auditFile);
-  assert.ok(recs.some((x) => x.endpoint === 'grants.request' && x.outcome === 'pending' && x.keyid === h.keys.viewer.keyid));
+  assert.ok(recs.some((x) => x.endpoint === 'grants.request' && x.outcome === 'pending' && x.keyid === h.keys.viewer.keyid), 'the held request is audited as pending');
   const created = recs.find((x) => x.endpoint === 'grants.request' && x.outcome === 'ok' && (x.grant as { id?: string })?.id === g.id);
   assert.ok(created, 'the run of the approved request names the grant');
   assert.deepEqual((created!.approval as { approvers: string[] }).approvers, ['alice-admin']);
-  assert.ok(recs.some((x) => x.grantId === g.id && x.endpoint === 'flags.set' && x.outcome === 'ok'));
+  assert.ok(recs.some((x) => x.grantId === g.id && x.endpoint === 'flags.set' && x.outcome === 'ok'), 'the requester acts under the new grant');
   await h.admin.call('grants.revoke', { id: g.id });
 });
 
@@ -269,7 +269,7 @@ test('a rejected access request grants nothing; an admin role needs an admin app
   assert.equal((await h.viewer.call('audit.tail', {})).json.code, 'auth.forbidden');
   const active = (await h.admin.call('grants.list')).json.grants.filter((g: { keyid: string; state: string }) => g.keyid === h.keys.viewer.keyid && g.state === 'active');
   assert.equal(active.length, 0);
-  assert.ok(readAudit(h.auditFile).some((x) => x.outcome === 'rejected' && (x.approval as { id?: string } | undefined)?.id === a.id));
+  assert.ok(readAudit(h.auditFile).some((x) => x.outcome === 'rejected' && (x.approval as { id?: string } | undefined)?.id === a.id), 'the rejection is audited');
 
   const tooLong = await h.viewer.call('grants.request', { role: 'operator', ttlSeconds: 7200, reason: 'long' });
   assert.equal(tooLong.status, 400);
