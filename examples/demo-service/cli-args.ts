@@ -4,12 +4,14 @@ import { UsageError } from './usage-error.js';
 
 export const USAGE = `usage: demo-service --data-dir DIR --internal-port N --public-port N --authorized-keys FILE
                     [--audit-log FILE] [--internal-host HOST] [--allow-non-loopback] [--public-host HOST]
-                    [--slow-migrations MS]
+                    [--slow-migrations MS] [--audit-syslog udp://HOST:PORT|tcp://HOST:PORT|unix:PATH]...
+                    [--audit-stdout]
 
 Starts the demo orders service: a public HTTP API on --public-port and the
 opsctl internal port on --internal-port (0 = a free port for either). Once both
 listen it prints one line on stdout: {"internal":"HOST:PORT","public":"HOST:PORT"}.
-Logs go to stderr.
+Logs go to stderr. With --audit-stdout, the audit records follow that first
+line on stdout, one JSON line each.
 
   --data-dir DIR          where the SQLite database and flag values live (created if missing)
   --internal-port N       the internal port (opsctl), bound to loopback
@@ -19,7 +21,10 @@ Logs go to stderr.
   --internal-host HOST    default 127.0.0.1; non-loopback needs --allow-non-loopback
   --allow-non-loopback    permit a non-loopback internal host (not recommended)
   --public-host HOST      default 127.0.0.1
-  --slow-migrations MS    pause MS before each migration (to watch migration jobs in demos and tests)`;
+  --slow-migrations MS    pause MS before each migration (to watch migration jobs in demos and tests)
+  --audit-syslog TARGET   also ship every audit record to syslog (RFC 5424): udp://HOST:PORT,
+                          tcp://HOST:PORT (octet-counted, reconnecting) or unix:PATH (stream); repeatable
+  --audit-stdout          also write every audit record to stdout as JSON Lines (after the address line)`;
 
 export interface DemoServiceArgs {
   dataDir: string;
@@ -31,6 +36,8 @@ export interface DemoServiceArgs {
   publicHost: string;
   allowNonLoopback: boolean;
   slowMigrationsMs: number;
+  /** Audit shipping targets (syslog URLs, `stdout`). */
+  auditSinks: string[];
 }
 
 function port(name: string, raw: string | undefined): number {
@@ -63,6 +70,8 @@ export function parseDemoArgs(argv: string[]): DemoServiceArgs | null {
         'public-host': { type: 'string' },
         'allow-non-loopback': { type: 'boolean' },
         'slow-migrations': { type: 'string' },
+        'audit-syslog': { type: 'string', multiple: true },
+        'audit-stdout': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -76,6 +85,12 @@ export function parseDemoArgs(argv: string[]): DemoServiceArgs | null {
   const dataDir = path.resolve(required('data-dir', values['data-dir']));
   const slow = values['slow-migrations'] ?? '0';
   if (!/^\d{1,6}$/.test(slow)) throw new UsageError(`--slow-migrations must be a number of milliseconds (got "${slow}")`);
+  const syslog = values['audit-syslog'] ?? [];
+  for (const t of syslog) {
+    if (!/^(udp|tcp):\/\/\[?[^\]/]+\]?:\d{1,5}$/.test(t) && !/^unix:\/.+/.test(t)) {
+      throw new UsageError(`--audit-syslog must be udp://HOST:PORT, tcp://HOST:PORT or unix:/PATH (got "${t}")`);
+    }
+  }
   return {
     dataDir,
     internalPort: port('internal-port', values['internal-port']),
@@ -86,5 +101,6 @@ export function parseDemoArgs(argv: string[]): DemoServiceArgs | null {
     publicHost: values['public-host'] ?? '127.0.0.1',
     allowNonLoopback: values['allow-non-loopback'] ?? false,
     slowMigrationsMs: Number(slow),
+    auditSinks: [...syslog, ...(values['audit-stdout'] ? ['stdout'] : [])],
   };
 }

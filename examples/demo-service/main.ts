@@ -32,11 +32,14 @@ async function main(): Promise<void> {
   }
 
   const log = createLogger(process.stderr);
+  // With --audit-stdout the address line stays the first line: records wait for it.
+  let printed!: () => void;
+  const addressPrinted = new Promise<void>((resolve) => { printed = resolve; });
   let service: RunningDemoService;
   try {
     // Loaded only now: a usage error is reported without loading SQLite, umzug or the server.
     const { startDemoService } = await import('./service.js');
-    service = await startDemoService({ ...args, log });
+    service = await startDemoService({ ...args, log, auditStdoutAfter: addressPrinted });
   } catch (e) {
     fail((e as Error)?.message ?? String(e), 1);
   }
@@ -68,6 +71,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', stop);
 
   process.stdout.write(JSON.stringify({ internal: hostPort(service.internal.host, service.internal.port), public: hostPort(service.public.host, service.public.port) }) + '\n');
+  printed();
   log('info', `${args.dataDir}: internal port ${hostPort(service.internal.host, service.internal.port)}, public API ${hostPort(service.public.host, service.public.port)}`);
 }
 

@@ -34,6 +34,10 @@ export interface DemoServiceConfig {
   authorizedKeysFile: string;
   auditLogFile: string;
   slowMigrationsMs?: number;
+  /** Audit shipping targets (syslog URLs, `stdout`). */
+  auditSinks?: string[];
+  /** With the stdout sink: records wait until this settles (the address line goes first). */
+  auditStdoutAfter?: Promise<unknown>;
   log: Logger;
 }
 
@@ -63,6 +67,7 @@ export async function startDemoService(config: DemoServiceConfig): Promise<Runni
       allowNonLoopback: config.allowNonLoopback,
       authorizedKeysFile: config.authorizedKeysFile,
       auditLogFile: config.auditLogFile,
+      ...(config.auditSinks?.length ? { audit: { sinks: config.auditSinks, ...(config.auditStdoutAfter ? { stdoutAfter: config.auditStdoutAfter } : {}) } } : {}),
       flags: { definitions: FLAG_DEFINITIONS, file: path.join(config.dataDir, 'flags.json') },
       migrations: {
         migrator: createMigrator(db, { log, delayMs: config.slowMigrationsMs ?? 0 }),

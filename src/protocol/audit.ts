@@ -75,6 +75,8 @@ export interface AuditVerifyResult {
   repairs: AuditRepair[];
   /** Where this walk began: 0 for a full walk, else the record count at the newest already-verified checkpoint. */
   verifiedFrom: number;
+  /** Exact repeats skipped in a shipped copy (records sent again after a reconnect). */
+  repeats?: number;
   firstBadRecord?: { line: number; seq?: number; reason: string };
 }
 
@@ -152,17 +154,29 @@ export class AuditChainChecker {
   onCheckpoint?: (state: AuditChainState) => void;
   private readonly startedAt: number;
 
-  constructor(from: AuditChainState = genesisChainState(), private readonly pinnedKey?: string) {
+  /** With skipRepeats, a record identical to one already seen (same seq and hash) is skipped, not judged. */
+  constructor(from: AuditChainState = genesisChainState(), private readonly pinnedKey?: string, private readonly skipRepeats = false) {
     this.state = cloneChainState(from);
     this.startedAt = from.lines;
+    this.fileLines = from.lines;
   }
+
+  /** Exact repeats skipped (a shipped copy may receive a record twice after a reconnect). */
+  repeats = 0;
+  private fileLines = 0;
+  private readonly seen = new Map<number, string>();
 
   /** Feeds one line (without its newline). */
   line(line: string): void {
     const s = this.state;
+    this.fileLines++;
+    if (this.skipRepeats && !this.bad && this.isRepeat(line)) {
+      this.repeats++;
+      return;
+    }
     s.lines++;
     if (this.bad) return;
-    const lineNo = s.lines;
+    const lineNo = this.fileLines;
     if (!line.trim()) { this.bad = { line: lineNo, reason: 'empty line' }; return; }
     let rec: Record<string, unknown>;
     try {
@@ -188,6 +202,10 @@ export class AuditChainChecker {
     s.seq = seq!;
     s.hash = rec.hash as string;
     s.frontier.push(leafHash(line));
+    if (this.skipRepeats) {
+      this.seen.set(s.seq, s.hash);
+      if (this.seen.size > 100_000) this.seen.delete(this.seen.keys().next().value!);
+    }
     if (rec.type === 'checkpoint') {
       s.checkpoints++;
       s.lastCheckpoint = checkpointOfRecord(rec);
@@ -195,9 +213,16 @@ export class AuditChainChecker {
     }
   }
 
+  private isRepeat(line: string): boolean {
+    const m = /^\{"seq":(\d+),/.exec(line);
+    if (!m || Number(m[1]) > this.state.seq) return false;
+    const h = /"hash":"([0-9a-f]{64})"\}$/.exec(line);
+    return h !== null && this.seen.get(Number(m[1])) === h[1];
+  }
+
   /** Marks the walk bad (e.g. a cut tail found by comparing with a head). */
   fail(reason: string, seq?: number): void {
-    if (!this.bad) this.bad = seq === undefined ? { line: this.state.lines + 1, reason } : { line: this.state.lines + 1, seq, reason };
+    if (!this.bad) this.bad = seq === undefined ? { line: this.fileLines + 1, reason } : { line: this.fileLines + 1, seq, reason };
   }
 
   result(): AuditVerifyResult {
@@ -209,6 +234,7 @@ export class AuditChainChecker {
       ...(s.lastCheckpoint ? { lastCheckpoint: s.lastCheckpoint } : {}),
       repairs: s.repairs,
       verifiedFrom: this.startedAt,
+      ...(this.repeats ? { repeats: this.repeats } : {}),
       ...(this.bad ? { firstBadRecord: this.bad } : {}),
     };
   }

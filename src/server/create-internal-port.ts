@@ -17,6 +17,7 @@ import { capConnections } from './http/connection-cap.js';
 import { checkListenTarget, listenInternal, resolveListenHost } from './listen/listen.js';
 import { portLogger, type PortLog } from './logger.js';
 import { PortMetrics } from './metrics/port-metrics.js';
+import { registerAuditSinkMetrics } from './audit/sinks/sink-metrics.js';
 import type { InternalPort, InternalPortOptions } from './options.js';
 import { createRequestHandler, type JobAuditMeta } from './pipeline/handle-request.js';
 import { ApprovalService } from './approvals/approval-service.js';
@@ -113,7 +114,7 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
   allowlist.loadInitial();
   let audit: AuditLog;
   try {
-    audit = await AuditLog.open(options.auditLogFile, log, options.audit);
+    audit = await AuditLog.open(options.auditLogFile, log, options.audit, options.service.name);
   } catch (e) {
     throw new InternalPortConfigError(`audit log ${options.auditLogFile} cannot be opened: ${(e as Error).message}`);
   }
@@ -161,6 +162,7 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     return giveUp(new InternalPortConfigError((e as Error).message));
   }
   const metrics = new PortMetrics(() => jobs.countByState());
+  registerAuditSinkMetrics(metrics.registry, audit);
   const router = new Router();
   // Approval policies of standard endpoints come from the options; a
   // service's own endpoints carry theirs. Checked here, so a typo refuses to

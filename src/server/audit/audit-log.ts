@@ -20,6 +20,8 @@ import { HeadAnchorWriter, readHead } from './head-anchor.js';
 import { AuditMerkleTree } from './merkle-tree.js';
 import { readTail } from './read-tail.js';
 import { scanLines } from './scan-lines.js';
+import type { AuditSink } from './sinks/audit-sink.js';
+import { createSink } from './sinks/create-sink.js';
 
 export interface AppendOptions {
   /** fsync the record (and the anchor) before resolving: for destructive actions. */
@@ -38,6 +40,14 @@ export interface AuditLogOptions {
   checkpointSeconds?: number;
   /** Rate limit of records of unauthenticated denials, per peer address. */
   denials?: DenialLimits;
+  /**
+   * Copies of every record as it is written: `udp://HOST:PORT`,
+   * `tcp://HOST:PORT`, `unix:/PATH` (syslog, RFC 5424) or `stdout` (JSON
+   * Lines). A sink that is down never blocks or fails a request.
+   */
+  sinks?: string[];
+  /** With the `stdout` sink, records are held (in memory) until this settles, so a service can print its own first line. */
+  stdoutAfter?: Promise<unknown>;
 }
 
 /** Thrown to the caller of append() when its record could not be written whole. */
@@ -111,6 +121,7 @@ export class AuditLog {
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
   private readonly every: number;
+  private sinks: AuditSink[] = [];
 
   private constructor(readonly file: string, private readonly log: PortLog, private readonly options: AuditLogOptions) {
     this.limiter = new DenialLimiter(options.denials);
@@ -121,7 +132,7 @@ export class AuditLog {
    * Takes the lock, opens (creating 0600, tightening wider modes), moves a
    * torn tail aside (a `repair` record says so), and continues the chain.
    */
-  static async open(file: string, log: PortLog, options: AuditLogOptions = {}): Promise<AuditLog> {
+  static async open(file: string, log: PortLog, options: AuditLogOptions = {}, appName = 'opsctl'): Promise<AuditLog> {
     const a = new AuditLog(path.resolve(file), log, options);
     await fs.mkdir(path.dirname(a.file), { recursive: true, mode: 0o700 });
     a.lock = AuditLogLock.acquire(a.file);
@@ -134,10 +145,15 @@ export class AuditLog {
       await a.load();
       a.head = await HeadAnchorWriter.open(a.file);
       await a.head.write({ seq: a.seq, hash: a.hash }, true);
+      a.sinks = (options.sinks ?? []).map((spec) => createSink(spec, appName, options.stdoutAfter, (sink, dropped, since) => {
+        // The sink is back: the chain (and every sink) learns what it missed.
+        a.append({ type: 'shipping', sink, dropped, since, reason: 'records that could not be shipped to this sink while it was down' } as never).catch(() => undefined);
+      }));
       if (torn) {
         await a.append({ type: 'repair', tornBytes: torn.bytes, tornFile: path.basename(torn.file), reason: 'the log ended in an incomplete record (a crash or a failed write); those bytes were moved aside' } as never, { durable: true });
       }
     } catch (e) {
+      for (const s of a.sinks) await s.close();
       await a.fh?.close().catch(() => undefined);
       await a.head?.close();
       a.lock.release();
@@ -382,6 +398,9 @@ export class AuditLog {
       this.log('warn', `audit head anchor cannot be written: ${(e as Error).message}`);
     }
     batch.forEach((p, i) => p.resolve(records[i]!));
+    if (this.sinks.length) {
+      for (let i = 0; i < records.length; i++) for (const s of this.sinks) s.ship(parts[i]!, records[i]!);
+    }
     if (this.sinceCheckpoint >= this.every && !this.checkpointQueued && !this.closed) this.queueCheckpoint().catch(() => undefined);
   }
 
@@ -429,6 +448,11 @@ export class AuditLog {
   async checkpoint(): Promise<AuditCheckpoint> {
     if (!this.latest) await this.queueCheckpoint();
     return this.latest!;
+  }
+
+  /** Each sink: what it dropped so far, and why it is not delivering (undefined when it is). */
+  get sinkStatus(): Array<{ name: string; dropped: number; problem: string | undefined }> {
+    return this.sinks.map((s) => ({ name: s.name, dropped: s.dropped, problem: s.problem }));
   }
 
   /** Committed records (lines). */
@@ -502,6 +526,7 @@ export class AuditLog {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     await this.drain();
+    for (const s of this.sinks) await s.close();
     await this.fh.close().catch(() => undefined);
     await this.head.close();
     this.lock.release();
@@ -520,6 +545,7 @@ export class AuditLog {
     await this.drain();
     if (this.sinceCheckpoint > 0 && !this.lastError) await this.queueCheckpoint().catch(() => undefined);
     await this.drain();
+    for (const s of this.sinks) await s.close();
     await this.fh.close().catch(() => undefined);
     await this.head.close();
     this.lock.release();

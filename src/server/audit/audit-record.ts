@@ -43,9 +43,10 @@ export interface AuditRecord extends AuditEvent {
  * Records the log writes on its own, told apart from request records by
  * `type`: `repair` (a torn tail was moved aside at start), `suppressed`
  * (unauthenticated denials dropped by the rate limit), `checkpoint` (a
- * signed Merkle tree head). See src/server/README.md, "Audit log".
+ * signed Merkle tree head), `shipping` (a sink is back; how many records
+ * it missed). See src/server/README.md, "Audit log".
  */
-export type AuditSystemRecordType = 'repair' | 'suppressed' | 'checkpoint';
+export type AuditSystemRecordType = 'repair' | 'suppressed' | 'checkpoint' | 'shipping';
 
 export const GENESIS_HASH = AUDIT_GENESIS_HASH;
 

@@ -41,6 +41,10 @@ export function registerHealth(ctx: PluginContext): void {
     handler: async () => {
       const checks: Record<string, { ok: boolean; detail?: string }> = {};
       checks.audit = ctx.audit.healthy ? { ok: true } : { ok: false, detail: ctx.audit.error ?? 'audit log cannot be written' };
+      // Audit shipping: a sink that is down, or dropped records since it last delivered, is degraded.
+      for (const s of ctx.audit.sinkStatus) {
+        checks[`audit-sink ${s.name}`] = s.problem ? { ok: false, detail: `${s.problem}; ${s.dropped} record(s) dropped so far` } : { ok: true, detail: `${s.dropped} record(s) dropped so far` };
+      }
       // The key that signs audit checkpoints, for operators to pin (src/server/README.md, "Audit log").
       const auditKey = ctx.audit.signingKey;
       const keys = ctx.allowlist.size;
