@@ -1,6 +1,7 @@
 /** Global options shared by every command (DESIGN §6), parsed once by the root command. */
 import { Option, type Command } from 'commander';
 import { UsageError } from './errors/usage-error.js';
+import { parseHopSpec } from './ssh-config/hop-spec.js';
 
 export type OutputFormat = 'table' | 'json';
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'json'];
@@ -31,9 +32,39 @@ function parsePort(v: string): number {
 }
 
 function parseTimeout(v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0 || n > 3600) throw new UsageError(`--timeout must be seconds between 0 and 3600, got "${v}"`);
+  const n = v.trim() === '' ? NaN : Number(v);
+  if (!Number.isFinite(n) || n <= 0 || n > 3600) throw new UsageError(`--timeout must be a number of seconds greater than 0 and at most 3600 (e.g. 30 or 0.5), got "${v}"`);
   return n;
+}
+
+/**
+ * An option that names a target must not be empty: `--host "$TARGET"` with
+ * TARGET unset would otherwise fall back to the current context and act on
+ * whatever that is. Refused (exit 2) while the command line is parsed.
+ */
+export function nonEmpty(flag: string, what: string): (v: string) => string {
+  return (v) => {
+    if (!v.trim()) throw new UsageError(`${flag} is empty: give ${what}, or leave the option out to use the context (an unset shell variable?)`);
+    return v;
+  };
+}
+
+/** Each `[user@]host[:port]` of a comma-separated list, checked before anything connects. */
+function hopList(flag: string, what: string): (v: string) => string {
+  const empty = nonEmpty(flag, what);
+  return (v) => {
+    empty(v);
+    const parts = v.split(',').map((p) => p.trim());
+    if (parts.some((p) => !p)) throw new UsageError(`${flag} "${v}" has an empty entry`);
+    for (const p of parts) {
+      try {
+        parseHopSpec(p);
+      } catch (e) {
+        throw new UsageError(`${flag}: ${(e as Error).message}`);
+      }
+    }
+    return v;
+  };
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
@@ -53,8 +84,8 @@ export function parseSize(v: string): number {
 export function addGlobalOptions(program: Command): void {
   program
     .option('--context <name>', 'context from the config file to use (env OPSCTL_CONTEXT)')
-    .option('--bastion <chain>', 'bastion chain [user@]host[:port][,...], like ssh -J')
-    .option('--host <host>', 'service host [user@]host[:port] (an ~/.ssh/config alias works)')
+    .option('--bastion <chain>', 'bastion chain [user@]host[:port][,...], like ssh -J', hopList('--bastion', 'a bastion chain [user@]host[:port][,...]'))
+    .option('--host <host>', 'service host [user@]host[:port] (an ~/.ssh/config alias works)', hopList('--host', 'a host [user@]host[:port]'))
     .option('--port <n>', 'internal port on the service host\'s loopback (default 9900)', parsePort)
     .option('--identity <spec>', 'keychain:NAME | agent | FILE')
     .option('--known-hosts <file>', 'known_hosts file to check host keys against (replaces the defaults)')

@@ -8,16 +8,51 @@ import { addGlobalOptions, readGlobals, type GlobalOptions } from './globals.js'
 import { createFactory, type Factory } from './factory.js';
 import type { IOStreams } from './io.js';
 import { NOUNS } from './commands/index.js';
+import { CLIENT_VERSION } from './client-version.js';
+import { examplesHelp } from './man/command-examples.js';
+import { completionKindOf, type CompletionKind } from './completion/hints.js';
+import { cachedValues } from './completion/cached-values.js';
 
-export const VERSION = '0.1.0';
+export const VERSION = CLIENT_VERSION;
 
 export interface Program {
   program: Command;
   factory: Factory;
+  /** The command whose action ran (set just before it runs), for the error handler. */
+  actionCommand(): Command | undefined;
+  /**
+   * commander's own error text (unknown option, missing argument…), kept
+   * instead of printed under -o json so the error handler can put it into
+   * the JSON error object.
+   */
+  commanderError(): string | undefined;
+}
+
+/** How to list the values of a kind, for "missing argument" messages. */
+const LIST_COMMAND: Partial<Record<CompletionKind, string>> = {
+  flags: 'opsctl flags list',
+  tasks: 'opsctl tasks list',
+  jobs: 'opsctl jobs list',
+  migrations: 'opsctl migrate status',
+  endpoints: 'opsctl endpoints',
+  contexts: 'opsctl context list',
+  keys: 'opsctl keys list',
+};
+
+function commandPath(cmd: Command): string {
+  const words: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) words.unshift(c.name());
+  return words.join(' ');
+}
+
+function wantsJson(program: Command): boolean {
+  return (program.opts() as { output?: unknown }).output === 'json';
 }
 
 export function buildProgram(io: IOStreams): Program {
   let globals: GlobalOptions | undefined;
+  let action: Command | undefined;
+  let commanderText: string | undefined;
   const program = new Command('opsctl');
   const factory = createFactory(io, () => {
     globals ??= readGlobals(program);
@@ -34,10 +69,41 @@ export function buildProgram(io: IOStreams): Program {
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
-      outputError: (s, write) => write(`opsctl: ${s.replace(/^error: /, '')}`),
+      outputError: (s, write) => {
+        const text = s.replace(/^error: /, '');
+        // Under -o json the error handler writes it once, as the JSON error object.
+        if (wantsJson(program)) commanderText = text;
+        else write(`opsctl: ${text}`);
+      },
     });
   addGlobalOptions(program);
-  program.addHelpText('after', '\nExit status: 0 ok, 1 failed, 2 usage, 3 auth denied, 4 not confirmed, 5 connection/host key, 6 conflict, 130 interrupted.\nRun "opsctl <command> --help" for a command\'s options; "man opsctl" for everything.');
+  program.addHelpText('after', '\nExit status: 0 ok, 1 failed, 2 usage, 3 auth denied, 4 not confirmed, 5 connection/host key, 6 conflict, 130 interrupted.\nRun "opsctl help <command>" (or "opsctl <command> --help") for a command\'s options and examples; "man opsctl" for everything.');
   for (const register of NOUNS) register(program, factory);
-  return { program, factory };
+  program.hook('preAction', (_root, actionCommand) => {
+    action = actionCommand;
+  });
+
+  const decorate = (cmd: Command) => {
+    const examples = examplesHelp(commandPath(cmd));
+    if (examples) cmd.addHelpText('after', examples);
+    // "missing required argument 'name'" plus what it could be, from the
+    // local completion cache (never the network): the names TAB would offer.
+    // commander calls this (undeclared in its types) when an argument is missing.
+    (cmd as unknown as { missingArgument(name: string): never }).missingArgument = (name: string): never => {
+      const arg = cmd.registeredArguments.find((a) => a.name() === name);
+      const kind = arg ? completionKindOf(arg) : undefined;
+      let more = '';
+      if (kind) {
+        const values = cachedValues(io.env, kind, (program.opts() as { context?: string }).context);
+        const list = LIST_COMMAND[kind];
+        more = values.length
+          ? `\n${kind}: ${values.slice(0, 12).join(', ')}${values.length > 12 ? ', …' : ''}${list ? ` (see ${list})` : ''}`
+          : list ? `\n(see ${list})` : '';
+      }
+      return cmd.error(`error: missing required argument '${name}'${more}`, { code: 'commander.missingArgument', exitCode: 2 });
+    };
+    cmd.commands.forEach(decorate);
+  };
+  program.commands.forEach(decorate);
+  return { program, factory, actionCommand: () => action, commanderError: () => commanderText };
 }

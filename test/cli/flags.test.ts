@@ -43,7 +43,7 @@ test('enable/disable for boolean flags only', async () => {
   assert.match(wrong.stderr, /flag discount_percent is a percentage, not a boolean/);
 });
 
-test('bad values: usage errors before the write; range checks by the server (exit 1 naming the field)', async () => {
+test('bad values: usage errors before the write; range checks by the server (exit 2 naming the field)', async () => {
   const before = value('discount_percent');
   for (const [argv, re] of [
     [['flags', 'set', 'maintenance_mode', 'perhaps'], /is a boolean: use true\/false/],
@@ -55,8 +55,8 @@ test('bad values: usage errors before the write; range checks by the server (exi
     assert.match(r.stderr, re);
   }
   const range = await h.run(['flags', 'set', 'max_page_size', '999'], { as: 'operator' });
-  // 400 request.invalid exits 1 until the exit contract maps it to 2 (issue 11.1 point 1).
-  assert.equal(range.code, 1, range.stderr);
+  // A value the server refuses (400 request.invalid) is a usage error: exit 2.
+  assert.equal(range.code, 2, range.stderr);
   assert.match(range.stderr, /flag "max_page_size" must be at most 500 \(1\.\.500\), got 999 \(field: value\) \[request\.invalid, HTTP 400\]/);
   const half = await h.run(['flags', 'set', 'max_page_size', '1.5'], { as: 'operator' });
   assert.equal(half.code, range.code, half.stderr);
@@ -64,7 +64,8 @@ test('bad values: usage errors before the write; range checks by the server (exi
   assert.equal(half.stdout, '');
   assert.notEqual(value('max_page_size'), 1.5);
   const unknown = await h.run(['flags', 'get', 'nope']);
-  assert.equal(unknown.code, 1);
+  // A name the operator typed that does not exist: a usage error (exit 2).
+  assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /not_found, HTTP 404/);
   assert.equal(value('discount_percent'), before);
 });

@@ -38,11 +38,13 @@ test('metrics -o json: the JSON form, filtered', async () => {
   assert.ok(doc[0].values.some((v: { labels: { state: string } }) => v.labels.state === 'running'));
 });
 
-async function watch(opts: { tty: boolean; json?: boolean; ms: number }) {
+async function watch(opts: { tty: boolean; json?: boolean; ms: number; frames: RegExp }) {
   const bench = h.factory({ as: 'viewer', tty: opts.tty, globals: { output: opts.json ? 'json' : 'table' } });
   const ac = new AbortController();
   const done = metrics(bench.f, { watch: true, interval: 0.2, filter: 'requests_total', interrupt: ac.signal });
+  // At least opts.ms, and until two frames are out (a loaded machine is slow).
   await sleep(opts.ms);
+  for (let i = 0; i < 100 && (bench.io.stdout().match(opts.frames) ?? []).length < 2; i++) await sleep(50);
   ac.abort();
   // Ctrl-C ends a watch: exit 130, as for every interrupted command.
   assert.equal(reportError(await done.then(() => undefined, (e: unknown) => e)).exitCode, 130);
@@ -51,14 +53,14 @@ async function watch(opts: { tty: boolean; json?: boolean; ms: number }) {
 }
 
 test('metrics --watch: repeats when piped, redraws on a terminal, NDJSON under -o json; Ctrl-C ends it with 130', async () => {
-  const piped = await watch({ tty: false, ms: 550 });
+  const piped = await watch({ tty: false, ms: 450, frames: /^# \d{4}-/gm });
   const frames = piped.stdout().match(/^# \d{4}-\d\d-\d\dT/gm) ?? [];
   assert.ok(frames.length >= 2, `several frames: ${frames.length}`);
   assert.doesNotMatch(piped.stdout(), /\x1b\[2J/);
-  const tty = await watch({ tty: true, ms: 450 });
+  const tty = await watch({ tty: true, ms: 450, frames: /\x1b\[H\x1b\[2J/g });
   assert.ok((tty.stdout().match(/\x1b\[H\x1b\[2J/g) ?? []).length >= 2, 'screen redrawn');
   assert.match(tty.stdout(), /opsctl_internal_requests_total/);
-  const json = await watch({ tty: false, json: true, ms: 450 });
+  const json = await watch({ tty: false, json: true, ms: 450, frames: /^\{/gm });
   const lines = json.stdout().trim().split('\n').map((l) => JSON.parse(l));
   assert.ok(lines.length >= 2);
   assert.equal(lines[0].metrics[0].name, 'opsctl_internal_requests_total');

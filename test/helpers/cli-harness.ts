@@ -17,7 +17,7 @@ import Database from 'better-sqlite3';
 import { Umzug, type UmzugStorage } from 'umzug';
 import { createInternalPort, type InternalPort, type MigrationLock, type TaskDefinition, type CustomEndpoint } from '../../src/server/index.js';
 import { buildProgram } from '../../src/cli/program.js';
-import { reportError } from '../../src/cli/errors/exit-code.js';
+import { execute } from '../../src/cli/main.js';
 import type { IOStreams } from '../../src/cli/io.js';
 import type { Factory } from '../../src/cli/factory.js';
 import { sqliteLock } from './sqlite-migrations.js';
@@ -450,20 +450,14 @@ export async function startCliHarness(opts: HarnessOptions = {}): Promise<CliHar
     async run(argv, o = {}) {
       const tio = testIO({ ...env, ...o.env }, Boolean(o.tty));
       answerer(tio, o);
-      const { program, factory } = buildProgram(tio.io);
+      const built = buildProgram(tio.io);
       const tunnels: DirectTunnel[] = [];
-      wire(factory, o, tunnels);
-      let code = 0;
-      // The same steps as src/cli/main.ts: parse, run, one error→exit map.
+      wire(built.factory, o, tunnels);
+      let code: number;
+      // Exactly what src/cli/main.ts does: parse, run, the one error handler.
       try {
-        await program.parseAsync(argv, { from: 'user' });
-      } catch (err) {
-        const report = reportError(err);
-        if (report.message) tio.io.stderr.write(`opsctl: ${report.message}\n`);
-        if (report.hint) tio.io.stderr.write(`${report.hint}\n`);
-        code = report.exitCode;
+        code = await execute(built, tio.io, argv);
       } finally {
-        await factory.close();
         await Promise.all(tunnels.map((t) => t.close()));
       }
       await new Promise((r) => setImmediate(r));

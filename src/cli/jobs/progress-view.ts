@@ -8,6 +8,7 @@ import type { IOStreams } from '../io.js';
 import type { Colors } from '../output/output.js';
 import type { JobEvent, JobProgress, JobState } from './job-types.js';
 import { fractionOf } from './job-types.js';
+import { sanitize } from '../output/sanitize.js';
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const CLEAR_LINE = '\r\x1b[2K';
@@ -32,7 +33,8 @@ function elapsed(ms: number): string {
   return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
 }
 
-export function createProgressView(io: IOStreams, colors: Colors, jobId: string, label: string): ProgressView {
+export function createProgressView(io: IOStreams, colors: Colors, rawJobId: string, label: string): ProgressView {
+  const jobId = sanitize(rawJobId);
   const tty = Boolean(io.stderr.isTTY);
   const started = Date.now();
   let state: JobState | string = 'running';
@@ -81,7 +83,9 @@ export function createProgressView(io: IOStreams, colors: Colors, jobId: string,
   };
 
   return {
-    event(ev) {
+    event(raw) {
+      // Job events are the service's words: shown, never executed.
+      const ev = { ...raw, ...(typeof raw.message === 'string' ? { message: sanitize(raw.message) } : {}), ...(typeof raw.state === 'string' ? { state: sanitize(raw.state) as JobState } : {}), ...(typeof raw.level === 'string' ? { level: sanitize(raw.level) } : {}) };
       switch (ev.type) {
         case 'state':
           if (ev.state) state = ev.state;

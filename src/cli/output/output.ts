@@ -2,10 +2,13 @@
  * Human and machine output. `-o json` writes exactly one JSON document to
  * stdout (NDJSON only for --follow streams); tables go to stdout, drawn with
  * cli-table3 on a terminal and as tab-separated text when piped; notes,
- * progress and colour go to stderr.
+ * progress and colour go to stderr. Every string written in human form
+ * passes the one sanitiser (sanitize.ts): values from the service cannot
+ * move the cursor, clear the screen or write the clipboard; -o json is exact.
  */
 import type { IOStreams } from '../io.js';
 import type { OutputFormat } from '../globals.js';
+import { sanitize, sanitizeDeep } from './sanitize.js';
 
 export interface Column {
   key: string;
@@ -23,7 +26,10 @@ export interface Colors {
   cyan(s: string): string;
 }
 
-const plain: Colors = { bold: (s) => s, dim: (s) => s, red: (s) => s, green: (s) => s, yellow: (s) => s, cyan: (s) => s };
+/** Text around which the CLI's own colours go: sanitised first, colours kept. */
+const safe = (s: string) => sanitize(s, { newlines: true, keepColors: true });
+
+const plain: Colors = { bold: safe, dim: safe, red: safe, green: safe, yellow: safe, cyan: safe };
 
 export function cellText(v: unknown): string {
   if (v === null || v === undefined) return '';
@@ -96,7 +102,10 @@ export class Output {
    * Rows as a table. `header: false` (piped output only) continues an earlier
    * tab-separated table, for follow streams that print rows as they come.
    */
-  table(rows: Record<string, unknown>[], columns: Column[], opts: { empty?: string; header?: boolean } = {}): void {
+  table(rawRows: Record<string, unknown>[], columns: Column[], opts: { empty?: string; header?: boolean } = {}): void {
+    // Cells are sanitised before they are formatted (and coloured): a newline
+    // or tab from the service shows as \n / \t and cannot break the layout.
+    const rows = sanitizeDeep(rawRows);
     const text = (c: Column, r: Record<string, unknown>) => (c.format ? c.format(r[c.key], r) : cellText(r[c.key]));
     if (!rows.length) {
       if (opts.empty) this.note(opts.empty);
@@ -120,25 +129,28 @@ export class Output {
   /** Key/value block for one object. */
   fields(pairs: Array<[string, unknown]>): void {
     const width = Math.max(...pairs.map(([k]) => k.length));
-    for (const [k, v] of pairs) this.io.stdout.write(`${this.colors.bold(k.padEnd(width))}  ${cellText(v)}\n`);
+    for (const [k, v] of pairs) {
+      const value = typeof v === 'string' ? sanitize(v, { keepColors: true }) : cellText(sanitizeDeep(v));
+      this.io.stdout.write(`${this.colors.bold(k.padEnd(width))}  ${value}\n`);
+    }
   }
 
   /** Plain text to stdout (human mode only). */
   line(text = ''): void {
-    this.io.stdout.write(text + '\n');
+    this.io.stdout.write(safe(text) + '\n');
   }
 
   /** A human note on stderr (never on stdout, so -o json stays clean). */
   note(text: string): void {
-    this.io.stderr.write(text + '\n');
+    this.io.stderr.write(safe(text) + '\n');
   }
 
   success(text: string): void {
-    this.io.stderr.write(this.colors.green('✓ ') + text + '\n');
+    this.io.stderr.write(this.colors.green('✓ ') + safe(text) + '\n');
   }
 
   warn(text: string): void {
-    this.io.stderr.write(this.colors.yellow('! ') + text + '\n');
+    this.io.stderr.write(this.colors.yellow('! ') + safe(text) + '\n');
   }
 }
 
@@ -148,7 +160,8 @@ export async function createOutput(io: IOStreams, format: OutputFormat, color: b
   if (color) {
     const { Chalk } = await import('chalk');
     const c = new Chalk({ level: 1 });
-    colors = { bold: c.bold, dim: c.dim, red: c.red, green: c.green, yellow: c.yellow, cyan: c.cyan };
+    const wrap = (style: (s: string) => string) => (s: string) => style(safe(s));
+    colors = { bold: wrap(c.bold), dim: wrap(c.dim), red: wrap(c.red), green: wrap(c.green), yellow: wrap(c.yellow), cyan: wrap(c.cyan) };
   }
   let Table;
   if (format === 'table' && io.stdout.isTTY) Table = (await import('cli-table3')).default as unknown as new (opts: object) => { push(...rows: unknown[]): void; toString(): string };

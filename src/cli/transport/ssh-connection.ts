@@ -24,7 +24,14 @@ type HopKind = 'bastion' | 'host';
 
 const seconds = (ms: number) => `${Number((ms / 1000).toFixed(1))} s`;
 const addr = (hop: Hop) => (hop.host.includes(':') ? `[${hop.host}]:${hop.port}` : `${hop.host}:${hop.port}`);
-const channelReason = (err: Error) => err.message.replace(/^\(SSH\) Channel open failure: /, '');
+// sshd often gives no text for a refused channel (OpenSSH: "connect failed"
+// carries only reason code 2), which used to leave a message ending in ": ".
+const channelReason = (err: Error) => {
+  const text = err.message.replace(/^\(SSH\) Channel open failure:\s*/, '').trim();
+  if (text) return text;
+  const code = (err as Error & { reason?: unknown }).reason;
+  return code === 2 ? 'nothing accepts connections there (connect failed)' : code === 4 ? 'the server is short of resources' : 'no reason given';
+};
 
 /**
  * One authenticated SSH connection (a bastion or a service host). It can

@@ -4,6 +4,7 @@ import { endpointHelp, summaryOf } from '../../command.js';
 import { UsageError } from '../../errors/usage-error.js';
 import { watchInterrupt, sleep } from '../../jobs/interrupt.js';
 import { InterruptedError } from '../../errors/interrupted-error.js';
+import { sanitize } from '../../output/sanitize.js';
 import { filterJsonMetrics, filterPrometheusText, type JsonMetric } from './prometheus-filter.js';
 
 export interface MetricsOptions {
@@ -54,7 +55,8 @@ export async function run(f: Factory, opts: MetricsOptions): Promise<void> {
       return { json: re ? filterJsonMetrics(all, re) : all };
     }
     const text = await client.call<string>('metrics.get', {}, { accept: 'text/plain', ...(signal ? { signal } : {}) });
-    return { text: re ? filterPrometheusText(text, re) : text };
+    // Metric help text and label values are the service's: shown, never executed.
+    return { text: sanitize(re ? filterPrometheusText(text, re) : text, { newlines: true, tabs: true }) };
   };
 
   if (!opts.watch) {
