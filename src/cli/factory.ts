@@ -142,10 +142,15 @@ export function createFactory(io: IOStreams, getGlobals: () => GlobalOptions): F
       const [target, identity] = await Promise.all([f.target(), f.identity()]);
       const { openTunnel } = await import('./transport/connect.js');
       const promptHostKey = f.hostKeyPrompt(target.knownHostsFiles[0]!);
+      // Feedback for a slow hop, on a terminal only: never piped, never with -o json
+      // (and not with -v, whose lines say the same).
+      const g = getGlobals();
+      const spinner = io.stderr.isTTY && g.output !== 'json' && !g.verbose ? io.stderr : undefined;
       const tunnel = await openTunnel(target, identity, {
         log: (m) => f.debug(m),
         warn: (m) => io.stderr.write(`opsctl: warning: ${m}\n`),
         ...(promptHostKey ? { promptHostKey } : {}),
+        ...(spinner ? { spinner } : {}),
       });
       for (const h of tunnel.hops) f.debug(`${h.kind} ${h.hop.name} (${h.hop.user}@${h.hop.host}:${h.hop.port}) ready in ${h.ms} ms`);
       return tunnel;

@@ -4,6 +4,8 @@ import { HostKeyVerifier } from './host-key-verifier.js';
 import { HttpTunnel } from './http-tunnel.js';
 import { SshChain } from './ssh-chain.js';
 import { ConnectBudget } from './connect-budget.js';
+import { HopSpinner } from './hop-spinner.js';
+import type { Writable } from 'node:stream';
 
 export interface OpenTunnelOptions {
   /** Asks about an unknown host key; pass it only when stdin/stderr are a TTY. */
@@ -14,6 +16,8 @@ export interface OpenTunnelOptions {
   warn?: (msg: string) => void;
   /** SSH keepalive interval, default 15 s. */
   keepaliveIntervalMs?: number;
+  /** Show a spinner naming the hop being connected on this terminal stream (after 300 ms). */
+  spinner?: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
 /**
@@ -32,7 +36,24 @@ export async function openTunnel(target: TunnelTarget, identity: Identity, opts:
     ...(opts.warn ? { warn: opts.warn } : {}),
   });
   const budget = new ConnectBudget(target.timeoutMs);
+  const spinner = opts.spinner ? new HopSpinner(opts.spinner as unknown as Writable) : undefined;
+  try {
+    return await connectRoute(target, identity, opts, verifier, budget, spinner);
+  } finally {
+    spinner?.stop();
+  }
+}
+
+async function connectRoute(
+  target: TunnelTarget,
+  identity: Identity,
+  opts: OpenTunnelOptions,
+  verifier: HostKeyVerifier,
+  budget: ConnectBudget,
+  spinner: HopSpinner | undefined,
+): Promise<Tunnel> {
   const chainOpts = {
+    ...(spinner ? { progress: spinner } : {}),
     identity,
     verifier,
     timeoutMs: target.timeoutMs,

@@ -2,7 +2,7 @@ import type { Identity } from '../identity/types.js';
 import type { Hop, HopTiming } from './types.js';
 import type { HostKeyVerifier } from './host-key-verifier.js';
 import { ConnectBudget } from './connect-budget.js';
-import { connectHop, type SshConnection } from './ssh-connection.js';
+import { connectHop, type HopConnectOptions, type SshConnection } from './ssh-connection.js';
 
 export interface SshChainOptions {
   identity: Identity;
@@ -11,6 +11,7 @@ export interface SshChainOptions {
   timeoutMs: number;
   keepaliveIntervalMs?: number;
   log?: (msg: string) => void;
+  progress?: HopConnectOptions['progress'];
 }
 
 /**

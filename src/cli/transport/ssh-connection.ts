@@ -18,6 +18,8 @@ export interface HopConnectOptions {
   /** SSH keepalive interval (default 15 s; 3 unanswered ones drop the connection). */
   keepaliveIntervalMs?: number;
   log?: (msg: string) => void;
+  /** Called as each hop starts connecting, and around a host-key question (feedback on a terminal). */
+  progress?: { hop(hop: Hop, kind: 'bastion' | 'host'): void; pause(): void; resume(): void };
 }
 
 type HopKind = 'bastion' | 'host';
@@ -154,6 +156,7 @@ export async function connectHop(hop: Hop, kind: HopKind, via: SshConnection | u
   const where = `${kind} "${hop.name}" (${addr(hop)})`;
   const started = performance.now();
   log?.(`ssh: connecting to ${where}${via ? ` through ${via.kind} "${via.hop.name}"` : ''}`);
+  opts.progress?.hop(hop, kind);
 
   return new Promise<SshConnection>((resolve, reject) => {
     const client = new ssh2.Client();
@@ -251,7 +254,9 @@ export async function connectHop(hop: Hop, kind: HopKind, via: SshConnection | u
               if (asking) {
                 clearTimeout(timer);
                 budget.pause();
+                opts.progress?.pause();
               } else {
+                opts.progress?.resume();
                 budget.resume();
                 arm();
               }
