@@ -8,6 +8,7 @@ export const PROBLEMS = {
   'auth.bad_signature': { status: 401, title: 'Signature does not verify' },
   'auth.expired': { status: 401, title: 'Signature is outside the accepted time window' },
   'auth.replay': { status: 401, title: 'Signature nonce was already used' },
+  'auth.instance': { status: 401, title: 'Signature is not bound to this instance of the service; sign again with its Opsctl-Instance' },
   'auth.forbidden': { status: 403, title: 'Role does not allow this endpoint' },
   'request.invalid': { status: 400, title: 'Request is invalid' },
   'request.too_large': { status: 413, title: 'Request body is too large' },

@@ -121,9 +121,10 @@ export interface SignedHeaders {
 /** The default component list for a request: content-digest joins when there is one. */
 export function defaultComponents(req: SignableRequest): string[] {
   const c: string[] = [...REQUIRED_COMPONENTS];
-  // The audit reason, the idempotency key, break-glass and dry-run change
-  // what the server does or records, so they are covered whenever sent.
-  for (const h of ['content-digest', 'opsctl-reason', 'idempotency-key', 'opsctl-break-glass', 'opsctl-dry-run']) {
+  // The instance id binds the signature to one running instance; the audit
+  // reason, the idempotency key, break-glass and dry-run change what the
+  // server does or records. All are covered whenever sent.
+  for (const h of ['content-digest', 'opsctl-instance', 'opsctl-reason', 'idempotency-key', 'opsctl-break-glass', 'opsctl-dry-run']) {
     if (req.headers[h] !== undefined) c.push(h);
   }
   return c;

@@ -1,7 +1,8 @@
 import http from 'node:http';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_GRANT_MAX_TTL_SECONDS, PROBLEM_CONTENT_TYPE, ProblemError, isRole } from '../protocol/index.js';
+import { DEFAULT_GRANT_MAX_TTL_SECONDS, INSTANCE_HEADER, PROBLEM_CONTENT_TYPE, ProblemError, isRole } from '../protocol/index.js';
 import { Allowlist } from './auth/allowlist.js';
 import { FileGrantStore } from './grants/file-grant-store.js';
 import { GrantService } from './grants/grant-service.js';
@@ -59,7 +60,7 @@ function checkOptions(o: InternalPortOptions): void {
 }
 
 /** Answers protocol-level client errors (bad HTTP, timeouts) with problem+json where the socket allows. */
-function onClientError(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
+function onClientError(instanceId: string, err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
   if (err.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
     return;
@@ -68,7 +69,7 @@ function onClientError(err: NodeJS.ErrnoException, socket: import('node:stream')
     ? [408, 'timeout', 'Request Timeout']
     : err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'request.invalid', 'Request Header Fields Too Large'] : [400, 'request.invalid', 'Bad Request'];
   const body = JSON.stringify(new ProblemError(code, status === 408 ? 'the request was not received in time' : 'malformed HTTP request', {}, status).toJSON());
-  socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${INSTANCE_HEADER}: ${instanceId}\r\nconnection: close\r\n\r\n${body}`);
 }
 
 function jobEndHook(audit: AuditLog, log: PortLog) {
@@ -109,6 +110,9 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
   const bindHost = await resolveListenHost(options);
   const log = portLogger(options);
   const startedAt = Date.now();
+  // New at every start and different on every replica: what binds a signed
+  // request to this instance (docs/security.md, "Replay").
+  const instanceId = randomBytes(16).toString('base64url');
 
   const allowlist = new Allowlist(options.authorizedKeysFile, log);
   allowlist.loadInitial();
@@ -236,6 +240,7 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     log,
     bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
     skewSeconds: skew,
+    instanceId,
     requireReasonForDestructive: options.requireReasonForDestructive === true,
     review: [approvalsStage(approvals)],
   });
@@ -252,7 +257,7 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     connections.busy(res);
     handler(req, res);
   });
-  server.on('clientError', onClientError);
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: import('node:stream').Duplex) => onClientError(instanceId, err, socket));
   // Connections are bounded and idle ones evicted first (http/connection-cap.ts);
   // the idle timer is a backstop that fires after Node's own 408 for slow headers;
   // the no-op 'timeout' listener keeps Node from destroying a socket that is
@@ -294,6 +299,7 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     address: bound.address,
     host: bound.host,
     port: bound.port,
+    instanceId,
     flags,
     close,
   };

@@ -328,6 +328,8 @@ export interface InternalPort {
   readonly address: string;
   readonly host: string | undefined;
   readonly port: number | undefined;
+  /** This instance's random id, new at every start: clients sign it as Opsctl-Instance. */
+  readonly instanceId: string;
   /** Read the current flag values from the service's own code. */
   readonly flags: FlagReader;
   close(): Promise<void>;

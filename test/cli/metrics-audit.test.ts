@@ -108,13 +108,17 @@ test('audit verify: intact → exit 0; an edited record → exit 1 naming it', a
 
   await h.auditSettled();
   const lines = fs.readFileSync(h.auditFile, 'utf8').split('\n');
-  lines[2] = lines[2]!.replace('"outcome":"ok"', '"outcome":"denied"');
+  // The first `ok` record (each command's first request is a denied
+  // auth.instance while the CLI learns the port's instance id).
+  const i = lines.findIndex((l) => l.includes('"outcome":"ok"'));
+  assert.ok(i >= 0);
+  lines[i] = lines[i]!.replace('"outcome":"ok"', '"outcome":"denied"');
   fs.writeFileSync(h.auditFile, lines.join('\n'));
   const bad = await h.run(['audit', 'verify']);
   assert.equal(bad.code, 1, bad.stderr);
-  assert.match(bad.stderr, /the audit log is broken at line 3 \(record seq 3\): hash does not match the record \(edited\)/);
+  assert.match(bad.stderr, new RegExp(`the audit log is broken at line ${i + 1} \\(record seq ${i + 1}\\): hash does not match the record \\(edited\\)`));
   const json = await h.run(['-o', 'json', 'audit', 'verify']);
   assert.equal(json.code, 1);
   assert.equal(json.json().ok, false);
-  assert.equal(json.json().firstBadRecord.line, 3);
+  assert.equal(json.json().firstBadRecord.line, i + 1);
 });

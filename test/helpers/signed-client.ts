@@ -79,6 +79,12 @@ export interface SendOptions {
   keyid?: string;
   unsigned?: boolean;
   key?: TestKey;
+  /**
+   * The Opsctl-Instance to sign (default: the one this target last answered
+   * with, learnt by an unsigned probe the first time); null sends none.
+   * Given explicitly, a 401 auth.instance is returned rather than retried.
+   */
+  instance?: string | null;
   /** Changes the request after signing (to test that tampering is caught). */
   tamper?: Tamper | ((r: PreparedRequest) => void);
 }
@@ -131,13 +137,38 @@ function applyTamper(r: PreparedRequest, t: Tamper): void {
   }
 }
 
-/** Signs and sends requests to an internal port. */
+/** The Opsctl-Instance each target last answered with (shared by every client of that target). */
+const instances = new Map<string, string>();
+const targetKey = (t: Target) => ('socketPath' in t ? t.socketPath : `${t.host}:${t.port}`);
+
+/** Tells every client of `target` the port's instance id (when the test has it, e.g. InternalPort.instanceId), so no probe is needed. */
+export function rememberInstance(target: Target, instanceId: string): void {
+  instances.set(targetKey(target), instanceId);
+}
+
+/**
+ * Signs and sends requests to an internal port. Like the CLI, it signs the
+ * instance id the port sends in Opsctl-Instance, and re-signs once when a
+ * 401 auth.instance says the port restarted (docs/security.md, "Replay").
+ */
 export class SignedClient {
   constructor(readonly target: Target, readonly key: TestKey) {}
+
+  /** The port's current Opsctl-Instance, asked with an unsigned request (401) when not known yet. */
+  async instance(): Promise<string> {
+    const known = instances.get(targetKey(this.target));
+    if (known) return known;
+    const r = await this.sendPrepared({ method: 'GET', path: '/v1/health', query: '', headers: {}, body: undefined });
+    const id = r.headers['opsctl-instance'];
+    if (typeof id !== 'string') throw new Error(`the port sent no Opsctl-Instance (status ${r.status})`);
+    return id;
+  }
 
   async prepare(method: string, pathname: string, opts: SendOptions = {}): Promise<PreparedRequest> {
     const key = opts.key ?? this.key;
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+    const instance = opts.instance === undefined ? (opts.unsigned ? undefined : await this.instance()) : opts.instance;
+    if (instance !== null && instance !== undefined) headers['opsctl-instance'] = instance;
     let body: Buffer | undefined;
     if (opts.body !== undefined) {
       body = Buffer.isBuffer(opts.body) ? opts.body : Buffer.from(typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body));
@@ -156,7 +187,8 @@ export class SignedClient {
           sign: (d) => key.sign(d),
           ...(opts.created !== undefined ? { created: opts.created } : {}),
           ...(opts.nonce !== undefined ? { nonce: opts.nonce } : {}),
-          ...(opts.components ? { components: opts.components } : {}),
+          // An explicit component list still binds the instance, unless told not to.
+          ...(opts.components ? { components: instance && !opts.components.includes('opsctl-instance') ? [...opts.components, 'opsctl-instance'] : opts.components } : {}),
         },
       );
       headers['signature-input'] = signed['signature-input'];
@@ -180,6 +212,8 @@ export class SignedClient {
         headers,
         agent: false,
       }, (res) => {
+        const id = res.headers['opsctl-instance'];
+        if (typeof id === 'string') instances.set(targetKey(this.target), id);
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
@@ -196,7 +230,12 @@ export class SignedClient {
   }
 
   async send(method: string, pathname: string, opts: SendOptions & { accept?: string } = {}): Promise<TestResponse> {
-    return this.sendPrepared(await this.prepare(method, pathname, opts), opts.accept ? { accept: opts.accept } : {});
+    const extra = opts.accept ? { accept: opts.accept } : {};
+    const r = await this.sendPrepared(await this.prepare(method, pathname, opts), extra);
+    if (r.status === 401 && r.json?.code === 'auth.instance' && opts.instance === undefined && !opts.tamper) {
+      return this.sendPrepared(await this.prepare(method, pathname, opts), extra);
+    }
+    return r;
   }
 
   /** Calls a catalog endpoint with params laid out as the CLI would (buildRequest). */

@@ -9,7 +9,7 @@ import type { Identity } from '../identity/types.js';
 import { signRequest } from '../../protocol/signature.js';
 import { contentDigest } from '../../protocol/content-digest.js';
 import { ProblemError } from '../../protocol/problem-error.js';
-import { REASON_HEADER, IDEMPOTENCY_HEADER } from '../../protocol/headers.js';
+import { REASON_HEADER, IDEMPOTENCY_HEADER, INSTANCE_HEADER } from '../../protocol/headers.js';
 import { buildRequest, STANDARD_ENDPOINTS, type Catalog, type EndpointDescriptor } from '../../protocol/catalog.js';
 
 export interface CallOptions {
@@ -60,6 +60,8 @@ export class Client {
   readonly tunnel: Tunnel;
   readonly identity: Identity;
   private readonly defaultReason: string | undefined;
+  /** The port's Opsctl-Instance as it last answered; signed into every request (docs/security.md, "Replay"). */
+  private instance: string | undefined;
 
   constructor(tunnel: Tunnel, identity: Identity, opts: { reason?: string } = {}) {
     this.tunnel = tunnel;
@@ -76,6 +78,7 @@ export class Client {
     const reason = opts.reason ?? this.defaultReason;
     if (reason) headers[REASON_HEADER] = reasonHeaderValue(reason);
     if (opts.idempotencyKey) headers[IDEMPOTENCY_HEADER] = opts.idempotencyKey;
+    if (this.instance) headers[INSTANCE_HEADER] = this.instance;
     const signed = await signRequest(
       { method: req.method, path: req.path, query: req.query ?? '', headers },
       { keyid: this.identity.keyid, sign: (data) => this.identity.sign(data) },
@@ -92,8 +95,23 @@ export class Client {
     return { method: req.method, path, headers, ...(bodyBuf ? { body: bodyBuf } : {}), ...(opts.signal ? { signal: opts.signal } : {}) };
   }
 
-  /** Sends a signed request; returns the response whatever its status. */
+  /**
+   * Remembers the instance id the port answered with; true when it differs
+   * from the one the request was signed for and the port refused it for
+   * that (401 auth.instance): the one case worth signing again.
+   */
+  private relearn(sent: string | undefined, status: number, headers: Record<string, string | string[] | undefined>, body?: Buffer): boolean {
+    const id = headers[INSTANCE_HEADER];
+    if (typeof id === 'string' && id) this.instance = id;
+    if (status !== 401 || this.instance === sent) return false;
+    return body === undefined || problemFromResponse({ status, headers }, body).code === 'auth.instance';
+  }
+
+  /** Sends a signed request; returns the response whatever its status. A first call learns the port's instance id (one 401, then signed again). */
   async send(req: RawRequest, opts: CallOptions = {}): Promise<TunnelResponse> {
+    const sent = this.instance;
+    const res = await this.tunnel.request(await this.prepare(req, opts));
+    if (!this.relearn(sent, res.status, res.headers, res.body)) return res;
     return this.tunnel.request(await this.prepare(req, opts));
   }
 
@@ -119,13 +137,19 @@ export class Client {
 
   /** A streamed signed GET (NDJSON job events). Throws ProblemError on >= 400. */
   async stream(req: RawRequest, opts: CallOptions = {}): Promise<TunnelStream> {
-    const res = await this.tunnel.stream(await this.prepare(req, opts));
-    if (res.statusCode >= 400) {
+    for (let attempt = 0; ; attempt++) {
+      const sent = this.instance;
+      const res = await this.tunnel.stream(await this.prepare(req, opts));
+      if (res.statusCode < 400) {
+        this.relearn(sent, res.statusCode, res.headers);
+        return res;
+      }
       const chunks: Buffer[] = [];
       for await (const c of res) chunks.push(c as Buffer);
-      throw problemFromResponse({ status: res.statusCode, headers: res.headers }, Buffer.concat(chunks));
+      const body = Buffer.concat(chunks);
+      if (attempt === 0 && this.relearn(sent, res.statusCode, res.headers, body)) continue;
+      throw problemFromResponse({ status: res.statusCode, headers: res.headers }, body);
     }
-    return res;
   }
 
   catalog(): Promise<Catalog> {

@@ -4,8 +4,9 @@
  * refuse, or returns 'done' when it has answered the request itself):
  *
  *   1. authenticate  body size from Content-Length (413) → RFC 9421 signature
- *                    through the key resolver (401) — nothing else is learnt
- *                    about the port by an unauthenticated caller
+ *                    through the key resolver (401) → bound to this instance
+ *                    (401 auth.instance) — nothing else is learnt about the
+ *                    port by an unauthenticated caller
  *   2. readBody      body within the limit (413) → content-digest (401) →
  *                    nonce replay (401 auth.replay, 503 server.busy)
  *   3. route         endpoint match (404/405)
@@ -27,6 +28,7 @@
  * order for service authors; docs/security.md what each check defends.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import {
   BREAK_GLASS_HEADER,
@@ -35,6 +37,7 @@ import {
   PROBLEM_CONTENT_TYPE,
   ProblemError,
   REASON_HEADER,
+  INSTANCE_HEADER,
   REQUEST_ID_HEADER,
   REQUIRED_COMPONENTS,
   roleAllows,
@@ -73,6 +76,12 @@ export interface PipelineDeps {
   log: PortLog;
   bodyLimit: number;
   skewSeconds: number;
+  /**
+   * This instance's random id (new at every start), sent as Opsctl-Instance
+   * on every answer; a request must cover the same value (docs/security.md,
+   * "Replay").
+   */
+  instanceId: string;
   requireReasonForDestructive: boolean;
   /**
    * Stages run between authorize and admit, in order: the request is fully
@@ -205,7 +214,21 @@ export const authenticate: Stage = (deps, s) => {
   Object.assign(s.event, { keyid: s.principal.keyid, principal: s.principal.name, role: s.principal.role });
   // A request made under a grant says so in every record it leaves (jobs included: they copy the event).
   if (s.principal.grantId) Object.assign(s.event, { grantId: s.principal.grantId });
+  // Bound to this instance: bytes signed for another replica, or for this
+  // one before a restart, are refused although their nonce is new here.
+  const instance = req.headers[INSTANCE_HEADER];
+  if (typeof instance !== 'string' || !verdict.components.includes(INSTANCE_HEADER) || !sameText(instance, deps.instanceId)) {
+    throw new ProblemError('auth.instance', instance === undefined
+      ? `the signature must cover the ${INSTANCE_HEADER} header with this instance's id (sent in that header on every answer); sign again`
+      : `the request was signed for instance ${String(instance).slice(0, 64)}, not this one (${deps.instanceId}); sign again with ${INSTANCE_HEADER}: ${deps.instanceId}`);
+  }
 };
+
+function sameText(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
 
 /** 2. The body within the limit, its digest, then the nonce: only a fully verified request may consume it. */
 export const readBody: Stage = async (deps, s) => {
@@ -419,6 +442,7 @@ function newState(deps: PipelineDeps, req: IncomingMessage, res: ServerResponse)
 async function handle(deps: PipelineDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const s = newState(deps, req, res);
   res.setHeader(REQUEST_ID_HEADER, s.requestId);
+  res.setHeader(INSTANCE_HEADER, deps.instanceId);
   try {
     for (const [, stage] of STAGES) {
       if ((await stage(deps, s)) === 'done') return;
