@@ -5,7 +5,7 @@ import { UsageError } from './usage-error.js';
 export const USAGE = `usage: demo-service --data-dir DIR --internal-port N --public-port N --authorized-keys FILE
                     [--audit-log FILE] [--internal-host HOST] [--allow-non-loopback] [--public-host HOST]
                     [--slow-migrations MS] [--audit-syslog udp://HOST:PORT|tcp://HOST:PORT|unix:PATH]...
-                    [--audit-stdout]
+                    [--audit-stdout] [--audit-checkpoint-every N] [--audit-checkpoint-seconds S]
 
 Starts the demo orders service: a public HTTP API on --public-port and the
 opsctl internal port on --internal-port (0 = a free port for either). Once both
@@ -24,7 +24,9 @@ line on stdout, one JSON line each.
   --slow-migrations MS    pause MS before each migration (to watch migration jobs in demos and tests)
   --audit-syslog TARGET   also ship every audit record to syslog (RFC 5424): udp://HOST:PORT,
                           tcp://HOST:PORT (octet-counted, reconnecting) or unix:PATH (stream); repeatable
-  --audit-stdout          also write every audit record to stdout as JSON Lines (after the address line)`;
+  --audit-stdout          also write every audit record to stdout as JSON Lines (after the address line)
+  --audit-checkpoint-every N    a signed audit checkpoint every N records (default 1000)
+  --audit-checkpoint-seconds S  and every S seconds when records were added (default 60)`;
 
 export interface DemoServiceArgs {
   dataDir: string;
@@ -38,6 +40,8 @@ export interface DemoServiceArgs {
   slowMigrationsMs: number;
   /** Audit shipping targets (syslog URLs, `stdout`). */
   auditSinks: string[];
+  auditCheckpointEvery?: number;
+  auditCheckpointSeconds?: number;
 }
 
 function port(name: string, raw: string | undefined): number {
@@ -72,6 +76,8 @@ export function parseDemoArgs(argv: string[]): DemoServiceArgs | null {
         'slow-migrations': { type: 'string' },
         'audit-syslog': { type: 'string', multiple: true },
         'audit-stdout': { type: 'boolean' },
+        'audit-checkpoint-every': { type: 'string' },
+        'audit-checkpoint-seconds': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -91,6 +97,13 @@ export function parseDemoArgs(argv: string[]): DemoServiceArgs | null {
       throw new UsageError(`--audit-syslog must be udp://HOST:PORT, tcp://HOST:PORT or unix:/PATH (got "${t}")`);
     }
   }
+  const positive = (name: string, raw: string | undefined): number | undefined => {
+    if (raw === undefined) return undefined;
+    if (!/^\d{1,9}$/.test(raw) || Number(raw) < 1) throw new UsageError(`--${name} must be a whole number of at least 1 (got "${raw}")`);
+    return Number(raw);
+  };
+  const every = positive('audit-checkpoint-every', values['audit-checkpoint-every']);
+  const seconds = positive('audit-checkpoint-seconds', values['audit-checkpoint-seconds']);
   return {
     dataDir,
     internalPort: port('internal-port', values['internal-port']),
@@ -102,5 +115,7 @@ export function parseDemoArgs(argv: string[]): DemoServiceArgs | null {
     allowNonLoopback: values['allow-non-loopback'] ?? false,
     slowMigrationsMs: Number(slow),
     auditSinks: [...syslog, ...(values['audit-stdout'] ? ['stdout'] : [])],
+    ...(every !== undefined ? { auditCheckpointEvery: every } : {}),
+    ...(seconds !== undefined ? { auditCheckpointSeconds: seconds } : {}),
   };
 }

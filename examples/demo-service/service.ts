@@ -38,6 +38,8 @@ export interface DemoServiceConfig {
   auditSinks?: string[];
   /** With the stdout sink: records wait until this settles (the address line goes first). */
   auditStdoutAfter?: Promise<unknown>;
+  auditCheckpointEvery?: number;
+  auditCheckpointSeconds?: number;
   log: Logger;
 }
 
@@ -67,7 +69,12 @@ export async function startDemoService(config: DemoServiceConfig): Promise<Runni
       allowNonLoopback: config.allowNonLoopback,
       authorizedKeysFile: config.authorizedKeysFile,
       auditLogFile: config.auditLogFile,
-      ...(config.auditSinks?.length ? { audit: { sinks: config.auditSinks, ...(config.auditStdoutAfter ? { stdoutAfter: config.auditStdoutAfter } : {}) } } : {}),
+      audit: {
+        sinks: config.auditSinks ?? [],
+        ...(config.auditStdoutAfter ? { stdoutAfter: config.auditStdoutAfter } : {}),
+        ...(config.auditCheckpointEvery ? { checkpointEvery: config.auditCheckpointEvery } : {}),
+        ...(config.auditCheckpointSeconds ? { checkpointSeconds: config.auditCheckpointSeconds } : {}),
+      },
       flags: { definitions: FLAG_DEFINITIONS, file: path.join(config.dataDir, 'flags.json') },
       migrations: {
         migrator: createMigrator(db, { log, delayMs: config.slowMigrationsMs ?? 0 }),

@@ -63,7 +63,8 @@ function rewriteHistory(log: string, keyFile: string): void {
   fs.writeFileSync(`${log}.head`, JSON.stringify({ seq: last.seq, hash: last.hash }) + '\n');
 }
 
-test('audit verify witnesses checkpoints per context; proof verifies; --file checks a copy offline; a rewritten history fails with exit 1', async (t) => {
+// About twenty CLI runs through two sshd hops and four service starts: slow on a loaded machine.
+test('audit verify witnesses checkpoints per context; proof verifies; --file checks a copy offline; a rewritten history fails with exit 1', { timeout: 600_000 }, async (t) => {
   const s = await startStack(t);
   if (!s) return;
   const dataDir = path.join(s.dir, 'svc-data');

@@ -101,3 +101,24 @@ test('verify is incremental from the newest verified checkpoint, a full walk on 
     await h.close();
   }
 });
+
+test('demo service: --audit-checkpoint-every and --audit-checkpoint-seconds set the cadence; SIGTERM writes the shutdown checkpoint', async () => {
+  const { startDemoService } = await import('../helpers/demo-service.js');
+  const { makeKey, SignedClient } = await import('../helpers/signed-client.js');
+  const { tempDir } = await import('./fixtures/harness.js');
+  const dir = tempDir('opsctl-audit-cadence-');
+  const key = makeKey(dir, 'cadence-viewer');
+  const svc = await startDemoService({ authorizedKeys: `role="viewer" ${key.publicLine}\n`, dataDir: path.join(dir, 'data'), extraArgs: ['--audit-checkpoint-every', '4', '--audit-checkpoint-seconds', '3600'] });
+  try {
+    const c = new SignedClient({ host: '127.0.0.1', port: svc.internal.port }, key);
+    for (let i = 0; i < 9; i++) await c.call('health');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(readAudit(svc.auditLog).filter((r) => r.type === 'checkpoint').length, 2, 'after 4 and 8 records');
+  } finally {
+    await svc.stop();
+  }
+  const records = readAudit(path.join(dir, 'data', 'audit.log'));
+  assert.equal(records.at(-1)!.type, 'checkpoint', 'SIGTERM: a checkpoint over everything');
+  assert.equal(records.at(-1)!.size, records.length - 1);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
