@@ -115,7 +115,7 @@ if (haveSsh) {
   const request = `GET /v1/health HTTP/1.0\r\nHost: internal\r\n\r\n`;
   addCase('ssh -J bastion -W 127.0.0.1:PORT host', 'ssh', ['-F', sshConfig, '-W', `127.0.0.1:${internalPort}`, 'bench-host'], { input: request });
   const curl = `curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:${internalPort}/v1/health`;
-  if (which('curl') || true) {
+  {
     // The classic one-liner: a remote command on the service host.
     addCase('ssh -J bastion host curl …', 'ssh', ['-F', sshConfig, 'bench-host', curl]);
   }

@@ -1,5 +1,5 @@
 /**
- * The confirmation rule for destructive actions (DESIGN §6): show first, then
+ * The confirmation rule for destructive actions (README "Runbooks"): show first, then
  * ask; protected contexts make the operator type the context name; --yes
  * skips; no TTY and no --yes refuses before anything is sent to the server.
  */

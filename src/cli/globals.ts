@@ -1,4 +1,4 @@
-/** Global options shared by every command (DESIGN §6), parsed once by the root command. */
+/** Global options shared by every command (README, man opsctl), parsed once by the root command. */
 import { Option, type Command } from 'commander';
 import { UsageError } from './errors/usage-error.js';
 import { parseHopSpec } from './ssh-config/hop-spec.js';

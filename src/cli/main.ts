@@ -63,7 +63,7 @@ async function handleError(built: Program, io: IOStreams, err: unknown): Promise
     json = g.output === 'json';
     verbose = g.verbose;
   } catch {
-    /* globals unparsed */
+    /* the global options were not parsed */
   }
   const nameHint = await typedNameHint(built, err).catch(() => undefined);
   let report: ErrorReport = reportError(err, { typedName: nameHint !== undefined });

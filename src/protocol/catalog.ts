@@ -96,7 +96,7 @@ const approvalDigest: JsonSchema = { type: 'string', pattern: '^[0-9a-f]{64}$', 
 const approvalReason: JsonSchema = { type: 'string', maxLength: 1000, description: 'why (recorded in the audit log)' };
 const planHash: JsonSchema = { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'planHash of the reviewed plan; 412 if the plan changed' };
 
-/** The standard endpoints of protocol v1 (DESIGN §4). */
+/** The standard endpoints of protocol v1 (docs/protocol.md). */
 export const STANDARD_ENDPOINTS: readonly EndpointDescriptor[] = [
   {
     id: 'health', method: 'GET', path: '/v1/health', role: 'viewer', destructive: false, job: false, scope: 'instance',

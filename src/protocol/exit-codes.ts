@@ -1,4 +1,4 @@
-/** Process exit codes of the opsctl CLI (DESIGN §6). Stable: runbooks branch on them. */
+/** Process exit codes of the opsctl CLI (docs/protocol.md, README "Exit codes"). Stable: runbooks branch on them. */
 export const ExitCode = {
   OK: 0,
   FAILED: 1,
@@ -15,7 +15,7 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 export const EXIT_CODE_DESCRIPTIONS: ReadonlyArray<{ code: ExitCodeValue; meaning: string }> = [
   { code: 0, meaning: 'success' },
   { code: 1, meaning: 'the operation failed (server error, job failed, bad response)' },
-  { code: 2, meaning: 'usage error: unknown command, malformed flag or argument' },
+  { code: 2, meaning: 'usage error: unknown command, malformed flag or argument, a value the server refused (request.invalid), a typed name that does not exist' },
   { code: 3, meaning: 'authentication or authorisation denied (HTTP 401/403)' },
   { code: 4, meaning: 'not confirmed: the operator declined, or no TTY and no --yes' },
   { code: 5, meaning: 'connection, tunnel or host-key failure (the failing hop is named)' },

@@ -93,7 +93,7 @@ function jobEndHook(audit: AuditLog, log: PortLog) {
 
 /**
  * Starts the internal port of a service: a loopback-only HTTP listener that
- * serves the opsctl protocol (DESIGN §3-5). Resolves once it listens.
+ * serves the opsctl protocol (docs/protocol.md). Resolves once it listens.
  *
  * Refuses to start (InternalPortConfigError) on a non-loopback bind without
  * allowNonLoopback, a missing or empty allowlist, an audit log that cannot be

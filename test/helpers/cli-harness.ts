@@ -116,7 +116,6 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 export function stripAnsi(s: string): string {
-  // eslint-disable-next-line no-control-regex
   return s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
 }
 

@@ -52,7 +52,7 @@ function mountTmpfs(dir: string, size: string): boolean {
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir], { stdio: 'pipe' });
     return true;
   } catch (e) {
-    if (CI) throw new Error(`cannot mount a tmpfs for the full-disk test (needs root): ${(e as Error).message}`);
+    if (CI) throw new Error(`cannot mount a tmpfs for the full-disk test (needs root): ${(e as Error).message}`, { cause: e });
     return false;
   }
 }

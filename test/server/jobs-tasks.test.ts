@@ -6,7 +6,7 @@ import { readAudit, startHarness, type Harness } from './fixtures/harness.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const counters = { count: 0, purge: 0, sawAbort: false };
-let release: (() => void) | undefined;
+let _release: (() => void) | undefined;
 
 const tasks: TaskDefinition[] = [
   {
@@ -37,7 +37,7 @@ const tasks: TaskDefinition[] = [
     params: { type: 'object', properties: { note: { type: 'string' } }, additionalProperties: false },
     async handler() {
       counters.count++;
-      await new Promise<void>((r) => { release = r; setTimeout(r, 150); });
+      await new Promise<void>((r) => { _release = r; setTimeout(r, 150); });
       return { count: counters.count };
     },
   },

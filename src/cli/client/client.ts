@@ -51,7 +51,7 @@ export function problemFromResponse(res: { status: number; headers: Record<strin
  * characters become spaces: a header can never be split.
  */
 export function reasonHeaderValue(reason: string): string {
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- it matches terminal control characters on purpose
   const clean = reason.replace(/[\x00-\x1f\x7f]+/g, ' ').trim();
   return Buffer.from(clean, 'utf8').toString('latin1');
 }

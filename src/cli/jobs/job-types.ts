@@ -1,4 +1,4 @@
-/** The job shapes of protocol v1 as the CLI reads them (DESIGN §4: jobs.*). */
+/** The job shapes of protocol v1 as the CLI reads them (docs/protocol.md: jobs). */
 
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 

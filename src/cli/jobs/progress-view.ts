@@ -57,7 +57,7 @@ export function createProgressView(io: IOStreams, colors: Colors, rawJobId: stri
     parts.push(colors.dim(elapsed(Date.now() - started)));
     let line = parts.join('  ');
     // Never wrap: a wrapped status line cannot be redrawn in place.
-    // eslint-disable-next-line no-control-regex
+    // eslint-disable-next-line no-control-regex -- it matches terminal control characters on purpose
     const visible = line.replace(/\x1b\[[0-9;]*m/g, '');
     if (visible.length > cols - 1) line = visible.slice(0, Math.max(10, cols - 2)) + '…';
     io.stderr.write(CLEAR_LINE + line);

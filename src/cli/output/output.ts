@@ -38,7 +38,7 @@ export function cellText(v: unknown): string {
   return JSON.stringify(v);
 }
 
-// eslint-disable-next-line no-control-regex
+// eslint-disable-next-line no-control-regex -- it matches terminal control characters on purpose
 const ANSI = /\x1b\[[0-9;]*m/g;
 
 /**

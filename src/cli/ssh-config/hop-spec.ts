@@ -44,6 +44,7 @@ export function parseHopSpec(spec: string): HopSpec {
     host = rest;
   }
   if (!host) throw new HopSpecError(`empty host name in "${spec}"`, spec);
+  // eslint-disable-next-line no-control-regex -- a host name with control characters is refused, so they are matched
   if (/[\s/@,\x00-\x1f\x7f]/.test(host) || host.startsWith('-')) throw new HopSpecError(`invalid host name "${host}" in "${spec}"`, spec);
   const out: HopSpec = { host };
   if (user !== undefined) out.user = user;

@@ -159,7 +159,7 @@ export async function readKnownHostsFiles(files: string[]): Promise<KnownHostEnt
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'ENOENT' || code === 'ENOTDIR') return [];
-        throw new Error(`cannot read known_hosts file ${file}: ${(e as Error).message}`);
+        throw new Error(`cannot read known_hosts file ${file}: ${(e as Error).message}`, { cause: e });
       }
     }),
   );

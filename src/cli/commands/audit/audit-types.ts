@@ -1,6 +1,6 @@
 import type { Colors, Column } from '../../output/output.js';
 
-/** One audit record as audit.tail returns it (DESIGN §5). */
+/** One audit record as audit.tail returns it (docs/protocol.md: audit format). */
 export interface AuditRecord {
   seq: number;
   time: string;

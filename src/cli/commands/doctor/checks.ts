@@ -17,7 +17,7 @@ import type { WhoamiResponse } from '../../../protocol/whoami.js';
 import { OperationError } from '../../errors/operation-error.js';
 import type { CheckResult } from './check-list.js';
 
-/** Signatures are accepted within ±60 s (DESIGN §3); warn well before. */
+/** Signatures are accepted within ±60 s (docs/protocol.md); warn well before. */
 export const SKEW_WARN_SECONDS = 30;
 export const SKEW_FAIL_SECONDS = 60;
 

@@ -3,9 +3,8 @@ import type { Factory } from '../../factory.js';
 import { summaryOf, endpointHelp } from '../../command.js';
 import { OperationError } from '../../errors/operation-error.js';
 
-export interface HealthOptions {
-  /** nothing yet: health takes no params */
-}
+/** Nothing yet: health takes no params. */
+export type HealthOptions = Record<string, never>;
 
 interface HealthResponse {
   service: string;
