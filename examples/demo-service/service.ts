@@ -61,6 +61,7 @@ export async function startDemoService(config: DemoServiceConfig): Promise<Runni
   const metrics = createMetrics(db);
   const lock = new SqliteMigrationLock(db);
   let port: InternalPort;
+  let portRef: InternalPort['flags'] | undefined;
   try {
     port = await createInternalPort({
       service: { name: SERVICE_NAME, version: SERVICE_VERSION },
@@ -82,10 +83,11 @@ export async function startDemoService(config: DemoServiceConfig): Promise<Runni
       },
       tasks: [recomputeTotalsTask(db), purgeCancelledOrdersTask(db), clearMigrationLockTask(lock), rotateWebhookSecretTask()],
       metricsRegistry: metrics.registry,
-      healthChecks: healthChecks(db),
+      healthChecks: healthChecks(db, () => portRef),
       endpoints: [ordersStatsEndpoint(db)],
       log,
     });
+    portRef = port.flags;
   } catch (e) {
     db.close();
     throw e;

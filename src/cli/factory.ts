@@ -16,6 +16,7 @@ import { createPrompter, type Prompter } from './prompt/prompter.js';
 import type { Identity } from './identity/types.js';
 import { hostKeyQuestion, type HostKeyPrompt, type Tunnel, type TunnelTarget } from './transport/types.js';
 import type { Client } from './client/client.js';
+import { currentTarget } from './fleet/target-scope.js';
 
 export interface Factory {
   readonly io: IOStreams;
@@ -90,9 +91,15 @@ export function createFactory(io: IOStreams, getGlobals: () => GlobalOptions): F
   let configPromise: Promise<ConfigFile> | undefined;
   let tunnelPromise: Promise<Tunnel> | undefined;
 
+  const ownOutput = once(() => {
+    const g = getGlobals();
+    return createOutput(io, g.output, colorEnabled(io.stdout, env, g.color));
+  });
   const f: Factory = {
     io,
-    globals: getGlobals,
+    // While a command runs for one host of a fleet (src/cli/fleet), these
+    // four come from that host's scope; everything else is shared.
+    globals: () => currentTarget()?.globals ?? getGlobals(),
     configPath: () => configPath(env),
     config() {
       configPromise ??= readConfig(configPath(env));
@@ -104,10 +111,10 @@ export function createFactory(io: IOStreams, getGlobals: () => GlobalOptions): F
     async context() {
       return resolveContext(getGlobals(), await f.config(), env);
     },
-    output: once(() => {
-      const g = getGlobals();
-      return createOutput(io, g.output, colorEnabled(io.stdout, env, g.color));
-    }),
+    output: () => {
+      const t = currentTarget();
+      return t ? Promise.resolve(t.output) : ownOutput();
+    },
     prompter: once(() => createPrompter(io)),
     identity: once(async () => {
       const ctx = await f.context();
@@ -121,10 +128,9 @@ export function createFactory(io: IOStreams, getGlobals: () => GlobalOptions): F
     target: once(async () => {
       const ctx = await f.context();
       if (ctx.hosts.length > 1) {
-        // The transport can carry a fleet (SshChain.connectHost per host) but
-        // the commands do not fan out yet: say so rather than silently
-        // acting on one host of several.
-        io.stderr.write(`opsctl: warning: ${ctx.name ? `context "${ctx.name}"` : '--host'} names ${ctx.hosts.length} hosts; fleet fan-out is not built yet, so this command talks to ${ctx.hosts[0]} only\n`);
+        // Commands that talk to the service fan out (src/cli/fleet); the
+        // few that hold one connection (tunnel, doctor) say whom they use.
+        io.stderr.write(`opsctl: warning: ${ctx.name ? `context "${ctx.name}"` : '--host'} names ${ctx.hosts.length} hosts; this command does not fan out, so it talks to ${ctx.hosts[0]} only\n`);
       }
       const { resolveRoute } = await import('./ssh-config/resolve.js');
       // --bastion wins; otherwise the host's ProxyJump from ~/.ssh/config, as OpenSSH does.
@@ -156,6 +162,8 @@ export function createFactory(io: IOStreams, getGlobals: () => GlobalOptions): F
       return tunnel;
     },
     tunnel() {
+      const t = currentTarget();
+      if (t) return t.tunnel();
       tunnelPromise ??= (async () => {
         const ctx = await f.context();
         if (!ctx.name) return f.connect();
@@ -207,12 +215,7 @@ export function createFactory(io: IOStreams, getGlobals: () => GlobalOptions): F
       const prompter = f.prompter();
       return (info) => prompter.confirm(hostKeyQuestion(info, recordIn), false);
     },
-    client: once(async () => {
-      const [tunnel, identity] = await Promise.all([f.tunnel(), f.identity()]);
-      const { Client } = await import('./client/client.js');
-      const g = getGlobals();
-      return new Client(tunnel, identity, g.reason ? { reason: g.reason } : {});
-    }),
+    client: () => currentTarget()?.client() ?? ownClient(),
     debug(message) {
       let verbose = false;
       try {
@@ -230,5 +233,11 @@ export function createFactory(io: IOStreams, getGlobals: () => GlobalOptions): F
       }
     },
   };
+  const ownClient = once(async () => {
+    const [tunnel, identity] = await Promise.all([f.tunnel(), f.identity()]);
+    const { Client } = await import('./client/client.js');
+    const g = getGlobals();
+    return new Client(tunnel, identity, g.reason ? { reason: g.reason } : {});
+  });
   return f;
 }

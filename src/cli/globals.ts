@@ -10,6 +10,16 @@ export interface GlobalOptions {
   context?: string;
   bastion?: string;
   host?: string;
+  /** Every --host value, comma lists split (a fleet when more than one). */
+  hosts?: string[];
+  /** --hosts-file: one host per line (# comments, blank lines ignored). */
+  hostsFile?: string;
+  /** Parallel nested SSH connections to hosts (default 16). */
+  maxConcurrency?: number;
+  /** --max-errors N or P%: stop scheduling hosts once more failed (default 0). */
+  maxErrors?: string;
+  /** --batch 1,25%,100%: waves of an instance-scoped change. */
+  batch?: string;
   port?: number;
   identity?: string;
   knownHosts?: string;
@@ -80,12 +90,41 @@ export function parseSize(v: string): number {
   return n;
 }
 
+const checkHosts = hopList('--host', 'a host [user@]host[:port]');
+function collectHosts(v: string, prev: string[] | undefined): string[] {
+  checkHosts(v);
+  return [...(prev ?? []), ...v.split(',').map((h) => h.trim())];
+}
+
+function parseConcurrency(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > 1024) throw new UsageError(`--max-concurrency must be a number 1-1024, got "${v}"`);
+  return n;
+}
+
+function parseMaxErrors(v: string): string {
+  if (!/^\d+%?$/.test(v) || (v.endsWith('%') && Number(v.slice(0, -1)) > 100)) throw new UsageError(`--max-errors must be a count (3) or a percentage (10%), got "${v}"`);
+  return v;
+}
+
+function parseBatchOption(v: string): string {
+  const waves = v.split(',').map((w) => w.trim());
+  if (!waves.length || waves.some((w) => !/^\d+%?$/.test(w) || w === '0' || w === '0%' || (w.endsWith('%') && Number(w.slice(0, -1)) > 100))) {
+    throw new UsageError(`--batch must be a list of host counts or percentages such as 1,25%,100%, got "${v}"`);
+  }
+  return waves.join(',');
+}
+
 /** Adds the global options to the root command. */
 export function addGlobalOptions(program: Command): void {
   program
     .option('--context <name>', 'context from the config file to use (env OPSCTL_CONTEXT)')
     .option('--bastion <chain>', 'bastion chain [user@]host[:port][,...], like ssh -J', hopList('--bastion', 'a bastion chain [user@]host[:port][,...]'))
-    .option('--host <host>', 'service host [user@]host[:port] (an ~/.ssh/config alias works)', hopList('--host', 'a host [user@]host[:port]'))
+    .option('--host <host>', 'service host [user@]host[:port] (an ~/.ssh/config alias works); a,b,c or repeated for a fleet', collectHosts)
+    .option('--hosts-file <file>', 'service hosts, one per line (a fleet)')
+    .option('--max-concurrency <n>', 'fleet: hosts connected and asked in parallel (default 16)', parseConcurrency, 16)
+    .option('--max-errors <n|p%>', 'fleet: stop scheduling more hosts once more than this many failed (default 0)', parseMaxErrors)
+    .option('--batch <waves>', 'fleet: change hosts in waves such as 1,25%,100%, halting when a done host turns unhealthy', parseBatchOption)
     .option('--port <n>', 'internal port on the service host\'s loopback (default 9900)', parsePort)
     .option('--identity <spec>', 'keychain:NAME | agent | FILE')
     .option('--known-hosts <file>', 'known_hosts file to check host keys against (replaces the defaults)')
@@ -106,10 +145,17 @@ export function readGlobals(program: Command): GlobalOptions {
     color: o.color !== false,
     timeout: typeof o.timeout === 'number' ? o.timeout : 15,
     verbose: Boolean(o.verbose),
+    maxConcurrency: typeof o.maxConcurrency === 'number' ? o.maxConcurrency : 16,
   };
   if (typeof o.context === 'string') g.context = o.context;
   if (typeof o.bastion === 'string') g.bastion = o.bastion;
-  if (typeof o.host === 'string') g.host = o.host;
+  if (Array.isArray(o.host) && o.host.length) {
+    g.hosts = o.host as string[];
+    g.host = g.hosts.join(',');
+  }
+  if (typeof o.hostsFile === 'string') g.hostsFile = o.hostsFile;
+  if (typeof o.maxErrors === 'string') g.maxErrors = o.maxErrors;
+  if (typeof o.batch === 'string') g.batch = o.batch;
   if (typeof o.port === 'number') g.port = o.port;
   if (typeof o.identity === 'string') g.identity = o.identity;
   if (typeof o.knownHosts === 'string') g.knownHosts = o.knownHosts;

@@ -12,6 +12,7 @@ import { CLIENT_VERSION } from './client-version.js';
 import { examplesHelp } from './man/command-examples.js';
 import { completionKindOf, type CompletionKind } from './completion/hints.js';
 import { cachedValues } from './completion/cached-values.js';
+import { wantsFleet } from './fleet/fleet-scope.js';
 
 export const VERSION = CLIENT_VERSION;
 
@@ -105,5 +106,32 @@ export function buildProgram(io: IOStreams): Program {
     cmd.commands.forEach(decorate);
   };
   program.commands.forEach(decorate);
+  fanOutWhenSeveralHosts(program, factory);
   return { program, factory, actionCommand: () => action, commanderError: () => commanderText };
+}
+
+type ActionHandler = (args: unknown[]) => unknown;
+
+/**
+ * Every command that talks to the service runs once per host when several
+ * are selected (src/cli/fleet): its action is wrapped, not rewritten, so
+ * command files stay written for one host. The fleet code loads only then.
+ */
+function fanOutWhenSeveralHosts(program: Command, f: Factory): void {
+  const walk = (cmd: Command, prefix: string[]) => {
+    for (const sub of cmd.commands) {
+      const path = [...prefix, sub.name()];
+      const c = sub as unknown as { _actionHandler: ActionHandler | null };
+      const original = c._actionHandler;
+      if (original) {
+        c._actionHandler = async (args: unknown[]) => {
+          if (!(await wantsFleet(f, path.join(' '), args))) return original(args);
+          const { runFleet } = await import('./fleet/run-fleet.js');
+          return runFleet(f, { path: path.join(' '), args, action: async () => { await original(args); } });
+        };
+      }
+      walk(sub, path);
+    }
+  };
+  walk(program, []);
 }

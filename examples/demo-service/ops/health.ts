@@ -1,10 +1,19 @@
-import type { HealthCheck } from '../../../src/server/options.js';
+import type { FlagReader, HealthCheck } from '../../../src/server/options.js';
 import type { Db } from '../db/open-database.js';
 import { schemaStatus } from '../db/schema-status.js';
 
-/** Health checks for GET /v1/health: the database answers; no migration is pending. */
-export function healthChecks(db: Db): Record<string, HealthCheck> {
+/**
+ * Health checks for GET /v1/health: the database answers; no migration is
+ * pending; the replica is not in maintenance mode (it then refuses public
+ * writes, so a fleet rollout in --batch waves halts on it). `flags` is read
+ * lazily: the checks exist before the internal port does.
+ */
+export function healthChecks(db: Db, flags: () => FlagReader | undefined = () => undefined): Record<string, HealthCheck> {
   return {
+    maintenance: () => {
+      const on = flags()?.get('maintenance_mode') === true;
+      return on ? { ok: false, detail: 'maintenance mode: public writes answer 503' } : { ok: true };
+    },
     database: () => {
       try {
         db.prepare('SELECT 1').get();

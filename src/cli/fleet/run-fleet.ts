@@ -1,0 +1,226 @@
+/**
+ * Runs one command over the hosts of a fleet (docs/fleet.md): a
+ * service-scoped command once, on the first host whose health is ok or
+ * degraded; an instance-scoped one on every host, in parallel up to
+ * --max-concurrency, changes in --batch waves within the --max-errors
+ * budget. Each host runs the command's own action in its own target scope
+ * (its output recorded), and one renderer merges the hosts.
+ */
+import { STANDARD_ENDPOINTS, type Catalog, type EndpointDescriptor } from '../../protocol/catalog.js';
+import type { Factory } from '../factory.js';
+import type { Client } from '../client/client.js';
+import type { Tunnel } from '../transport/types.js';
+import { reportError } from '../errors/exit-code.js';
+import { OperationError } from '../errors/operation-error.js';
+import { NotConfirmedError } from '../errors/not-confirmed-error.js';
+import { RecordingOutput } from '../render/recording-output.js';
+import { fleetDocument, fleetExitCode, renderFleetHuman, renderFleetProblems, type HostOutcome } from '../render/fleet-render.js';
+import { sanitizeHost } from '../render/host-label.js';
+import { createFleetConnector, type FleetConnector } from './connect-fleet.js';
+import { endpointOfCommand, scopeNeedsCatalog } from './fleet-scope.js';
+import { runForTarget, type TargetScope } from './target-scope.js';
+import { errorBudget, waveSizes } from './waves.js';
+
+interface HealthAnswer {
+  status?: string;
+}
+
+type Action = () => Promise<unknown>;
+
+export interface FleetRun {
+  /** The command path, e.g. "flags set". */
+  path: string;
+  args: unknown[];
+  action: Action;
+}
+
+async function limitParallel<T>(items: T[], limit: number, fn: (item: T) => Promise<void>, shouldStop: () => boolean): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length && !shouldStop()) {
+      const item = items[next++]!;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+export async function runFleet(f: Factory, run: FleetRun): Promise<void> {
+  const ctx = await f.context();
+  const g = f.globals();
+  const out = await f.output();
+  const identity = await f.identity();
+  const { Client } = await import('../client/client.js');
+  const connector: FleetConnector = await createFleetConnector(f, ctx);
+  const clientFor = (t: Tunnel): Client => new Client(t, identity, g.reason ? { reason: g.reason } : {});
+  const unreachable = new Map<string, HostOutcome>();
+
+  /** A quick signed call on a fresh tunnel (health, catalog), closing it after. */
+  const ask = async <T>(host: string, endpoint: string): Promise<T> => {
+    const t = await connector.open(host);
+    try {
+      return await clientFor(t).call<T>(endpoint);
+    } finally {
+      await t.close().catch(() => undefined);
+    }
+  };
+  const failure = (host: string, e: unknown): HostOutcome => {
+    const r = reportError(e);
+    const code = (e as { code?: unknown })?.code;
+    return { host, status: 'failed', exitCode: r.exitCode, items: [], error: { message: r.message || String(e), ...(typeof code === 'string' ? { code } : {}) } };
+  };
+
+  try {
+    const endpointId = endpointOfCommand(run.path, run.args)!;
+    let descriptor: EndpointDescriptor | undefined = STANDARD_ENDPOINTS.find((e) => e.id === endpointId);
+    if (scopeNeedsCatalog(endpointId, descriptor !== undefined)) {
+      // The service decides (a shared flag store, its own endpoints): ask the first host that answers.
+      for (const host of ctx.hosts) {
+        try {
+          const cat = await ask<Catalog>(host, 'catalog');
+          descriptor = cat.endpoints.find((e) => e.id === endpointId) ?? descriptor;
+          break;
+        } catch (e) {
+          unreachable.set(host, failure(host, e));
+          f.debug(`catalog from ${host} failed: ${(e as Error).message}`);
+        }
+      }
+    }
+    const scope = descriptor?.scope ?? 'instance';
+    const mutation = descriptor ? descriptor.method !== 'GET' : false;
+
+    const runOn = async (host: string, globals = g): Promise<HostOutcome> => {
+      const rec = new RecordingOutput(f.io, g.output, out.colors, host);
+      let tunnel: Promise<Tunnel> | undefined;
+      let client: Promise<Client> | undefined;
+      const target: TargetScope = {
+        host,
+        globals,
+        output: rec,
+        tunnel: () => (tunnel ??= connector.open(host)),
+        client: () => (client ??= target.tunnel().then(clientFor)),
+      };
+      try {
+        await runForTarget(target, run.action);
+        return { host, status: 'ok', exitCode: 0, items: rec.items };
+      } catch (e) {
+        return { ...failure(host, e), items: rec.items };
+      } finally {
+        if (tunnel) await (await tunnel.catch(() => undefined))?.close().catch(() => undefined);
+      }
+    };
+
+    let outcomes: HostOutcome[];
+    if (scope === 'service') {
+      outcomes = [await runOnce(ctx.hosts)];
+    } else {
+      outcomes = await runEverywhere(ctx.hosts);
+    }
+
+    async function runOnce(hosts: string[]): Promise<HostOutcome> {
+      // Once for the whole service: the first host that answers and is not failing.
+      const tried: string[] = [];
+      for (const host of hosts) {
+        let status: string | undefined;
+        try {
+          status = (await ask<HealthAnswer>(host, 'health')).status ?? 'ok';
+        } catch (e) {
+          tried.push(`${sanitizeHost(host)}: ${reportError(e).message}`);
+          unreachable.set(host, failure(host, e));
+          continue;
+        }
+        if (status !== 'ok' && status !== 'degraded') {
+          tried.push(`${sanitizeHost(host)}: health ${status}`);
+          continue;
+        }
+        if (tried.length) out.note(`skipped ${tried.join('; ')}`);
+        out.note(out.colors.dim(`${endpointId} is service-scoped: sent once, to ${sanitizeHost(host)}`));
+        if (!g.output || g.output === 'table') {
+          // One answer for the service: the command prints (and asks) as with one host.
+          const target: TargetScope = {
+            host,
+            globals: g,
+            output: out,
+            tunnel: (() => {
+              let t: Promise<Tunnel> | undefined;
+              return () => (t ??= connector.open(host));
+            })(),
+            client: () => target.tunnel().then(clientFor),
+          };
+          try {
+            await runForTarget(target, run.action);
+            return { host, status: 'ok', exitCode: 0, items: [] };
+          } catch (e) {
+            return failure(host, e);
+          }
+        }
+        return runOn(host);
+      }
+      const last = [...unreachable.values()].at(-1);
+      return {
+        host: hosts.join(','),
+        status: 'failed',
+        exitCode: unreachable.size === hosts.length ? 5 : 1,
+        items: [],
+        error: { message: `no host is reachable and healthy (${tried.join('; ')})`, ...(last?.error?.code ? { code: last.error.code } : {}) },
+      };
+    }
+
+    async function runEverywhere(hosts: string[]): Promise<HostOutcome[]> {
+      const results = new Map<string, HostOutcome>();
+      let globals = g;
+      if (mutation && !g.yes && (descriptor?.destructive || endpointId === 'tasks.run')) {
+        // One question for the whole fleet, naming how many hosts and which.
+        const prompter = f.prompter();
+        const list = hosts.map(sanitizeHost).join(', ');
+        if (!prompter.interactive) throw new NotConfirmedError(`refusing to run ${run.path} on ${hosts.length} hosts without confirmation: not running interactively and --yes not given; nothing was sent`);
+        if (!(await prompter.confirm(`Run ${run.path} on ${hosts.length} hosts (${list})?`, false))) throw new NotConfirmedError('not confirmed; nothing was changed');
+        globals = { ...g, yes: true };
+      }
+      const budget = mutation ? errorBudget(g.maxErrors, hosts.length) : Infinity;
+      const waves = mutation ? waveSizes(g.batch, hosts.length) : [hosts.length];
+      const failedCount = () => [...results.values()].filter((o) => o.status === 'failed').length;
+      let halted: string | undefined;
+      const before = new Map<string, string>();
+      if (mutation && g.batch) {
+        // Health before the run: a host degraded before we touched it may stay degraded.
+        await limitParallel(hosts, g.maxConcurrency ?? 16, async (h) => {
+          before.set(h, await ask<HealthAnswer>(h, 'health').then((x) => x.status ?? 'ok', () => 'unreachable'));
+        }, () => false);
+      }
+      let done = 0;
+      for (const [w, upTo] of waves.entries()) {
+        const wave = hosts.slice(done, upTo);
+        await limitParallel(wave, g.maxConcurrency ?? 16, async (h) => {
+          results.set(h, await runOn(h, globals));
+        }, () => failedCount() > budget);
+        done = upTo;
+        if (failedCount() > budget) {
+          halted = `more than ${budget} host(s) failed (--max-errors ${g.maxErrors ?? 0})`;
+          break;
+        }
+        if (w < waves.length - 1) {
+          const doneHosts = hosts.slice(0, done);
+          const unhealthy: string[] = [];
+          await limitParallel(doneHosts, g.maxConcurrency ?? 16, async (h) => {
+            const st = await ask<HealthAnswer>(h, 'health').then((x) => x.status ?? 'ok', () => 'unreachable');
+            if (st !== 'ok' && !(st === 'degraded' && before.get(h) === 'degraded')) unhealthy.push(`${sanitizeHost(h)} ${st}`);
+          }, () => false);
+          if (unhealthy.length) {
+            halted = `halted after wave ${w + 1}: ${unhealthy.join(', ')}`;
+            break;
+          }
+        }
+      }
+      return hosts.map((h) => results.get(h) ?? { host: h, status: 'skipped', exitCode: null, items: [], error: { message: halted ?? 'not run' } });
+    }
+
+    if (g.output === 'json') out.printJson(fleetDocument(outcomes));
+    else renderFleetHuman(out, outcomes);
+    if (g.output === 'json' || outcomes.length > 1 || outcomes.some((o) => o.status !== 'ok')) renderFleetProblems(out, outcomes);
+    const code = fleetExitCode(outcomes);
+    if (code !== 0) throw new OperationError('', code, { code: 'fleet.failed' });
+  } finally {
+    await connector.close();
+  }
+}
