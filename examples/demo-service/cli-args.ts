@@ -6,6 +6,7 @@ export const USAGE = `usage: demo-service --data-dir DIR --internal-port N --pub
                     [--audit-log FILE] [--internal-host HOST] [--allow-non-loopback] [--public-host HOST]
                     [--slow-migrations MS] [--audit-syslog udp://HOST:PORT|tcp://HOST:PORT|unix:PATH]...
                     [--audit-stdout] [--audit-checkpoint-every N] [--audit-checkpoint-seconds S]
+                    [--database URL]
 
 Starts the demo orders service: a public HTTP API on --public-port and the
 opsctl internal port on --internal-port (0 = a free port for either). Once both
@@ -26,7 +27,10 @@ line on stdout, one JSON line each.
                           tcp://HOST:PORT (octet-counted, reconnecting) or unix:PATH (stream); repeatable
   --audit-stdout          also write every audit record to stdout as JSON Lines (after the address line)
   --audit-checkpoint-every N    a signed audit checkpoint every N records (default 1000)
-  --audit-checkpoint-seconds S  and every S seconds when records were added (default 60)`;
+  --audit-checkpoint-seconds S  and every S seconds when records were added (default 60)
+  --database URL          a PostgreSQL URL (postgresql://user@host:5432/db, as pg accepts it) shared by
+                          several replicas: flags, the migration lock, the migrations table and the
+                          migrated schema live there (default: SQLite in DIR)`;
 
 export interface DemoServiceArgs {
   dataDir: string;
@@ -42,6 +46,8 @@ export interface DemoServiceArgs {
   auditSinks: string[];
   auditCheckpointEvery?: number;
   auditCheckpointSeconds?: number;
+  /** A PostgreSQL URL; undefined → SQLite in the data dir. */
+  database?: string;
 }
 
 function port(name: string, raw: string | undefined): number {
@@ -78,6 +84,7 @@ export function parseDemoArgs(argv: string[]): DemoServiceArgs | null {
         'audit-stdout': { type: 'boolean' },
         'audit-checkpoint-every': { type: 'string' },
         'audit-checkpoint-seconds': { type: 'string' },
+        database: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -104,7 +111,10 @@ export function parseDemoArgs(argv: string[]): DemoServiceArgs | null {
   };
   const every = positive('audit-checkpoint-every', values['audit-checkpoint-every']);
   const seconds = positive('audit-checkpoint-seconds', values['audit-checkpoint-seconds']);
+  const database = values.database;
+  if (database !== undefined && !/^postgres(ql)?:\/\//.test(database)) throw new UsageError('--database must be a PostgreSQL URL (postgresql://user@host:port/db)');
   return {
+    ...(database !== undefined ? { database } : {}),
     dataDir,
     internalPort: port('internal-port', values['internal-port']),
     publicPort: port('public-port', values['public-port']),

@@ -40,6 +40,8 @@ export interface DemoServiceConfig {
   auditStdoutAfter?: Promise<unknown>;
   auditCheckpointEvery?: number;
   auditCheckpointSeconds?: number;
+  /** PostgreSQL URL shared by replicas; undefined → SQLite in the data dir only. */
+  database?: string;
   log: Logger;
 }
 
@@ -59,7 +61,16 @@ export async function startDemoService(config: DemoServiceConfig): Promise<Runni
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const db = openDatabase(path.join(config.dataDir, DATABASE_FILE));
   const metrics = createMetrics(db);
-  const lock = new SqliteMigrationLock(db);
+  const sqliteLock = new SqliteMigrationLock(db);
+  // --database: flags, lock, migrations in PostgreSQL, shared by every replica
+  // on the URL (loaded only then: pg is not needed otherwise).
+  const shared = config.database
+    ? await (await import('./db/postgres/pg-backend.js')).openPostgresBackend(config.database, { log, delayMs: config.slowMigrationsMs ?? 0 }).catch((e: unknown) => {
+        db.close();
+        throw e;
+      })
+    : undefined;
+  const lock = shared?.lock ?? sqliteLock;
   let port: InternalPort;
   let portRef: InternalPort['flags'] | undefined;
   try {
@@ -76,19 +87,21 @@ export async function startDemoService(config: DemoServiceConfig): Promise<Runni
         ...(config.auditCheckpointEvery ? { checkpointEvery: config.auditCheckpointEvery } : {}),
         ...(config.auditCheckpointSeconds ? { checkpointSeconds: config.auditCheckpointSeconds } : {}),
       },
-      flags: { definitions: FLAG_DEFINITIONS, file: path.join(config.dataDir, 'flags.json') },
+      ...(config.auditSinks?.length ? { audit: { sinks: config.auditSinks, ...(config.auditStdoutAfter ? { stdoutAfter: config.auditStdoutAfter } : {}) } } : {}),
+      flags: shared ? { definitions: FLAG_DEFINITIONS, store: shared.flagStore } : { definitions: FLAG_DEFINITIONS, file: path.join(config.dataDir, 'flags.json') },
       migrations: {
-        migrator: createMigrator(db, { log, delayMs: config.slowMigrationsMs ?? 0 }),
+        migrator: shared?.migrator ?? createMigrator(db, { log, delayMs: config.slowMigrationsMs ?? 0 }),
         lock,
       },
       tasks: [recomputeTotalsTask(db), purgeCancelledOrdersTask(db), clearMigrationLockTask(lock), rotateWebhookSecretTask()],
       metricsRegistry: metrics.registry,
-      healthChecks: healthChecks(db, () => portRef),
+      healthChecks: shared ? shared.healthChecks(() => portRef) : healthChecks(db, () => portRef),
       endpoints: [ordersStatsEndpoint(db)],
       log,
     });
     portRef = port.flags;
   } catch (e) {
+    await shared?.close();
     db.close();
     throw e;
   }

@@ -1,13 +1,18 @@
 import { ProblemError } from '../../../../src/protocol/index.js';
 import type { TaskDefinition } from '../../../../src/server/options.js';
-import type { SqliteMigrationLock } from '../../db/migration-lock.js';
 
 /**
  * Clears a migration lock left behind by a process that died while
  * migrating. Compare-and-delete: the operator must name the exact holder the
  * 409 reported, so a lock taken since then is never cleared by mistake.
  */
-export function clearMigrationLockTask(lock: SqliteMigrationLock): TaskDefinition {
+/** A lock that can name its holder (SQLite's row, or PostgreSQL's row + advisory lock). */
+export interface InspectableLock {
+  current(): { holder: string; since: string } | undefined | Promise<{ holder: string; since: string } | undefined>;
+  release(holder: string): Promise<void>;
+}
+
+export function clearMigrationLockTask(lock: InspectableLock): TaskDefinition {
   return {
     name: 'clear-migration-lock',
     summary: 'Clear a stale migration lock (name its exact holder)',
@@ -25,7 +30,7 @@ export function clearMigrationLockTask(lock: SqliteMigrationLock): TaskDefinitio
     },
     async handler(params, ctx) {
       const holder = String(params.holder);
-      const current = lock.current();
+      const current = await lock.current();
       if (!current) throw new ProblemError('not_found', 'no migration lock is held');
       if (current.holder !== holder) {
         throw new ProblemError('precondition.failed', `the lock is held by ${current.holder} since ${current.since}, not by the holder given`, { holder: current.holder, since: current.since });

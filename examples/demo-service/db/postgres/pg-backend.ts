@@ -1,0 +1,116 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { Umzug, type RunnableMigration, type UmzugStorage } from 'umzug';
+import type { FlagReader, HealthCheck } from '../../../../src/server/options.js';
+import { PostgresFlagStore, PostgresMigrationLock } from '../../../../src/server/postgres/index.js';
+import type { Logger } from '../../logger.js';
+import { PG_MIGRATIONS } from './pg-migrations.js';
+
+export interface PostgresBackend {
+  flagStore: PostgresFlagStore;
+  lock: PostgresMigrationLock;
+  migrator: Umzug<Record<string, never>>;
+  healthChecks(flags: () => FlagReader | undefined): Record<string, HealthCheck>;
+  close(): Promise<void>;
+}
+
+/**
+ * The demo's shared state in one PostgreSQL database (--database URL): the
+ * flags (opsctl/server/postgres's store, LISTEN/NOTIFY), the migration lock
+ * (advisory lock + holder row), umzug's `migrations` table and the schema
+ * the migrations create. Replicas on the same URL share all of it.
+ */
+export async function openPostgresBackend(url: string, opts: { log: Logger; delayMs?: number }): Promise<PostgresBackend> {
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  pool.on('error', (e) => opts.log('warn', `postgres: idle connection failed: ${e.message}`));
+  try {
+    const c = await pool.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query("SELECT pg_advisory_xact_lock(hashtext('demo.schema.migrations'))");
+      await c.query('CREATE TABLE IF NOT EXISTS migrations (name text PRIMARY KEY, applied_at text NOT NULL)');
+      await c.query('COMMIT');
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      c.release();
+    }
+  } catch (e) {
+    await pool.end().catch(() => undefined);
+    throw new Error(`--database: cannot use the database: ${(e as Error).message}`, { cause: e });
+  }
+  const log = (level: 'info' | 'warn' | 'error', m: string) => opts.log(level, m);
+  const flagStore = new PostgresFlagStore({ connection: url, log });
+  await flagStore.start();
+  const lock = new PostgresMigrationLock({ connection: url, log });
+  const inTx = async (sql: string, after: (c: pg.PoolClient) => Promise<unknown>) => {
+    const c = await pool.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query(sql);
+      await after(c);
+      await c.query('COMMIT');
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      c.release();
+    }
+  };
+  const delayMs = opts.delayMs ?? 0;
+  const migrations: RunnableMigration<Record<string, never>>[] = PG_MIGRATIONS.map((m) => ({
+    name: m.name,
+    // DDL is transactional in PostgreSQL: the schema change and its log row commit together.
+    up: async () => {
+      if (delayMs > 0) await sleep(delayMs);
+      await inTx(m.up, (c) => c.query('INSERT INTO migrations (name, applied_at) VALUES ($1, $2)', [m.name, new Date().toISOString()]));
+    },
+    down: async () => {
+      if (delayMs > 0) await sleep(delayMs);
+      await inTx(m.down, (c) => c.query('DELETE FROM migrations WHERE name = $1', [m.name]));
+    },
+  }));
+  const storage: UmzugStorage<unknown> = {
+    async logMigration({ name }) {
+      await pool.query('INSERT INTO migrations (name, applied_at) VALUES ($1, $2) ON CONFLICT DO NOTHING', [name, new Date().toISOString()]);
+    },
+    async unlogMigration({ name }) {
+      await pool.query('DELETE FROM migrations WHERE name = $1', [name]);
+    },
+    async executed() {
+      return (await pool.query<{ name: string }>('SELECT name FROM migrations ORDER BY name')).rows.map((r) => r.name);
+    },
+  };
+  const migrator = new Umzug<Record<string, never>>({
+    migrations,
+    context: {},
+    storage,
+    logger: { info: () => {}, warn: (m) => log('warn', `migrations: ${JSON.stringify(m)}`), error: (m) => log('error', `migrations: ${JSON.stringify(m)}`), debug: () => {} },
+  });
+  return {
+    flagStore,
+    lock,
+    migrator,
+    healthChecks: (flags) => ({
+      database: async () => {
+        try {
+          await pool.query('SELECT 1');
+          return { ok: true };
+        } catch (e) {
+          return { ok: false, detail: `database unreachable: ${(e as Error).message}` };
+        }
+      },
+      migrations: async () => {
+        const pending = (await migrator.pending()).map((p) => p.name);
+        return pending.length ? { ok: false, detail: `${pending.length} pending: ${pending.join(', ')}` } : { ok: true, detail: 'schema up to date' };
+      },
+      maintenance: () => (flags()?.get('maintenance_mode') === true ? { ok: false, detail: 'maintenance mode: public writes answer 503' } : { ok: true }),
+    }),
+    async close() {
+      await lock.close().catch(() => undefined);
+      await flagStore.close();
+      await pool.end().catch(() => undefined);
+    },
+  };
+}
