@@ -10,6 +10,7 @@ import { register as metrics } from './metrics/index.js';
 import { register as tasks } from './tasks/index.js';
 import { register as jobs } from './jobs/index.js';
 import { register as audit } from './audit/index.js';
+import { register as grants } from './grants/index.js';
 import { register as keys } from './keys/index.js';
 import { register as tunnel } from './tunnel/index.js';
 import { register as completion } from './completion/index.js';
@@ -18,4 +19,4 @@ import { register as whoami } from './whoami/index.js';
 import { register as version } from './version/index.js';
 import { register as help } from './help/index.js';
 
-export const NOUNS: Register[] = [health, whoami, endpoints, call, doctor, migrate, flags, metrics, tasks, jobs, audit, keys, context, tunnel, completion, version, help];
+export const NOUNS: Register[] = [health, whoami, endpoints, call, doctor, migrate, flags, metrics, tasks, jobs, audit, grants, keys, context, tunnel, completion, version, help];

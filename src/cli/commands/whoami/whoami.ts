@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import type { Factory } from '../../factory.js';
 import { summaryOf, endpointHelp } from '../../command.js';
 import type { WhoamiResponse } from '../../../protocol/whoami.js';
+import { relativeTime } from '../grants/duration.js';
+import { terminalText } from '../grants/terminal-text.js';
 
 export function register(parent: Command, f: Factory): void {
   parent
@@ -25,6 +27,8 @@ export async function run(f: Factory): Promise<WhoamiResponse> {
       ['key id', me.keyid],
       ['service', me.service],
       ['server time', me.serverTime],
+      // The grant the role comes from, and when it ends: the role is not this key's for good.
+      ...(me.grant ? [['grant', `${me.grant.id} (${me.grant.role}, expires ${relativeTime(me.grant.expiresAt)}, granted by ${terminalText(me.grant.grantedBy)})`] as [string, unknown]] : []),
     ]);
   });
   return me;
