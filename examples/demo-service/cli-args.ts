@@ -6,7 +6,7 @@ export const USAGE = `usage: demo-service --data-dir DIR --internal-port N --pub
                     [--audit-log FILE] [--internal-host HOST] [--allow-non-loopback] [--public-host HOST]
                     [--slow-migrations MS] [--audit-syslog udp://HOST:PORT|tcp://HOST:PORT|unix:PATH]...
                     [--audit-stdout] [--audit-checkpoint-every N] [--audit-checkpoint-seconds S]
-                    [--database URL]
+                    [--database URL] [--approval-expiry SECONDS] [--no-approvals]
 
 Starts the demo orders service: a public HTTP API on --public-port and the
 opsctl internal port on --internal-port (0 = a free port for either). Once both
@@ -30,7 +30,10 @@ line on stdout, one JSON line each.
   --audit-checkpoint-seconds S  and every S seconds when records were added (default 60)
   --database URL          a PostgreSQL URL (postgresql://user@host:5432/db, as pg accepts it) shared by
                           several replicas: flags, the migration lock, the migrations table and the
-                          migrated schema live there (default: SQLite in DIR)`;
+                          migrated schema live there (default: SQLite in DIR)
+  --approval-expiry S     how long a held request waits for its approval (default 3600)
+  --no-approvals          run migrations.down and purge-cancelled-orders without a second person's
+                          approval (by default each needs one, break-glass allowed)`;
 
 export interface DemoServiceArgs {
   dataDir: string;
@@ -48,6 +51,9 @@ export interface DemoServiceArgs {
   auditCheckpointSeconds?: number;
   /** A PostgreSQL URL; undefined → SQLite in the data dir. */
   database?: string;
+  /** false with --no-approvals. */
+  approvals: boolean;
+  approvalExpirySeconds: number;
 }
 
 function port(name: string, raw: string | undefined): number {
@@ -85,6 +91,8 @@ export function parseDemoArgs(argv: string[]): DemoServiceArgs | null {
         'audit-checkpoint-every': { type: 'string' },
         'audit-checkpoint-seconds': { type: 'string' },
         database: { type: 'string' },
+        'approval-expiry': { type: 'string' },
+        'no-approvals': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -113,6 +121,8 @@ export function parseDemoArgs(argv: string[]): DemoServiceArgs | null {
   const seconds = positive('audit-checkpoint-seconds', values['audit-checkpoint-seconds']);
   const database = values.database;
   if (database !== undefined && !/^postgres(ql)?:\/\//.test(database)) throw new UsageError('--database must be a PostgreSQL URL (postgresql://user@host:port/db)');
+  const expiry = values['approval-expiry'] ?? '3600';
+  if (!/^\d{1,6}$/.test(expiry) || Number(expiry) < 1) throw new UsageError(`--approval-expiry must be a number of seconds, at least 1 (got "${expiry}")`);
   return {
     ...(database !== undefined ? { database } : {}),
     dataDir,
@@ -127,5 +137,7 @@ export function parseDemoArgs(argv: string[]): DemoServiceArgs | null {
     auditSinks: [...syslog, ...(values['audit-stdout'] ? ['stdout'] : [])],
     ...(every !== undefined ? { auditCheckpointEvery: every } : {}),
     ...(seconds !== undefined ? { auditCheckpointSeconds: seconds } : {}),
+    approvals: values['no-approvals'] !== true,
+    approvalExpirySeconds: Number(expiry),
   };
 }

@@ -42,6 +42,9 @@ export interface DemoServiceConfig {
   auditCheckpointSeconds?: number;
   /** PostgreSQL URL shared by replicas; undefined → SQLite in the data dir only. */
   database?: string;
+  /** Default true: migrations.down and purge-cancelled-orders need one approval (break-glass allowed). */
+  approvals?: boolean;
+  approvalExpirySeconds?: number;
   log: Logger;
 }
 
@@ -93,7 +96,13 @@ export async function startDemoService(config: DemoServiceConfig): Promise<Runni
         migrator: shared?.migrator ?? createMigrator(db, { log, delayMs: config.slowMigrationsMs ?? 0 }),
         lock,
       },
-      tasks: [recomputeTotalsTask(db), purgeCancelledOrdersTask(db), clearMigrationLockTask(lock), rotateWebhookSecretTask()],
+      tasks: [recomputeTotalsTask(db), purgeCancelledOrdersTask(db, { approvals: config.approvals !== false }), clearMigrationLockTask(lock), rotateWebhookSecretTask()],
+      // A second person reviews the two actions that destroy data; an admin
+      // may break glass in an incident (src/server/README.md, "Approvals").
+      approvals: {
+        endpoints: config.approvals !== false ? { 'migrations.down': { count: 1, breakGlass: true } } : {},
+        ...(config.approvalExpirySeconds ? { expirySeconds: config.approvalExpirySeconds } : {}),
+      },
       metricsRegistry: metrics.registry,
       healthChecks: shared ? shared.healthChecks(() => portRef) : healthChecks(db, () => portRef),
       endpoints: [ordersStatsEndpoint(db)],

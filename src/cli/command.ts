@@ -5,6 +5,8 @@
 import type { Command } from 'commander';
 import { STANDARD_ENDPOINTS, type EndpointDescriptor } from '../protocol/catalog.js';
 import type { Factory } from './factory.js';
+import { READ_ONLY_POSTS } from '../protocol/approvals.js';
+import { approvalText } from './approvals/approval-text.js';
 import { roleText } from './commands/endpoints/role-text.js';
 import { recordCompletions, readCompletionCache, ADHOC_CONTEXT, type LiveKind } from './completion/cache.js';
 
@@ -27,7 +29,17 @@ export function summaryOf(endpointId: string): string {
 /** Help text footer naming the endpoint, role and destructiveness. */
 export function endpointHelp(endpointId: string): string {
   const ep = STANDARD_ENDPOINTS.find((e) => e.id === endpointId)!;
-  return `\nEndpoint: ${ep.id} (${ep.method} ${ep.path}), role ${roleText(ep)}${ep.destructive ? ', destructive: asks first (--yes to skip)' : ''}.\n${ep.description}`;
+  return `\nEndpoint: ${ep.id} (${ep.method} ${ep.path}), role ${roleText(ep)}${ep.destructive ? ', destructive: asks first (--yes to skip)' : ''}.\n${ep.description}${reviewHelp(ep)}`;
+}
+
+/**
+ * For mutating endpoints: approvals and dry-run, which every such command
+ * supports through the client (src/cli/approvals/).
+ */
+function reviewHelp(ep: EndpointDescriptor): string {
+  if (ep.method === 'GET' || READ_ONLY_POSTS.includes(ep.id) || ep.id.startsWith('approvals.')) return '';
+  const policy = ep.approval ? `This endpoint needs ${approvalText(ep.approval)}. ` : '';
+  return `\nApproval: ${policy}Where the service requires approval (opsctl endpoints, APPROVAL column), the request is held and this command prints the approval id and the line a second person runs, then waits (--no-wait: print and exit 0; rejected or expired: exit 4); admins may --break-glass "reason" where allowed. --dry-run: the server checks everything and applies nothing.`;
 }
 
 /**

@@ -15,7 +15,8 @@ export async function ensureConfirmable(f: Factory, action: string): Promise<voi
   const g = f.globals();
   const ctx = await f.context();
   if (ctx.requireReason && !g.reason) throw new UsageError(`context "${ctx.name}" requires --reason for ${action}`);
-  if (g.yes) return;
+  // A dry-run applies nothing: there is nothing to confirm.
+  if (g.yes || g.dryRun) return;
   if (!f.prompter().interactive) {
     throw new NotConfirmedError(`refusing to ${action} without confirmation: not running interactively and --yes not given; nothing was sent`);
   }
@@ -24,7 +25,7 @@ export async function ensureConfirmable(f: Factory, action: string): Promise<voi
 /** Asks (after the plan/summary was shown). Throws NotConfirmedError when declined. */
 export async function confirmDestructive(f: Factory, action: string): Promise<void> {
   await ensureConfirmable(f, action);
-  if (f.globals().yes) return;
+  if (f.globals().yes || f.globals().dryRun) return;
   const ctx = await f.context();
   const prompter = f.prompter();
   const ok = ctx.protected && ctx.name

@@ -237,7 +237,9 @@ export function createFactory(io: IOStreams, getGlobals: () => GlobalOptions): F
     const [tunnel, identity] = await Promise.all([f.tunnel(), f.identity()]);
     const { Client } = await import('./client/client.js');
     const g = getGlobals();
-    return new Client(tunnel, identity, g.reason ? { reason: g.reason } : {});
+    // Held requests, --dry-run and --break-glass are handled for every command in one place.
+    const { reviewHooks } = await import('./approvals/review-hooks.js');
+    return new Client(tunnel, identity, { ...(g.reason ? { reason: g.reason } : {}), review: reviewHooks(f) });
   });
   return f;
 }

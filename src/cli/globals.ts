@@ -31,6 +31,12 @@ export interface GlobalOptions {
   /** Largest response accepted from the internal port, in bytes (default DEFAULT_MAX_RESPONSE_SIZE). */
   maxResponseSize?: number;
   verbose: boolean;
+  /** --dry-run: mutations carry Opsctl-Dry-Run: 1 (checked by the server, nothing applied). */
+  dryRun?: boolean;
+  /** --break-glass REASON: approval-gated mutations run at once (admins, where allowed). */
+  breakGlass?: string;
+  /** --no-wait sets false: a held request prints its approval and exits 0. */
+  wait?: boolean;
 }
 
 export const DEFAULT_MAX_RESPONSE_SIZE = 16 * 1024 * 1024;
@@ -134,7 +140,10 @@ export function addGlobalOptions(program: Command): void {
     .option('--no-color', 'no colour (also: NO_COLOR)')
     .option('--timeout <seconds>', 'give up after this long: connecting, each request until fully answered, and silence in a stream', parseTimeout, 15)
     .option('--max-response-size <size>', 'largest answer accepted from the service, e.g. 64MiB (default 16MiB)', parseSize)
-    .option('-v, --verbose', 'say what happens on the way (hops, timings)');
+    .option('-v, --verbose', 'say what happens on the way (hops, timings)')
+    .option('--dry-run', 'the server checks everything (role, params, plan, lock) and applies nothing; shows what would change')
+    .option('--break-glass <reason>', 'admins: run a request that needs approval at once, where the service allows it (type "break glass" to confirm)')
+    .option('--no-wait', 'when a request is held for approval, print the approval and exit 0 instead of waiting');
 }
 
 export function readGlobals(program: Command): GlobalOptions {
@@ -161,5 +170,11 @@ export function readGlobals(program: Command): GlobalOptions {
   if (typeof o.knownHosts === 'string') g.knownHosts = o.knownHosts;
   if (typeof o.reason === 'string') g.reason = o.reason;
   if (typeof o.maxResponseSize === 'number') g.maxResponseSize = o.maxResponseSize;
+  if (o.dryRun === true) g.dryRun = true;
+  if (typeof o.breakGlass === 'string') {
+    if (!o.breakGlass.trim()) throw new UsageError('--break-glass needs a reason: it goes into the audit log and is your acknowledgment');
+    g.breakGlass = o.breakGlass;
+  }
+  if (o.wait === false) g.wait = false;
   return g;
 }

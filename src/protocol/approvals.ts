@@ -82,3 +82,10 @@ export function isHeldAnswer(v: unknown): v is HeldAnswer {
 export function isDryRunAnswer(v: unknown): v is DryRunAnswer {
   return typeof v === 'object' && v !== null && (v as { dryRun?: unknown }).dryRun === true && typeof (v as { endpoint?: unknown }).endpoint === 'string';
 }
+
+/**
+ * Endpoints that are POST yet change nothing (a plan is itself a dry-run): a
+ * dry-run or break-glass header on them is ignored and they are never held,
+ * so a client may send those headers on every non-GET request of a command.
+ */
+export const READ_ONLY_POSTS: readonly string[] = ['migrations.plan'];

@@ -13,7 +13,8 @@ let svc: DemoService;
 before(async () => {
   admin = generateKeyPair('alice@ops');
   viewer = generateKeyPair('victor@ops');
-  svc = await startDemoService({ authorizedKeys: `${admin.authorizedKeysLine('admin')}\n${viewer.authorizedKeysLine('viewer')}\n` });
+  // migrations.down runs directly here: approvals have their own tests (test/e2e/approvals.test.ts).
+  svc = await startDemoService({ authorizedKeys: `${admin.authorizedKeysLine('admin')}\n${viewer.authorizedKeysLine('viewer')}\n`, extraArgs: ['--no-approvals'] });
 });
 after(async () => {
   await svc?.stop();

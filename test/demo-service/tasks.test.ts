@@ -16,7 +16,8 @@ let svc: DemoService;
 before(async () => {
   admin = generateKeyPair('alice@ops');
   operator = generateKeyPair('oscar@ops');
-  svc = await startDemoService({ authorizedKeys: `${admin.authorizedKeysLine('admin')}\n${operator.authorizedKeysLine('operator')}\n` });
+  // purge-cancelled-orders runs directly here: approvals have their own tests (test/e2e/approvals.test.ts).
+  svc = await startDemoService({ authorizedKeys: `${admin.authorizedKeysLine('admin')}\n${operator.authorizedKeysLine('operator')}\n`, extraArgs: ['--no-approvals'] });
   await migrateUp(svc.internal, admin);
   for (let i = 0; i < 30; i++) {
     const r = await plain(svc.public, 'POST', '/orders', { item: `item-${i}`, quantity: 2, unitPrice: 1.5 });

@@ -13,7 +13,8 @@ import { requireTmux, runInTerminal } from '../helpers/tmux.js';
 let stack: Stack | undefined;
 before(async (t) => {
   if (requireTmux(t as never)) return;
-  stack = await startStack(t as never);
+  // One operator key: migrate down runs without the demo's approval here (test/e2e/approvals.test.ts has two).
+  stack = await startStack(t as never, { demoArgs: ['--no-approvals'] });
 });
 after(async () => {
   await stack?.stop();

@@ -79,7 +79,7 @@ export interface Stack {
 }
 
 /** Starts the whole route; returns undefined (test skipped) when sshd is missing outside CI. */
-export async function startStack(t: TestContext, opts: { role?: Role } = {}): Promise<Stack | undefined> {
+export async function startStack(t: TestContext, opts: { role?: Role; demoArgs?: string[] } = {}): Promise<Stack | undefined> {
   if (requireSshd(t)) return undefined;
   ensureBuilt();
   const { dir, env } = privateHome();
@@ -90,7 +90,7 @@ export async function startStack(t: TestContext, opts: { role?: Role } = {}): Pr
     started.push(host);
     const bastion = await startSshd({ authorizedKeys: [key.publicLine] });
     started.push(bastion);
-    const service = await startDemoService({ authorizedKeys: key.authorizedKeysLine(opts.role ?? 'admin') + '\n' });
+    const service = await startDemoService({ authorizedKeys: key.authorizedKeysLine(opts.role ?? 'admin') + '\n', ...(opts.demoArgs ? { extraArgs: opts.demoArgs } : {}) });
     started.push(service);
     const knownHosts = path.join(dir, 'known_hosts');
     fs.writeFileSync(knownHosts, `${bastion.knownHostsLine}\n${host.knownHostsLine}\n`, { mode: 0o600 });

@@ -349,7 +349,10 @@ test('break-glass: admin only, where allowed, marked in every record, listed for
   const notAllowed = await s.h.admin.call('flags.set', { name: 'checkout.v2', value: true }, { headers: { 'opsctl-break-glass': 'incident' } });
   assert.equal(notAllowed.json.code, 'approval.break_glass');
   const noGlass = await s.h.admin.call('tasks.run', { name: 'noop' }, { headers: { 'opsctl-break-glass': 'incident' } });
-  assert.equal(noGlass.json.code, 'approval.break_glass', 'nothing to break');
+  assert.equal(noGlass.status, 202, 'no approval needed: runs as it would anyway');
+  const plan = await s.h.admin.call('migrations.plan', { to: '0', direction: 'down' }, { headers: { 'opsctl-break-glass': 'incident', 'opsctl-dry-run': '1' } });
+  assert.equal(plan.status, 200);
+  assert.equal(plan.json.pending.length, 3, 'a plan is answered as a plan');
   const empty = await s.h.admin.call('migrations.down', { to: '0' }, { headers: { 'opsctl-break-glass': ' ' } });
   assert.equal(empty.status, 400);
   const unsignedHeader = await s.h.admin.call('migrations.down', { to: '0' }, { headers: { 'opsctl-break-glass': 'x' }, components: ['@method', '@path', '@query', 'content-digest'] });

@@ -135,6 +135,18 @@ export class OrdersRepo {
     }).immediate();
   }
 
+  /** How many orders purgeCancelled(olderThanDays) would delete (for a dry-run). */
+  countCancelled(olderThanDays: number, now = Date.now()): number {
+    const cutoff = new Date(now - olderThanDays * 86_400_000).toISOString();
+    return (this.db.prepare("SELECT COUNT(*) AS n FROM orders WHERE status = 'cancelled' AND cancelled_at <= ?").get(cutoff) as { n: number }).n;
+  }
+
+  /** How many stored totals differ from their recomputed value (what recompute-totals would fix). */
+  countDrifted(): number {
+    const rows = this.db.prepare('SELECT quantity, unit_price_cents, discount_percent, total_cents FROM orders').all() as OrderRow[];
+    return rows.filter((r) => totalCents(r.quantity, r.unit_price_cents, r.discount_percent) !== r.total_cents).length;
+  }
+
   /** Deletes cancelled orders cancelled at least `olderThanDays` days ago (their events go with them). */
   purgeCancelled(olderThanDays: number, now = Date.now()): number {
     const cutoff = new Date(now - olderThanDays * 86_400_000).toISOString();

@@ -9,11 +9,14 @@ import type { Identity } from '../identity/types.js';
 import { signRequest } from '../../protocol/signature.js';
 import { contentDigest } from '../../protocol/content-digest.js';
 import { ProblemError } from '../../protocol/problem-error.js';
-import { REASON_HEADER, IDEMPOTENCY_HEADER, INSTANCE_HEADER } from '../../protocol/headers.js';
+import { REASON_HEADER, IDEMPOTENCY_HEADER, INSTANCE_HEADER, BREAK_GLASS_HEADER, DRY_RUN_HEADER } from '../../protocol/headers.js';
+import { READ_ONLY_POSTS, isDryRunAnswer, isHeldAnswer, type DryRunAnswer, type HeldAnswer } from '../../protocol/approvals.js';
 import { buildRequest, STANDARD_ENDPOINTS, type Catalog, type EndpointDescriptor } from '../../protocol/catalog.js';
 
 export interface CallOptions {
   reason?: string;
+  /** Further headers, covered by the signature (dry-run, break-glass). */
+  headers?: Record<string, string>;
   idempotencyKey?: string;
   accept?: string;
   signal?: AbortSignal;
@@ -56,17 +59,35 @@ export function reasonHeaderValue(reason: string): string {
   return Buffer.from(clean, 'utf8').toString('latin1');
 }
 
+/**
+ * How a command's mutations meet approvals and dry-run, in one place for
+ * every command (src/cli/approvals/): the headers --dry-run and
+ * --break-glass add, and what happens to a held or dry-run answer.
+ */
+export interface ReviewHooks {
+  dryRun?: boolean;
+  breakGlass?: string;
+  /** Before the first mutation sent with break-glass (the typed acknowledgment). */
+  acknowledgeBreakGlass?(): Promise<void>;
+  /** A 202 {approval}: wait for the decision; resolves with what the request answered once it ran. */
+  onHeld?(answer: HeldAnswer, endpoint: EndpointDescriptor): Promise<unknown>;
+  /** A dry-run answer: show it (normally ends the command). */
+  onDryRun?(answer: DryRunAnswer, endpoint: EndpointDescriptor): Promise<unknown>;
+}
+
 export class Client {
   readonly tunnel: Tunnel;
   readonly identity: Identity;
   private readonly defaultReason: string | undefined;
   /** The port's Opsctl-Instance as it last answered; signed into every request (docs/security.md, "Replay"). */
   private instance: string | undefined;
+  private readonly review: ReviewHooks;
 
-  constructor(tunnel: Tunnel, identity: Identity, opts: { reason?: string } = {}) {
+  constructor(tunnel: Tunnel, identity: Identity, opts: { reason?: string; review?: ReviewHooks } = {}) {
     this.tunnel = tunnel;
     this.identity = identity;
     this.defaultReason = opts.reason;
+    this.review = opts.review ?? {};
   }
 
   private async signedHeaders(req: RawRequest, bodyBuf: Buffer | undefined, opts: CallOptions): Promise<Record<string, string>> {
@@ -79,6 +100,7 @@ export class Client {
     if (reason) headers[REASON_HEADER] = reasonHeaderValue(reason);
     if (opts.idempotencyKey) headers[IDEMPOTENCY_HEADER] = opts.idempotencyKey;
     if (this.instance) headers[INSTANCE_HEADER] = this.instance;
+    for (const [k, v] of Object.entries(opts.headers ?? {})) headers[k.toLowerCase()] = v;
     const signed = await signRequest(
       { method: req.method, path: req.path, query: req.query ?? '', headers },
       { keyid: this.identity.keyid, sign: (data) => this.identity.sign(data) },
@@ -117,11 +139,15 @@ export class Client {
 
   /** Sends a signed request and returns the parsed JSON (or text) body; throws ProblemError on >= 400. */
   async request<T = unknown>(req: RawRequest, opts: CallOptions = {}): Promise<T> {
+    return (await this.requestWithStatus<T>(req, opts)).body;
+  }
+
+  private async requestWithStatus<T>(req: RawRequest, opts: CallOptions): Promise<{ status: number; body: T }> {
     const res = await this.send(req, opts);
     if (res.status >= 400) throw problemFromResponse(res, res.body);
     const type = headerString(res.headers['content-type']);
-    if (/json/.test(type)) return JSON.parse(res.body.toString('utf8')) as T;
-    return res.body.toString('utf8') as T;
+    if (/json/.test(type)) return { status: res.status, body: JSON.parse(res.body.toString('utf8')) as T };
+    return { status: res.status, body: res.body.toString('utf8') as T };
   }
 
   /** Calls a catalog endpoint by descriptor or standard id, laying params out as the server reads them. */
@@ -132,7 +158,21 @@ export class Client {
     // Non-GET calls carry an idempotency key so that a retry after a dropped
     // tunnel cannot run the action twice.
     const o = ep.method !== 'GET' && !opts.idempotencyKey ? { ...opts, idempotencyKey: randomUUID() } : opts;
-    return this.request<T>({ method: shape.method, path: shape.path, query: shape.query, body: shape.body }, o);
+    // A mutation carries --dry-run / --break-glass; a plan (a POST that
+    // changes nothing) and reads do not.
+    const mutation = ep.method !== 'GET' && !READ_ONLY_POSTS.includes(ep.id);
+    const extra: Record<string, string> = { ...(o.headers ?? {}) };
+    if (mutation && this.review.dryRun) {
+      extra[DRY_RUN_HEADER] = '1';
+    } else if (mutation && this.review.breakGlass && !ep.id.startsWith('approvals.')) {
+      await this.review.acknowledgeBreakGlass?.();
+      extra[BREAK_GLASS_HEADER] = reasonHeaderValue(this.review.breakGlass);
+    }
+    const { status, body: result } = await this.requestWithStatus<unknown>({ method: shape.method, path: shape.path, query: shape.query, body: shape.body }, { ...o, headers: extra });
+    if (mutation && this.review.dryRun && isDryRunAnswer(result) && this.review.onDryRun) return (await this.review.onDryRun(result, ep)) as T;
+    // Only a 202 {approval} is a held request (an approval's own answers carry {approval} too).
+    if (mutation && status === 202 && !ep.id.startsWith('approvals.') && isHeldAnswer(result) && this.review.onHeld) return (await this.review.onHeld(result, ep)) as T;
+    return result as T;
   }
 
   /** A streamed signed GET (NDJSON job events). Throws ProblemError on >= 400. */

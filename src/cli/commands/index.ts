@@ -11,6 +11,7 @@ import { register as tasks } from './tasks/index.js';
 import { register as jobs } from './jobs/index.js';
 import { register as audit } from './audit/index.js';
 import { register as grants } from './grants/index.js';
+import { register as approvals } from './approvals/index.js';
 import { register as keys } from './keys/index.js';
 import { register as tunnel } from './tunnel/index.js';
 import { register as completion } from './completion/index.js';
@@ -19,4 +20,4 @@ import { register as whoami } from './whoami/index.js';
 import { register as version } from './version/index.js';
 import { register as help } from './help/index.js';
 
-export const NOUNS: Register[] = [health, whoami, endpoints, call, doctor, migrate, flags, metrics, tasks, jobs, audit, grants, keys, context, tunnel, completion, version, help];
+export const NOUNS: Register[] = [health, whoami, endpoints, call, doctor, migrate, flags, metrics, tasks, jobs, approvals, audit, grants, keys, context, tunnel, completion, version, help];

@@ -13,7 +13,7 @@ import type { CompletionKind } from './hints.js';
  * `flag-values` entries are `NAME=VALUE` (a boolean's true/false, a string
  * flag's enum), so `flags set NAME <TAB>` can offer what the flag accepts.
  */
-export type LiveKind = Extract<CompletionKind, 'flags' | 'flag-values' | 'tasks' | 'migrations' | 'jobs' | 'endpoints' | 'keys'>;
+export type LiveKind = Extract<CompletionKind, 'flags' | 'flag-values' | 'tasks' | 'migrations' | 'jobs' | 'endpoints' | 'approvals' | 'keys'>;
 
 export interface CacheFile {
   updatedAt: string;

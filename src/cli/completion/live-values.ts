@@ -69,6 +69,7 @@ export function fileLiveValues(env: Env): LiveValues {
         case 'tasks':
         case 'migrations':
         case 'jobs':
+        case 'approvals':
         case 'endpoints': {
           return cached(await contextOf(state), kind).map((value) => ({ value }));
         }

@@ -52,7 +52,9 @@ export async function runFleet(f: Factory, run: FleetRun): Promise<void> {
   const identity = await f.identity();
   const { Client } = await import('../client/client.js');
   const connector: FleetConnector = await createFleetConnector(f, ctx);
-  const clientFor = (t: Tunnel): Client => new Client(t, identity, g.reason ? { reason: g.reason } : {});
+  const { reviewHooks } = await import('../approvals/review-hooks.js');
+  const review = reviewHooks(f);
+  const clientFor = (t: Tunnel): Client => new Client(t, identity, { ...(g.reason ? { reason: g.reason } : {}), review });
   const unreachable = new Map<string, HostOutcome>();
 
   /** A quick signed call on a fresh tunnel (health, catalog), closing it after. */

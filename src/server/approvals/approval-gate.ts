@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { BREAK_GLASS_HEADER, DRY_RUN_HEADER, ProblemError, roleAllows, type ApprovalPolicy, type DryRunAnswer, type Role } from '../../protocol/index.js';
+import { BREAK_GLASS_HEADER, DRY_RUN_HEADER, READ_ONLY_POSTS, ProblemError, roleAllows, type ApprovalPolicy, type DryRunAnswer, type Role } from '../../protocol/index.js';
 import type { AuditEvent, AuditOutcome } from '../audit/audit-record.js';
 import { REDACTED } from '../audit/redact.js';
 import type { Principal } from '../options.js';
@@ -50,6 +50,7 @@ export function approverRole(route: RegisteredRoute, policy: RoutePolicy, approv
  * (src/server/README.md, "Approvals and dry-run"):
  *   Opsctl-Dry-Run: 1    → answer what would change, apply nothing (`dry-run`)
  *   Opsctl-Break-Glass   → an admin, where the policy allows, runs at once
+ *                          (ignored where no approval is needed)
  *                          (every record marked; listed in approvals for review)
  *   approval policy      → hold the request: 202 {approval} (`pending`)
  *   otherwise            → continue to admit and run.
@@ -61,7 +62,7 @@ export async function approvalGate(service: ApprovalService, g: GateInput): Prom
   if (dryRun && dryHeader !== '1') throw new ProblemError('request.invalid', 'Opsctl-Dry-Run must be "1"', { field: 'opsctl-dry-run' });
   const breakGlass = breakGlassHeader === undefined ? undefined : reasonOf(g.req, BREAK_GLASS_HEADER);
   if (breakGlassHeader !== undefined && !breakGlass) throw new ProblemError('request.invalid', 'Opsctl-Break-Glass needs a reason', { field: 'opsctl-break-glass' });
-  if (g.method === 'GET') return { kind: 'continue' };
+  if (g.method === 'GET' || READ_ONLY_POSTS.includes(g.route.def.id)) return { kind: 'continue' };
 
   const approval = holdable(g.route.def.id, g.method) ? g.policy.approval ?? g.route.def.approval : undefined;
 
@@ -70,10 +71,10 @@ export async function approvalGate(service: ApprovalService, g: GateInput): Prom
     const body: DryRunAnswer = { dryRun: true, endpoint: g.route.def.id, params: g.event.params, wouldChange: change ?? null, ...(approval ? { approval } : {}) };
     return { kind: 'respond', status: 200, body, outcome: 'dry-run' };
   }
-  if (!approval) {
-    if (breakGlass) throw new ProblemError('approval.break_glass', `${g.route.def.id} needs no approval here, so there is no glass to break; send it without --break-glass`);
-    return { kind: 'continue' };
-  }
+  // Break-glass where no approval is needed changes nothing: the request
+  // runs as it would anyway (a client sends the header on every mutation of
+  // a command, e.g. the approvals it makes on the way).
+  if (!approval) return { kind: 'continue' };
 
   const base = {
     endpoint: g.route.def.id,

@@ -1,4 +1,4 @@
-import { isRole, type ApprovalPolicy } from '../../protocol/index.js';
+import { READ_ONLY_POSTS, isRole, type ApprovalPolicy } from '../../protocol/index.js';
 import { InternalPortConfigError } from '../config-error.js';
 
 /** At most this many approvers per request: more is a misconfiguration, not a safety margin. */
@@ -26,5 +26,5 @@ export function checkPolicy(where: string, p: unknown): ApprovalPolicy {
 
 /** Endpoints whose requests can never be held: reads, and the approval machinery itself. */
 export function holdable(id: string, method: string): boolean {
-  return method !== 'GET' && !id.startsWith('approvals.');
+  return method !== 'GET' && !id.startsWith('approvals.') && !READ_ONLY_POSTS.includes(id);
 }

@@ -28,6 +28,10 @@ export function clearMigrationLockTask(lock: InspectableLock): TaskDefinition {
       required: ['holder'],
       additionalProperties: false,
     },
+    dryRun(params) {
+      const current = lock.current();
+      return { lock: current ?? null, wouldClear: current?.holder === String(params.holder) };
+    },
     async handler(params, ctx) {
       const holder = String(params.holder);
       const current = await lock.current();

@@ -3,8 +3,12 @@ import type { Db } from '../../db/open-database.js';
 import { OrdersRepo } from '../../orders/orders-repo.js';
 import { requireMigrated } from '../not-migrated.js';
 
-/** Deletes cancelled orders (and their events) older than a cut-off. Destructive: admin only. */
-export function purgeCancelledOrdersTask(db: Db): TaskDefinition {
+/**
+ * Deletes cancelled orders (and their events) older than a cut-off.
+ * Destructive: admin only, and by default a second admin approves it
+ * (break-glass allowed in an incident).
+ */
+export function purgeCancelledOrdersTask(db: Db, opts: { approvals?: boolean } = {}): TaskDefinition {
   const repo = new OrdersRepo(db);
   return {
     name: 'purge-cancelled-orders',
@@ -13,6 +17,7 @@ export function purgeCancelledOrdersTask(db: Db): TaskDefinition {
     role: 'admin',
     destructive: true,
     scope: 'service',
+    ...(opts.approvals !== false ? { approval: { count: 1, breakGlass: true } } : {}),
     params: {
       type: 'object',
       properties: {
@@ -20,6 +25,11 @@ export function purgeCancelledOrdersTask(db: Db): TaskDefinition {
       },
       required: ['olderThanDays'],
       additionalProperties: false,
+    },
+    dryRun(params) {
+      requireMigrated(db);
+      const days = Number(params.olderThanDays);
+      return { wouldDelete: repo.countCancelled(days), olderThanDays: days };
     },
     async handler(params, ctx) {
       requireMigrated(db);

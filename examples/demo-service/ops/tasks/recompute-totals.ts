@@ -36,6 +36,10 @@ export function recomputeTotalsTask(db: Db): TaskDefinition {
       required: [],
       additionalProperties: false,
     },
+    dryRun() {
+      requireMigrated(db);
+      return { orders: repo.count(), wouldCorrect: repo.countDrifted() };
+    },
     async handler(params, ctx) {
       requireMigrated(db);
       const pauseMs = intParam(params, 'pauseMs', 350);

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { approvalText } from '../../approvals/approval-text.js';
+import type { ApprovalPolicy } from '../../../protocol/catalog.js';
 import type { Factory } from '../../factory.js';
 import { endpointHelp, remember, summaryOf } from '../../command.js';
 import { roleText } from './role-text.js';
@@ -27,6 +29,7 @@ export async function run(f: Factory): Promise<void> {
         { key: 'role', header: 'role' },
         { key: 'destructive', header: 'destructive', format: (v) => (v ? c.red('yes') : '') },
         { key: 'job', header: 'job', format: (v) => (v ? 'yes' : '') },
+        { key: 'approval', header: 'approval', format: (v) => approvalText(v as ApprovalPolicy | undefined) },
         { key: 'summary', header: 'summary' },
       ],
     );
