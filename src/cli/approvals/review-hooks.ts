@@ -1,8 +1,6 @@
 import type { ReviewHooks } from '../client/client.js';
 import { NotConfirmedError } from '../errors/not-confirmed-error.js';
 import type { Factory } from '../factory.js';
-import { showDryRun } from './show-dry-run.js';
-import { waitForApproval } from './wait-for-approval.js';
 
 /**
  * The one place where a command's mutations meet approvals: --dry-run and
@@ -27,7 +25,8 @@ export function reviewHooks(f: Factory): ReviewHooks {
       }
       acknowledged = true;
     },
-    onHeld: (held, ep) => waitForApproval(f, held, ep),
-    onDryRun: (answer) => showDryRun(f, answer),
+    // Loaded only when a request was held or dry-run: most commands never need them.
+    onHeld: async (held, ep) => (await import('./wait-for-approval.js')).waitForApproval(f, held, ep),
+    onDryRun: async (answer) => (await import('./show-dry-run.js')).showDryRun(f, answer),
   };
 }
