@@ -101,7 +101,7 @@ export async function runHeld(deps: HeldRunDeps, rec: ApprovalRecord, approval: 
   try {
     const r = await resolveHeld(deps, rec);
     Object.assign(base, { principal: r.principal.name, role: r.principal.role, keyid: r.principal.keyid });
-    if (r.route.def.job) slot = deps.jobs.reserve();
+    if (r.route.def.job) slot = deps.jobs.reserve(r.principal.role);
     try {
       await record('accepted', null, slot ? { jobId: slot.id } : {}, r.policy.destructive);
     } catch {

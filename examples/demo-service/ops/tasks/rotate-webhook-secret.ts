@@ -24,6 +24,10 @@ export function rotateWebhookSecretTask(): TaskDefinition {
       required: ['secret'],
       additionalProperties: false,
     },
+    dryRun(params) {
+      const next = `sha256:${createHash('sha256').update(String(params.secret)).digest('hex').slice(0, 16)}`;
+      return { current: fingerprint, wouldBecome: next };
+    },
     async handler(params, ctx) {
       const secret = params.secret;
       if (typeof secret !== 'string' || secret.length < 16) throw new TypeError('secret must be a string of at least 16 characters');

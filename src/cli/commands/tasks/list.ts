@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import type { Factory } from '../../factory.js';
 import { endpointHelp, remember, summaryOf } from '../../command.js';
 import { paramsSummary, type TaskView } from './task-types.js';
+import { approvalText } from '../../approvals/approval-text.js';
+import type { ApprovalPolicy } from '../../../protocol/catalog.js';
 
 export function register(parent: Command, f: Factory): void {
   parent
@@ -23,6 +25,8 @@ export async function run(f: Factory): Promise<void> {
       { key: 'name', header: 'name' },
       { key: 'role', header: 'role' },
       { key: 'destructive', header: 'destructive', format: (v) => (v ? c.red('yes') : '') },
+      // A task's own approval policy, only when some task has one.
+      ...(res.tasks.some((t) => t.approval) ? [{ key: 'approval', header: 'approval', format: (v: unknown) => approvalText(v as ApprovalPolicy | undefined) }] : []),
       { key: 'paramList', header: 'params' },
       { key: 'summary', header: 'summary' },
     ], { empty: 'this service registered no tasks' });
