@@ -22,7 +22,7 @@ test('the whole flow: held, refused for the requester and a viewer, typed approv
   const all = await applied();
   assert.equal(all.length, 3);
   const eps = await cli(ops.vera, ['endpoints']);
-  assert.ok(eps.stdout.split('\n').some((l) => /^migrations\.down\t.*\t1 approval, break-glass\t/.test(l)), eps.stdout);
+  assert.ok(eps.stdout.split('\n').some((l) => /^migrations\.down\t.*\[needs 1 approval, break-glass\]/.test(l)), eps.stdout);
 
   // alice's down is held: her command waits (on a pty: a spinner), nothing runs yet.
   const alice = runInTerminal([process.execPath, CLI, ...conn(ops.alice), '--reason', 'roll back release 42', 'migrate', 'down', '--to', all[0]!, '--yes'], ops.alice.env, ROOT);

@@ -29,9 +29,7 @@ export async function run(f: Factory): Promise<void> {
         { key: 'role', header: 'role' },
         { key: 'destructive', header: 'destructive', format: (v) => (v ? c.red('yes') : '') },
         { key: 'job', header: 'job', format: (v) => (v ? 'yes' : '') },
-        // Only when the service requires approvals somewhere: no empty column otherwise.
-        ...(catalog.endpoints.some((e) => e.approval) ? [{ key: 'approval', header: 'approval', format: (v: unknown) => approvalText(v as ApprovalPolicy | undefined) }] : []),
-        { key: 'summary', header: 'summary' },
+        { key: 'summary', header: 'summary', format: (v, r) => `${String(v)}${r.approval ? ` [needs ${approvalText(r.approval as ApprovalPolicy)}]` : ''}` },
       ],
     );
   });
