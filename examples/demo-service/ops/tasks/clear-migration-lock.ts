@@ -28,8 +28,8 @@ export function clearMigrationLockTask(lock: InspectableLock): TaskDefinition {
       required: ['holder'],
       additionalProperties: false,
     },
-    dryRun(params) {
-      const current = lock.current();
+    async dryRun(params) {
+      const current = await lock.current();
       return { lock: current ?? null, wouldClear: current?.holder === String(params.holder) };
     },
     async handler(params, ctx) {
