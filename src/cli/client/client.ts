@@ -20,6 +20,8 @@ export interface CallOptions {
   idempotencyKey?: string;
   accept?: string;
   signal?: AbortSignal;
+  /** false: a held or dry-run answer is returned as it is, for a command that handles it itself (grants request). */
+  review?: false;
 }
 
 export interface RawRequest {
@@ -169,9 +171,9 @@ export class Client {
       extra[BREAK_GLASS_HEADER] = reasonHeaderValue(this.review.breakGlass);
     }
     const { status, body: result } = await this.requestWithStatus<unknown>({ method: shape.method, path: shape.path, query: shape.query, body: shape.body }, { ...o, headers: extra });
-    if (mutation && this.review.dryRun && isDryRunAnswer(result) && this.review.onDryRun) return (await this.review.onDryRun(result, ep)) as T;
+    if (mutation && o.review !== false && this.review.dryRun && isDryRunAnswer(result) && this.review.onDryRun) return (await this.review.onDryRun(result, ep)) as T;
     // Only a 202 {approval} is a held request (an approval's own answers carry {approval} too).
-    if (mutation && status === 202 && !ep.id.startsWith('approvals.') && isHeldAnswer(result) && this.review.onHeld) return (await this.review.onHeld(result, ep)) as T;
+    if (mutation && o.review !== false && status === 202 && !ep.id.startsWith('approvals.') && isHeldAnswer(result) && this.review.onHeld) return (await this.review.onHeld(result, ep)) as T;
     return result as T;
   }
 

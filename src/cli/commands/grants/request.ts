@@ -37,10 +37,12 @@ export async function run(f: Factory, opts: RequestOptions): Promise<GrantView |
   const reason = f.globals().reason;
   if (!reason) throw new UsageError('grants request needs --reason TEXT: the approvers decide on it');
   const client = await f.client();
-  const held = await client.call<Held>('grants.request', { role: opts.role, ttlSeconds, reason });
+  // This command waits for its own approval (it prints the grant), so the generic hold handling stands aside.
+  const held = await client.call<Held>('grants.request', { role: opts.role, ttlSeconds, reason }, { review: false });
   const out = await f.output();
   const id = terminalText(held.approval.id);
-  if (!opts.wait) {
+  // --no-wait is also a global option (every held command takes it); either one means do not wait.
+  if (!opts.wait || f.globals().wait === false) {
     out.emit(held, () => {
       out.success(`access request ${id} is waiting for approval (expires ${relativeTime(held.approval.expiresAt)})`);
       out.line(`Ask an admin to run:  opsctl approvals approve ${id}`);
