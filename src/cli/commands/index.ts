@@ -16,8 +16,9 @@ import { register as keys } from './keys/index.js';
 import { register as tunnel } from './tunnel/index.js';
 import { register as completion } from './completion/index.js';
 import { register as doctor } from './doctor/index.js';
+import { register as init } from './init/index.js';
 import { register as whoami } from './whoami/index.js';
 import { register as version } from './version/index.js';
 import { register as help } from './help/index.js';
 
-export const NOUNS: Register[] = [health, whoami, endpoints, call, doctor, migrate, flags, metrics, tasks, jobs, approvals, audit, grants, keys, context, tunnel, completion, version, help];
+export const NOUNS: Register[] = [init, health, whoami, endpoints, call, doctor, migrate, flags, metrics, tasks, jobs, approvals, audit, grants, keys, context, tunnel, completion, version, help];

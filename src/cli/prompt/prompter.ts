@@ -14,6 +14,8 @@ export interface Prompter {
   /** Makes the operator type `expected` exactly (protected contexts). */
   typeToConfirm(message: string, expected: string): Promise<boolean>;
   password(message: string): Promise<string>;
+  /** A line of text (opsctl init asks for names and hosts). */
+  input(message: string, defaultValue?: string): Promise<string>;
 }
 
 function ctx(io: IOStreams, clearPromptOnDone = false) {
@@ -70,6 +72,11 @@ export function createPrompter(io: IOStreams): Prompter {
       if (!interactive) throw new NotConfirmedError(`${message} — no terminal to ask on`);
       const { password } = await import('@inquirer/prompts');
       return ask(() => password({ message, mask: true }, ctx(io)));
+    },
+    async input(message, defaultValue) {
+      if (!interactive) refuse(message);
+      const { input } = await import('@inquirer/prompts');
+      return ask(() => input({ message, ...(defaultValue !== undefined ? { default: defaultValue } : {}) }, ctx(io)));
     },
   };
 }
