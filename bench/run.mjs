@@ -217,3 +217,6 @@ fs.writeFileSync(path.join(root, 'bench/results.json'), JSON.stringify(results, 
 
 // The internal port's throughput against bare node:http (bench/port-throughput.mjs).
 await (await import('./port-throughput.mjs')).portThroughput();
+
+// Fan-out over a fleet of hosts in network namespaces (bench/fan-out.mjs; needs root).
+await (await import('./fan-out.mjs')).fanOut();
