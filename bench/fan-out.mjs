@@ -88,11 +88,18 @@ export async function fanOut({ hosts: N = 20, runs = 7 } = {}) {
     const cases = [
       { name: `opsctl health -o json (${N} hosts, fan-out)`, run: () => timed(process.execPath, [CLI, 'health', '-o', 'json'], env), check: (r) => JSON.parse(r.stdout).summary.ok === N },
       { name: `ssh -J bastion host curl, sequential ×${N}`, run: () => timed('bash', ['-c', sequential], env), check: (r) => r.stdout.trim().split('\n').length === N },
-      { name: `xargs -P16 ssh -J bastion host curl ×${N}`, run: () => timed('bash', ['-c', parallel], env), check: (r) => r.stdout.trim().split('\n').length === N },
+      // 16 handshakes at once exceed the bastion's default MaxStartups (10:30:100):
+      // some of these ssh are dropped (kex_exchange_identification); counted, not fatal.
+      { name: `xargs -P16 ssh -J bastion host curl ×${N}`, run: () => timed('bash', ['-c', parallel], env), tolerant: true },
     ];
     for (const c of cases) c.samples = [];
     const once = async (c) => {
       const r = await c.run();
+      if (c.tolerant) {
+        const answered = r.stdout.trim().split('\n').filter(Boolean).length;
+        if (answered < N) c.dropped = (c.dropped ?? 0) + 1;
+        return r.ms;
+      }
       if (r.code !== 0 || !c.check(r)) throw new Error(`${c.name}: exit ${r.code}: ${(r.stderr || r.stdout).slice(0, 400)}`);
       return r.ms;
     };
@@ -122,6 +129,7 @@ export async function fanOut({ hosts: N = 20, runs = 7 } = {}) {
     out.push('');
     out.push(`${pad('fan-out vs sequential ssh loop', 52)}${pad(ratioSeq.toFixed(2) + '×', 8)}${pad('≤ 0.2×', 8)}${ratioSeq <= 0.2 ? 'ok' : 'MISSED'}`);
     out.push(`${pad('fan-out vs xargs -P16 ssh', 52)}${pad(ratioPar.toFixed(2) + '×', 8)}(reported)`);
+    if (cases[2].dropped) out.push(`xargs -P16: ${cases[2].dropped} of ${runs + 1} runs lost hosts (bastion MaxStartups dropped connections)`);
     out.push(`peak RSS of opsctl: ${N} nested connections at once ${(hwmAll / 1024).toFixed(1)} MiB, 1 host ${(hwmOne / 1024).toFixed(1)} MiB → ${perConnKb.toFixed(0)} KiB per nested connection`);
     process.stdout.write(out.join('\n') + '\n');
 
@@ -133,7 +141,7 @@ export async function fanOut({ hosts: N = 20, runs = 7 } = {}) {
       hosts: N,
       runs,
       fleetBuildSeconds: buildS,
-      cases: cases.map((c, i) => ({ name: c.name, medianMs: med[i], samplesMs: c.samples.map((x) => Math.round(x)) })),
+      cases: cases.map((c, i) => ({ name: c.name, medianMs: med[i], samplesMs: c.samples.map((x) => Math.round(x)), ...(c.dropped ? { runsWithDroppedHosts: c.dropped } : {}) })),
       ratios: [
         { what: 'fan-out vs sequential ssh -J … curl loop', ratio: ratioSeq, goal: 0.2, ok: ratioSeq <= 0.2 },
         { what: 'fan-out vs xargs -P16 ssh -J … curl', ratio: ratioPar },
