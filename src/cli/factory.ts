@@ -234,12 +234,14 @@ export function createFactory(io: IOStreams, getGlobals: () => GlobalOptions): F
     },
   };
   const ownClient = once(async () => {
-    const [tunnel, identity] = await Promise.all([f.tunnel(), f.identity()]);
+    const [tunnel, identity, ctx] = await Promise.all([f.tunnel(), f.identity(), f.context()]);
     const { Client } = await import('./client/client.js');
+    const { instanceMemory, instanceTarget } = await import('./client/instance-memory.js');
     const g = getGlobals();
+    const instance = instanceMemory(env, instanceTarget(ctx.bastions, ctx.hosts[0]!, ctx.port));
     // Held requests, --dry-run and --break-glass are handled for every command in one place.
     const { reviewHooks } = await import('./approvals/review-hooks.js');
-    return new Client(tunnel, identity, { ...(g.reason ? { reason: g.reason } : {}), review: reviewHooks(f) });
+    return new Client(tunnel, identity, { ...(g.reason ? { reason: g.reason } : {}), review: reviewHooks(f), instance });
   });
   return f;
 }

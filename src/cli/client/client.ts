@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Tunnel, TunnelResponse, TunnelStream } from '../transport/types.js';
 import type { Identity } from '../identity/types.js';
+import type { InstanceMemory } from './instance-memory.js';
 import { signRequest } from '../../protocol/signature.js';
 import { contentDigest } from '../../protocol/content-digest.js';
 import { ProblemError } from '../../protocol/problem-error.js';
@@ -85,11 +86,15 @@ export class Client {
   private instance: string | undefined;
   private readonly review: ReviewHooks;
 
-  constructor(tunnel: Tunnel, identity: Identity, opts: { reason?: string; review?: ReviewHooks } = {}) {
+  private readonly memory: InstanceMemory | undefined;
+
+  constructor(tunnel: Tunnel, identity: Identity, opts: { reason?: string; review?: ReviewHooks; instance?: InstanceMemory } = {}) {
     this.tunnel = tunnel;
     this.identity = identity;
     this.defaultReason = opts.reason;
     this.review = opts.review ?? {};
+    this.memory = opts.instance;
+    this.instance = opts.instance?.initial;
   }
 
   private async signedHeaders(req: RawRequest, bodyBuf: Buffer | undefined, opts: CallOptions): Promise<Record<string, string>> {
@@ -126,7 +131,10 @@ export class Client {
    */
   private relearn(sent: string | undefined, status: number, headers: Record<string, string | string[] | undefined>, body?: Buffer): boolean {
     const id = headers[INSTANCE_HEADER];
-    if (typeof id === 'string' && id) this.instance = id;
+    if (typeof id === 'string' && id) {
+      this.instance = id;
+      this.memory?.remember(id);
+    }
     if (status !== 401 || this.instance === sent) return false;
     return body === undefined || problemFromResponse({ status, headers }, body).code === 'auth.instance';
   }

@@ -54,14 +54,16 @@ export async function runFleet(f: Factory, run: FleetRun): Promise<void> {
   const connector: FleetConnector = await createFleetConnector(f, ctx);
   const { reviewHooks } = await import('../approvals/review-hooks.js');
   const review = reviewHooks(f);
-  const clientFor = (t: Tunnel): Client => new Client(t, identity, { ...(g.reason ? { reason: g.reason } : {}), review });
+  const { instanceMemory, instanceTarget } = await import('../client/instance-memory.js');
+  const clientFor = (host: string) => (t: Tunnel): Client =>
+    new Client(t, identity, { ...(g.reason ? { reason: g.reason } : {}), review, instance: instanceMemory(f.io.env, instanceTarget(ctx.bastions, host, ctx.port)) });
   const unreachable = new Map<string, HostOutcome>();
 
   /** A quick signed call on a fresh tunnel (health, catalog), closing it after. */
   const ask = async <T>(host: string, endpoint: string): Promise<T> => {
     const t = await connector.open(host);
     try {
-      return await clientFor(t).call<T>(endpoint);
+      return await clientFor(host)(t).call<T>(endpoint);
     } finally {
       await t.close().catch(() => undefined);
     }
@@ -100,7 +102,7 @@ export async function runFleet(f: Factory, run: FleetRun): Promise<void> {
         globals,
         output: rec,
         tunnel: () => (tunnel ??= connector.open(host)),
-        client: () => (client ??= target.tunnel().then(clientFor)),
+        client: () => (client ??= target.tunnel().then(clientFor(host))),
       };
       try {
         await runForTarget(target, run.action);
@@ -147,7 +149,7 @@ export async function runFleet(f: Factory, run: FleetRun): Promise<void> {
               let t: Promise<Tunnel> | undefined;
               return () => (t ??= connector.open(host));
             })(),
-            client: () => target.tunnel().then(clientFor),
+            client: () => target.tunnel().then(clientFor(host)),
           };
           try {
             await runForTarget(target, run.action);
