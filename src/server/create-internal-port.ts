@@ -2,7 +2,7 @@ import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_GRANT_MAX_TTL_SECONDS, INSTANCE_HEADER, PROBLEM_CONTENT_TYPE, ProblemError, isRole } from '../protocol/index.js';
+import { DEFAULT_GRANT_MAX_TTL_SECONDS, INSTANCE_HEADER, PROBLEM_CONTENT_TYPE, ProblemError, ROLES, isRole } from '../protocol/index.js';
 import { Allowlist } from './auth/allowlist.js';
 import { FileGrantStore } from './grants/file-grant-store.js';
 import { GrantService } from './grants/grant-service.js';
@@ -232,6 +232,9 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     router,
     // The same resolver re-checks a held request's requester when it runs.
     resolveKey,
+    // A shared grant store is asked for the signing key's grants first (one
+    // indexed query), unless the allowlist already gives the key the top role.
+    ...(grants.shared ? { prepareKey: (keyid: string) => (allowlist.lookup(keyid)?.role === ROLES[ROLES.length - 1] ? Promise.resolve() : grants.refreshKey(keyid)) } : {}),
     replay: new ReplayCache(skew),
     audit,
     jobs,

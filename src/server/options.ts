@@ -251,6 +251,12 @@ export interface GrantStore {
   claimExpiry(id: string, at: string): Promise<boolean>;
   /** Forgets grants that ended before `before`. */
   prune(before: string): Promise<void>;
+  /**
+   * The grants of one key as stored right now. A shared store that has it is
+   * asked before each request from a key that a grant could lift, so a grant
+   * created or revoked on another replica counts from the next request.
+   */
+  forKey?(keyid: string): Promise<StoredGrant[]>;
   /** Calls back when another replica changed the store (shared stores); returns an unsubscribe function. */
   watch?(onChange: () => void): () => void;
   close?(): Promise<void>;

@@ -66,9 +66,10 @@ export function parseGrantKey(line: string): { keyid: string; key: KeyObject; co
 /**
  * The grants a service has given, checked at request time: active() compares
  * `expiresAt` with the clock on every call, so a grant stops working at its
- * second without a reload. Revocation takes effect on the next request (on
- * every replica within SHARED_RELOAD_MS for a shared store, at once on this
- * one). Each expiry becomes one audit record: by a timer armed for the next
+ * second without a reload. Revocation takes effect on the next request: on
+ * this replica at once; on the others at once too when the shared store can
+ * look up one key's grants (refreshKey before each request), else within
+ * SHARED_RELOAD_MS (or its change notice, whichever comes first). Each expiry becomes one audit record: by a timer armed for the next
  * expiry, or when a request of an expired grant notices it first, or at the
  * start for grants that expired while the service was down.
  */
@@ -130,6 +131,48 @@ export class GrantService {
     // The first request after an expiry records it if the timer has not yet.
     if (noticedExpiry) void this.sweep();
     return best ? { grant: best, key: this.keys.get(best.id)! } : undefined;
+  }
+
+  /**
+   * Re-reads one key's grants from a shared store that can look them up
+   * (GrantStore.forKey), so a grant created or revoked on another replica
+   * counts from this request. When the store cannot answer, the last known
+   * grants stand (kept fresh by its change notices); a revocation cannot be
+   * written while it is down either.
+   */
+  async refreshKey(keyid: string): Promise<void> {
+    if (this.closed || !this.store.shared || !this.store.forKey) return;
+    let fresh: StoredGrant[];
+    try {
+      fresh = await this.store.forKey(keyid);
+    } catch (e) {
+      this.log('warn', `grants of key ${keyid} could not be re-read from the shared store, using the last known ones: ${(e as Error).message}`);
+      return;
+    }
+    const ids = new Set(fresh.map((g) => g.id));
+    for (const g of [...this.grants.values()]) {
+      if (g.keyid === keyid && !ids.has(g.id)) {
+        this.grants.delete(g.id);
+        this.keys.delete(g.id);
+      }
+    }
+    let added = false;
+    for (const g of fresh) {
+      if (g.keyid !== keyid) continue;
+      try {
+        const key = this.keys.get(g.id) ?? parseGrantKey(g.publicKey).key;
+        if (!this.grants.has(g.id)) added = true;
+        this.put(g, key);
+      } catch (e) {
+        this.log('warn', `grant ${g.id} skipped: its key is unusable (${(e as Error).message})`);
+      }
+    }
+    if (added) this.arm();
+  }
+
+  /** Re-reads every grant from a shared store (before listing, or revoking one this replica has not seen yet). */
+  async refresh(): Promise<void> {
+    if (this.store.shared) await this.reload();
   }
 
   /** A grant-only key's public key (for access requests made by a key that is on no allowlist). */
@@ -202,6 +245,8 @@ export class GrantService {
 
   /** Revokes an active grant; `revoked: false` when it had already ended (nothing changes then). */
   async revoke(id: string, by: Principal, now = Date.now()): Promise<{ grant: GrantView; revoked: boolean }> {
+    // A grant given on another replica a moment ago may not have reached this one's list yet.
+    if (!this.grants.has(id)) await this.refresh();
     const g = this.grants.get(id);
     if (!g) throw new ProblemError('not_found', `no grant ${id} (ended grants are listed for ${formatSeconds(this.options.retainEndedSeconds)}, then forgotten)`);
     const updated = await this.store.revoke(id, by.name, new Date(now).toISOString());

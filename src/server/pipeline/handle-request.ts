@@ -68,6 +68,12 @@ export interface PipelineDeps {
   router: Router;
   /** Turns a signature's keyid into its key and principal (the allowlist, extended by other key sources). */
   resolveKey: KeyResolver;
+  /**
+   * Awaited with the keyid a request presents, before its signature is
+   * verified: lets resolveKey answer from a source just re-read (a shared
+   * grant store), so another replica's change counts from this request.
+   */
+  prepareKey?: (keyid: string) => Promise<void>;
   replay: ReplayCache;
   audit: AuditLog;
   jobs: JobRegistry;
@@ -183,11 +189,15 @@ function need<T>(value: T | undefined, what: string): T {
 }
 
 /** 1. Who is asking: the signature, verified with the key the resolver returns. */
-export const authenticate: Stage = (deps, s) => {
+export const authenticate: Stage = async (deps, s) => {
   const { req } = s;
   if (!s.path.startsWith('/')) throw new ProblemError('request.invalid', 'the request target must be an absolute path');
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (Number.isFinite(declared) && declared > deps.bodyLimit) throw tooLarge(deps.bodyLimit);
+  if (deps.prepareKey) {
+    const claimed = presentedKeyid(req);
+    if (claimed) await deps.prepareKey(claimed);
+  }
   // Headers that change behaviour must be covered when sent.
   const extra = [REASON_HEADER, IDEMPOTENCY_HEADER, BREAK_GLASS_HEADER, DRY_RUN_HEADER].filter((h) => req.headers[h] !== undefined);
   let resolved: ResolvedKey | undefined;

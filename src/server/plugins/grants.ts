@@ -50,7 +50,11 @@ export function registerGrants(ctx: PluginContext, grants: GrantService): void {
   });
   ctx.register({
     ...standardRoute('grants.list', {
-      handler: () => ({ body: { grants: grants.list(), maxTtlSeconds: grants.options.maxTtlSeconds } }),
+      handler: async () => {
+        // Shared store: list what every replica wrote, not only what reached this one's notices.
+        await grants.refresh();
+        return { body: { grants: grants.list(), maxTtlSeconds: grants.options.maxTtlSeconds } };
+      },
     }),
     role: granterRole,
     scope: grants.shared ? 'service' : 'instance',
