@@ -9,6 +9,8 @@ import { createMigrator } from './db/migrator.js';
 import { openDatabase, type Db } from './db/open-database.js';
 import type { Logger } from './logger.js';
 import { demoFlags } from './ops/feature-flags.js';
+import type { OrdersDatabase } from './orders/orders-store.js';
+import { sqliteOrdersDatabase } from './orders/sqlite-orders.js';
 import { FLAG_DEFINITIONS } from './ops/flags.js';
 import { healthChecks } from './ops/health.js';
 import { createMetrics } from './ops/metrics.js';
@@ -52,7 +54,10 @@ export interface RunningDemoService {
   internal: { host: string; port: number };
   public: { host: string; port: number };
   port: InternalPort;
-  db: Db;
+  /** Where the orders live: SQLite in the data dir, or PostgreSQL with --database. */
+  data: OrdersDatabase;
+  /** The SQLite handle (undefined with --database: nothing is kept in the data dir's database then). */
+  db: Db | undefined;
   /** Closes both listeners, then the database. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -62,18 +67,20 @@ export async function startDemoService(config: DemoServiceConfig): Promise<Runni
   const { log } = config;
   if (fs.existsSync(config.dataDir) && !fs.statSync(config.dataDir).isDirectory()) throw new Error(`--data-dir ${config.dataDir} is not a directory`);
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const db = openDatabase(path.join(config.dataDir, DATABASE_FILE));
-  const metrics = createMetrics(db);
-  const sqliteLock = new SqliteMigrationLock(db);
-  // --database: flags, lock, migrations in PostgreSQL, shared by every replica
-  // on the URL (loaded only then: pg is not needed otherwise).
+  // --database: orders, flags, lock, migrations in PostgreSQL, shared by every
+  // replica on the URL (loaded only then: pg is not needed otherwise), and no
+  // SQLite file at all, so no replica can serve orders the others cannot see.
   const shared = config.database
-    ? await (await import('./db/postgres/pg-backend.js')).openPostgresBackend(config.database, { log, delayMs: config.slowMigrationsMs ?? 0 }).catch((e: unknown) => {
-        db.close();
-        throw e;
-      })
+    ? await (await import('./db/postgres/pg-backend.js')).openPostgresBackend(config.database, { log, delayMs: config.slowMigrationsMs ?? 0 })
     : undefined;
-  const lock = shared?.lock ?? sqliteLock;
+  const db = shared ? undefined : openDatabase(path.join(config.dataDir, DATABASE_FILE));
+  const data = shared?.data ?? sqliteOrdersDatabase(db!);
+  const closeDatabase = async () => {
+    await shared?.close();
+    db?.close();
+  };
+  const metrics = createMetrics(data);
+  const lock = shared?.lock ?? new SqliteMigrationLock(db!);
   let port: InternalPort;
   let portRef: InternalPort['flags'] | undefined;
   try {
@@ -93,10 +100,10 @@ export async function startDemoService(config: DemoServiceConfig): Promise<Runni
       ...(config.auditSinks?.length ? { audit: { sinks: config.auditSinks, ...(config.auditStdoutAfter ? { stdoutAfter: config.auditStdoutAfter } : {}) } } : {}),
       flags: shared ? { definitions: FLAG_DEFINITIONS, store: shared.flagStore } : { definitions: FLAG_DEFINITIONS, file: path.join(config.dataDir, 'flags.json') },
       migrations: {
-        migrator: shared?.migrator ?? createMigrator(db, { log, delayMs: config.slowMigrationsMs ?? 0 }),
+        migrator: shared?.migrator ?? createMigrator(db!, { log, delayMs: config.slowMigrationsMs ?? 0 }),
         lock,
       },
-      tasks: [recomputeTotalsTask(db), purgeCancelledOrdersTask(db, { approvals: config.approvals !== false }), clearMigrationLockTask(lock), rotateWebhookSecretTask()],
+      tasks: [recomputeTotalsTask(data), purgeCancelledOrdersTask(data, { approvals: config.approvals !== false }), clearMigrationLockTask(lock), rotateWebhookSecretTask()],
       // A second person reviews the two actions that destroy data; an admin
       // may break glass in an incident (src/server/README.md, "Approvals").
       approvals: {
@@ -104,14 +111,13 @@ export async function startDemoService(config: DemoServiceConfig): Promise<Runni
         ...(config.approvalExpirySeconds ? { expirySeconds: config.approvalExpirySeconds } : {}),
       },
       metricsRegistry: metrics.registry,
-      healthChecks: shared ? shared.healthChecks(() => portRef) : healthChecks(db, () => portRef),
-      endpoints: [ordersStatsEndpoint(db)],
+      healthChecks: healthChecks(data, () => portRef),
+      endpoints: [ordersStatsEndpoint(data)],
       log,
     });
     portRef = port.flags;
   } catch (e) {
-    await shared?.close();
-    db.close();
+    await closeDatabase();
     throw e;
   }
   let publicServer: PublicServer;
@@ -120,11 +126,11 @@ export async function startDemoService(config: DemoServiceConfig): Promise<Runni
     // with any other flag backend (src/server/README.md, "OpenFeature").
     await OpenFeature.setProviderAndWait(createOpenFeatureProvider(port));
     const flags = demoFlags(OpenFeature.getClient(SERVICE_NAME));
-    publicServer = await startPublicServer({ db, flags, metrics, host: config.publicHost, port: config.publicPort, log });
+    publicServer = await startPublicServer({ data, flags, metrics, host: config.publicHost, port: config.publicPort, log });
   } catch (e) {
     await OpenFeature.close().catch(() => {});
     await port.close().catch(() => {});
-    db.close();
+    await closeDatabase();
     throw e;
   }
   const internalPort = port;
@@ -133,11 +139,12 @@ export async function startDemoService(config: DemoServiceConfig): Promise<Runni
     internal: { host: internalPort.host ?? config.internalHost, port: internalPort.port ?? 0 },
     public: { host: publicServer.host, port: publicServer.port },
     port: internalPort,
+    data,
     db,
     close: () =>
       (closing ??= (async () => {
         await Promise.allSettled([publicServer.close(), internalPort.close(), OpenFeature.close()]);
-        db.close();
+        await closeDatabase();
       })()),
   };
 }

@@ -20,6 +20,8 @@ import { requireSshd, startSshd, SSHD_PATH, type Sshd } from './sshd.js';
 import { startPostgres, postgresMissing, type Postgres } from './postgres.js';
 
 export const INTERNAL_PORT = 9900;
+/** Every replica's public API, on its own namespace's loopback. */
+export const PUBLIC_PORT = 8080;
 const DEMO_MAIN = path.join(ROOT, 'dist/examples/demo-service/main.js');
 const OPSCTL = path.join(ROOT, 'bin/opsctl.js');
 
@@ -32,6 +34,8 @@ export interface FleetHost {
   demo: ChildProcess;
   dataDir: string;
   demoStderr(): string;
+  /** A request to this replica's public API (curl inside its namespace): status and parsed JSON body. */
+  publicApi(method: 'GET' | 'POST', urlPath: string, body?: unknown): Promise<{ status: number; body: any }>;
   /** Kills this host's sshd (the host becomes unreachable; the replica keeps running). */
   killSshd(): void;
   /** Stops the replica (SIGTERM) and waits for it. */
@@ -208,7 +212,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
       let out = '';
       let err = '';
       const demo = spawn('ip', ['netns', 'exec', ns, process.execPath, DEMO_MAIN,
-        '--data-dir', dataDir, '--internal-port', String(INTERNAL_PORT), '--public-port', '8080',
+        '--data-dir', dataDir, '--internal-port', String(INTERNAL_PORT), '--public-port', String(PUBLIC_PORT),
         '--authorized-keys', allowlist, ...(databaseUrl ? ['--database', databaseUrl] : []), ...(opts.demoArgs ?? [])],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(demo);
@@ -219,6 +223,25 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
       hosts.push({
         name, ns, address, sshdPid: sshd.pid!, demo, dataDir,
         demoStderr: () => err,
+        publicApi: (method, urlPath, body) => new Promise((resolve, reject) => {
+          const args = ['netns', 'exec', ns, 'curl', '-sS', '-X', method, '-w', '\n%{http_code}', '--max-time', '10',
+            ...(body === undefined ? [] : ['-H', 'content-type: application/json', '--data-binary', '@-']), `http://127.0.0.1:${PUBLIC_PORT}${urlPath}`];
+          const p = spawn('ip', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+          let o = '';
+          let e = '';
+          p.stdout.setEncoding('utf8').on('data', (d: string) => { o += d; });
+          p.stderr.setEncoding('utf8').on('data', (d: string) => { e += d; });
+          p.stdin.end(body === undefined ? '' : JSON.stringify(body));
+          p.once('exit', (code) => {
+            if (code !== 0) return reject(new Error(`curl ${method} ${urlPath} on ${name}: exit ${code} ${e}`));
+            const nl = o.lastIndexOf('\n');
+            try {
+              resolve({ status: Number(o.slice(nl + 1)), body: JSON.parse(o.slice(0, nl)) });
+            } catch {
+              reject(new Error(`curl ${method} ${urlPath} on ${name}: not JSON: ${o}`));
+            }
+          });
+        }),
         killSshd: () => { try { process.kill(sshd.pid!, 'SIGKILL'); } catch { /* gone */ } },
         async stopService() {
           if (demo.exitCode === null && demo.signalCode === null) {

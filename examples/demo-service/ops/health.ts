@@ -1,6 +1,5 @@
 import type { FlagReader, HealthCheck } from '../../../src/server/options.js';
-import type { Db } from '../db/open-database.js';
-import { schemaStatus } from '../db/schema-status.js';
+import type { OrdersDatabase } from '../orders/orders-store.js';
 
 /**
  * Health checks for GET /v1/health: the database answers; no migration is
@@ -8,22 +7,22 @@ import { schemaStatus } from '../db/schema-status.js';
  * writes, so a fleet rollout in --batch waves halts on it). `flags` is read
  * lazily: the checks exist before the internal port does.
  */
-export function healthChecks(db: Db, flags: () => FlagReader | undefined = () => undefined): Record<string, HealthCheck> {
+export function healthChecks(data: OrdersDatabase, flags: () => FlagReader | undefined = () => undefined): Record<string, HealthCheck> {
   return {
     maintenance: () => {
       const on = flags()?.get('maintenance_mode') === true;
       return on ? { ok: false, detail: 'maintenance mode: public writes answer 503' } : { ok: true };
     },
-    database: () => {
+    database: async () => {
       try {
-        db.prepare('SELECT 1').get();
+        await data.ping();
         return { ok: true };
       } catch (e) {
         return { ok: false, detail: `database unreachable: ${(e as Error).message}` };
       }
     },
-    migrations: () => {
-      const { pending } = schemaStatus(db);
+    migrations: async () => {
+      const { pending } = await data.schemaStatus();
       return pending.length
         ? { ok: false, detail: `${pending.length} pending: ${pending.join(', ')}` }
         : { ok: true, detail: 'schema up to date' };

@@ -1,6 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Db } from '../db/open-database.js';
-import { schemaStatus } from '../db/schema-status.js';
+import type { OrdersDatabase } from '../orders/orders-store.js';
 
 /** The service's own metrics, merged by the internal port into GET /v1/metrics. */
 export interface DemoMetrics {
@@ -11,7 +10,7 @@ export interface DemoMetrics {
   publicRequestDuration: Histogram<'route'>;
 }
 
-export function createMetrics(db: Db): DemoMetrics {
+export function createMetrics(data: OrdersDatabase): DemoMetrics {
   const registry = new Registry();
   const ordersCreated = new Counter({ name: 'demo_orders_created_total', help: 'Orders created through the public API', registers: [registry] });
   const ordersCancelled = new Counter({ name: 'demo_orders_cancelled_total', help: 'Orders cancelled through the public API', registers: [registry] });
@@ -32,18 +31,27 @@ export function createMetrics(db: Db): DemoMetrics {
     name: 'demo_orders_open',
     help: 'Open orders in the database',
     registers: [registry],
-    collect() {
-      // Before the first migration there is no orders table to count.
-      if (schemaStatus(db).applied.length === 0) return;
-      this.set((db.prepare("SELECT COUNT(*) AS n FROM orders WHERE status = 'open'").get() as { n: number }).n);
+    async collect() {
+      // Before the first migration there is no orders table to count; with the
+      // database down the gauge keeps its last value (the health check says why).
+      try {
+        if ((await data.schemaStatus()).applied.length === 0) return;
+        this.set(await data.orders.openCount());
+      } catch {
+        /* unreachable database */
+      }
     },
   });
   new Gauge({
     name: 'demo_migrations_pending',
     help: 'Migrations known to this build but not applied to the database',
     registers: [registry],
-    collect() {
-      this.set(schemaStatus(db).pending.length);
+    async collect() {
+      try {
+        this.set((await data.schemaStatus()).pending.length);
+      } catch {
+        /* unreachable database */
+      }
     },
   });
   return { registry, ordersCreated, ordersCancelled, publicRequests, publicRequestDuration };

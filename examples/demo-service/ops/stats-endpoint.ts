@@ -1,11 +1,12 @@
 import type { CustomEndpoint } from '../../../src/server/options.js';
 import type { Db } from '../db/open-database.js';
-import { OrdersRepo } from '../orders/orders-repo.js';
+import type { OrdersDatabase } from '../orders/orders-store.js';
+import { asOrdersDatabase } from '../orders/sqlite-orders.js';
 import { requireMigrated } from './not-migrated.js';
 
 /** A service-specific endpoint: it shows up in the catalog next to the standard ones. */
-export function ordersStatsEndpoint(db: Db): CustomEndpoint {
-  const repo = new OrdersRepo(db);
+export function ordersStatsEndpoint(source: Db | OrdersDatabase): CustomEndpoint {
+  const data = asOrdersDatabase(source);
   return {
     id: 'orders.stats',
     method: 'GET',
@@ -16,9 +17,9 @@ export function ordersStatsEndpoint(db: Db): CustomEndpoint {
     destructive: false,
     scope: 'service',
     params: { type: 'object', properties: {}, required: [], additionalProperties: false },
-    handler: () => {
-      requireMigrated(db);
-      return repo.stats();
+    handler: async () => {
+      await requireMigrated(data);
+      return data.orders.stats();
     },
   };
 }

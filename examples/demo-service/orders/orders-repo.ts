@@ -1,5 +1,8 @@
 import type { Db } from '../db/open-database.js';
 import { totalCents, type Order, type OrderEvent } from './order.js';
+import type { CancelResult, NewOrder, OrderStats } from './orders-store.js';
+
+export type { CancelResult, NewOrder, OrderStats } from './orders-store.js';
 
 interface OrderRow {
   id: number;
@@ -27,22 +30,11 @@ function toOrder(r: OrderRow): Order {
   };
 }
 
-export interface NewOrder {
-  item: string;
-  quantity: number;
-  unitPriceCents: number;
-  discountPercent: number;
-}
-
-export type CancelResult = { ok: true; order: Order } | { ok: false; reason: 'not_found' | 'already_cancelled' };
-
-export interface OrderStats {
-  open: number;
-  cancelled: number;
-  openRevenue: number;
-}
-
-/** SQL over the orders tables. Valid only once every migration is applied. */
+/**
+ * SQL over the SQLite orders tables, synchronous as better-sqlite3 is; the
+ * service uses it through the async OrdersStore (orders/sqlite-orders.ts).
+ * Valid only once every migration is applied.
+ */
 export class OrdersRepo {
   constructor(private readonly db: Db) {}
 
@@ -102,6 +94,10 @@ export class OrdersRepo {
 
   count(): number {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM orders').get() as { n: number }).n;
+  }
+
+  openCount(): number {
+    return (this.db.prepare("SELECT COUNT(*) AS n FROM orders WHERE status = 'open'").get() as { n: number }).n;
   }
 
   stats(): OrderStats {

@@ -1,7 +1,5 @@
 import { ProblemError } from '../../../src/protocol/index.js';
-import type { Db } from '../db/open-database.js';
-import { schemaStatus } from '../db/schema-status.js';
-import { OrdersRepo } from '../orders/orders-repo.js';
+import type { OrdersDatabase } from '../orders/orders-store.js';
 import { requireMigrated } from '../ops/not-migrated.js';
 import type { DemoFlags } from '../ops/feature-flags.js';
 import type { DemoMetrics } from '../ops/metrics.js';
@@ -31,7 +29,8 @@ export interface Route {
 }
 
 export interface RouteDeps {
-  db: Db;
+  /** SQLite in the data dir, or the PostgreSQL every replica shares (--database). */
+  data: OrdersDatabase;
   flags: DemoFlags;
   metrics: DemoMetrics;
 }
@@ -43,13 +42,13 @@ function orderId(params: Record<string, string>): number {
 }
 
 /** The public orders API. */
-export function createRoutes({ db, flags, metrics }: RouteDeps): Route[] {
-  const repo = new OrdersRepo(db);
+export function createRoutes({ data, flags, metrics }: RouteDeps): Route[] {
+  const repo = data.orders;
   return [
     {
       method: 'GET', route: '/healthz', pattern: /^\/healthz$/, write: false, needsSchema: false,
-      handle: () => {
-        const { pending } = schemaStatus(db);
+      handle: async () => {
+        const { pending } = await data.schemaStatus();
         return { status: 200, body: { status: 'ok', migrated: pending.length === 0, pending } };
       },
     },
@@ -63,7 +62,7 @@ export function createRoutes({ db, flags, metrics }: RouteDeps): Route[] {
         if (status !== null && status !== 'open' && status !== 'cancelled') {
           throw new ProblemError('request.invalid', 'status must be "open" or "cancelled"', { field: 'status' });
         }
-        const orders = repo.list({ limit, ...(after !== undefined ? { after } : {}), ...(status ? { status } : {}) });
+        const orders = await repo.list({ limit, ...(after !== undefined ? { after } : {}), ...(status ? { status } : {}) });
         return { status: 200, body: { orders, limit, nextAfter: orders.length === limit ? orders[orders.length - 1]!.id : null } };
       },
     },
@@ -72,31 +71,31 @@ export function createRoutes({ db, flags, metrics }: RouteDeps): Route[] {
       handle: async ({ body }) => {
         const { customer, ...input } = parseNewOrder(body);
         // The discount in force at creation time is stored with the order.
-        const order = repo.create({ ...input, discountPercent: await flags.discountFor(customer) });
+        const order = await repo.create({ ...input, discountPercent: await flags.discountFor(customer) });
         metrics.ordersCreated.inc();
         return { status: 201, body: order };
       },
     },
     {
       method: 'GET', route: '/orders/{id}', pattern: /^\/orders\/(?<id>[^/]+)$/, write: false, needsSchema: true,
-      handle: ({ params }) => {
-        const order = repo.get(orderId(params));
+      handle: async ({ params }) => {
+        const order = await repo.get(orderId(params));
         if (!order) throw new ProblemError('not_found', `no order ${params.id}`);
         return { status: 200, body: order };
       },
     },
     {
       method: 'GET', route: '/orders/{id}/events', pattern: /^\/orders\/(?<id>[^/]+)\/events$/, write: false, needsSchema: true,
-      handle: ({ params }) => {
+      handle: async ({ params }) => {
         const id = orderId(params);
-        if (!repo.get(id)) throw new ProblemError('not_found', `no order ${params.id}`);
-        return { status: 200, body: { events: repo.events(id) } };
+        if (!(await repo.get(id))) throw new ProblemError('not_found', `no order ${params.id}`);
+        return { status: 200, body: { events: await repo.events(id) } };
       },
     },
     {
       method: 'POST', route: '/orders/{id}/cancel', pattern: /^\/orders\/(?<id>[^/]+)\/cancel$/, write: true, needsSchema: true,
-      handle: ({ params }) => {
-        const r = repo.cancel(orderId(params));
+      handle: async ({ params }) => {
+        const r = await repo.cancel(orderId(params));
         if (!r.ok) {
           if (r.reason === 'not_found') throw new ProblemError('not_found', `no order ${params.id}`);
           throw new ProblemError('order.already_cancelled', `order ${params.id} is already cancelled`, { title: 'Order already cancelled' }, 409);
@@ -110,7 +109,7 @@ export function createRoutes({ db, flags, metrics }: RouteDeps): Route[] {
 
 /** Runs the per-route guards: schema first (nothing works without it), then maintenance for writes. */
 export async function guard(route: Route, deps: RouteDeps): Promise<void> {
-  if (route.needsSchema) requireMigrated(deps.db);
+  if (route.needsSchema) await requireMigrated(deps.data);
   if (route.write && (await deps.flags.maintenance())) {
     throw new ProblemError('service.maintenance', 'the service is in maintenance mode: writes are paused, reads still work', { title: 'Service in maintenance' }, 503);
   }

@@ -1,16 +1,18 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { Umzug, type RunnableMigration, type UmzugStorage } from 'umzug';
-import type { FlagReader, HealthCheck } from '../../../../src/server/options.js';
 import { PostgresFlagStore, PostgresMigrationLock } from '../../../../src/server/postgres/index.js';
 import type { Logger } from '../../logger.js';
+import { pgOrdersDatabase } from '../../orders/pg-orders-repo.js';
+import type { OrdersDatabase } from '../../orders/orders-store.js';
 import { PG_MIGRATIONS } from './pg-migrations.js';
 
 export interface PostgresBackend {
   flagStore: PostgresFlagStore;
   lock: PostgresMigrationLock;
   migrator: Umzug<Record<string, never>>;
-  healthChecks(flags: () => FlagReader | undefined): Record<string, HealthCheck>;
+  /** The orders and the schema's state, in the same database. */
+  data: OrdersDatabase;
   close(): Promise<void>;
 }
 
@@ -18,7 +20,7 @@ export interface PostgresBackend {
  * The demo's shared state in one PostgreSQL database (--database URL): the
  * flags (opsctl/server/postgres's store, LISTEN/NOTIFY), the migration lock
  * (advisory lock + holder row), umzug's `migrations` table and the schema
- * the migrations create. Replicas on the same URL share all of it.
+ * the migrations create, with the orders the public API serves. Replicas on the same URL share all of it.
  */
 export async function openPostgresBackend(url: string, opts: { log: Logger; delayMs?: number }): Promise<PostgresBackend> {
   const pool = new pg.Pool({ connectionString: url, max: 4 });
@@ -92,21 +94,7 @@ export async function openPostgresBackend(url: string, opts: { log: Logger; dela
     flagStore,
     lock,
     migrator,
-    healthChecks: (flags) => ({
-      database: async () => {
-        try {
-          await pool.query('SELECT 1');
-          return { ok: true };
-        } catch (e) {
-          return { ok: false, detail: `database unreachable: ${(e as Error).message}` };
-        }
-      },
-      migrations: async () => {
-        const pending = (await migrator.pending()).map((p) => p.name);
-        return pending.length ? { ok: false, detail: `${pending.length} pending: ${pending.join(', ')}` } : { ok: true, detail: 'schema up to date' };
-      },
-      maintenance: () => (flags()?.get('maintenance_mode') === true ? { ok: false, detail: 'maintenance mode: public writes answer 503' } : { ok: true }),
-    }),
+    data: pgOrdersDatabase(pool),
     async close() {
       await lock.close().catch(() => undefined);
       await flagStore.close();

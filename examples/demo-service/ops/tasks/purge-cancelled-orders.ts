@@ -1,6 +1,7 @@
 import type { TaskDefinition } from '../../../../src/server/options.js';
 import type { Db } from '../../db/open-database.js';
-import { OrdersRepo } from '../../orders/orders-repo.js';
+import type { OrdersDatabase } from '../../orders/orders-store.js';
+import { asOrdersDatabase } from '../../orders/sqlite-orders.js';
 import { requireMigrated } from '../not-migrated.js';
 
 /**
@@ -8,8 +9,8 @@ import { requireMigrated } from '../not-migrated.js';
  * Destructive: admin only, and by default a second admin approves it
  * (break-glass allowed in an incident).
  */
-export function purgeCancelledOrdersTask(db: Db, opts: { approvals?: boolean } = {}): TaskDefinition {
-  const repo = new OrdersRepo(db);
+export function purgeCancelledOrdersTask(source: Db | OrdersDatabase, opts: { approvals?: boolean } = {}): TaskDefinition {
+  const data = asOrdersDatabase(source);
   return {
     name: 'purge-cancelled-orders',
     summary: 'Delete cancelled orders older than N days',
@@ -26,18 +27,18 @@ export function purgeCancelledOrdersTask(db: Db, opts: { approvals?: boolean } =
       required: ['olderThanDays'],
       additionalProperties: false,
     },
-    dryRun(params) {
-      requireMigrated(db);
+    async dryRun(params) {
+      await requireMigrated(data);
       const days = Number(params.olderThanDays);
-      return { wouldDelete: repo.countCancelled(days), olderThanDays: days };
+      return { wouldDelete: await data.orders.countCancelled(days), olderThanDays: days };
     },
     async handler(params, ctx) {
-      requireMigrated(db);
+      await requireMigrated(data);
       const days = params.olderThanDays;
       // The server validates params against the schema; this guards direct callers.
       if (typeof days !== 'number' || !Number.isInteger(days) || days < 0) throw new TypeError('olderThanDays must be an integer >= 0');
       ctx.signal.throwIfAborted();
-      const deleted = repo.purgeCancelled(days);
+      const deleted = await data.orders.purgeCancelled(days);
       ctx.progress(1);
       ctx.log(`deleted ${deleted} cancelled orders older than ${days} days`);
       return { deleted, olderThanDays: days };

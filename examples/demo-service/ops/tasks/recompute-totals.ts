@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TaskDefinition } from '../../../../src/server/options.js';
 import type { Db } from '../../db/open-database.js';
-import { OrdersRepo } from '../../orders/orders-repo.js';
+import type { OrdersDatabase } from '../../orders/orders-store.js';
+import { asOrdersDatabase } from '../../orders/sqlite-orders.js';
 import { requireMigrated } from '../not-migrated.js';
 
 /** Never fewer batches than this, so progress is visible even on a small table. */
@@ -18,8 +19,8 @@ function intParam(params: Record<string, unknown>, name: string, fallback: numbe
  * them keeps the public API responsive), reports progress per batch and stops
  * at the next batch boundary when cancelled.
  */
-export function recomputeTotalsTask(db: Db): TaskDefinition {
-  const repo = new OrdersRepo(db);
+export function recomputeTotalsTask(source: Db | OrdersDatabase): TaskDefinition {
+  const data = asOrdersDatabase(source);
   return {
     name: 'recompute-totals',
     summary: 'Recompute order totals in throttled batches',
@@ -36,14 +37,14 @@ export function recomputeTotalsTask(db: Db): TaskDefinition {
       required: [],
       additionalProperties: false,
     },
-    dryRun() {
-      requireMigrated(db);
-      return { orders: repo.count(), wouldCorrect: repo.countDrifted() };
+    async dryRun() {
+      await requireMigrated(data);
+      return { orders: await data.orders.count(), wouldCorrect: await data.orders.countDrifted() };
     },
     async handler(params, ctx) {
-      requireMigrated(db);
+      await requireMigrated(data);
       const pauseMs = intParam(params, 'pauseMs', 350);
-      const count = repo.count();
+      const count = await data.orders.count();
       const batches = Math.max(MIN_BATCHES, Math.ceil(count / intParam(params, 'batchSize', 100)));
       const perBatch = Math.max(1, Math.ceil(count / batches));
       ctx.log(`recomputing ${count} orders in ${batches} batches of up to ${perBatch}`);
@@ -52,7 +53,7 @@ export function recomputeTotalsTask(db: Db): TaskDefinition {
       let corrected = 0;
       for (let i = 1; i <= batches; i++) {
         ctx.signal.throwIfAborted();
-        const r = repo.recomputeBatch(after, perBatch);
+        const r = await data.orders.recomputeBatch(after, perBatch);
         after = r.lastId;
         scanned += r.scanned;
         corrected += r.corrected;
