@@ -6,9 +6,12 @@ import type { Logger } from '../../logger.js';
 import { pgOrdersDatabase } from '../../orders/pg-orders-repo.js';
 import type { OrdersDatabase } from '../../orders/orders-store.js';
 import { PG_MIGRATIONS } from './pg-migrations.js';
+import { PostgresGrantStore } from '../../../../src/server/postgres/grant-store.js';
 
 export interface PostgresBackend {
   flagStore: PostgresFlagStore;
+  /** Grants every replica honours (and stops honouring at a revocation) from its next request. */
+  grantStore: PostgresGrantStore;
   lock: PostgresMigrationLock;
   migrator: Umzug<Record<string, never>>;
   /** The orders and the schema's state, in the same database. */
@@ -46,6 +49,13 @@ export async function openPostgresBackend(url: string, opts: { log: Logger; dela
   const flagStore = new PostgresFlagStore({ connection: url, log });
   await flagStore.start();
   const lock = new PostgresMigrationLock({ connection: url, log });
+  // Grants share the demo's pool; the port closes the store (its LISTEN session), the pool ends with the backend.
+  const grantStore = new PostgresGrantStore({ connection: url, pool, log });
+  await grantStore.start().catch(async (e: unknown) => {
+    await flagStore.close();
+    await pool.end().catch(() => undefined);
+    throw e;
+  });
   const inTx = async (sql: string, after: (c: pg.PoolClient) => Promise<unknown>) => {
     const c = await pool.connect();
     try {
@@ -92,12 +102,14 @@ export async function openPostgresBackend(url: string, opts: { log: Logger; dela
   });
   return {
     flagStore,
+    grantStore,
     lock,
     migrator,
     data: pgOrdersDatabase(pool),
     async close() {
       await lock.close().catch(() => undefined);
       await flagStore.close();
+      await grantStore.close();
       await pool.end().catch(() => undefined);
     },
   };
