@@ -7,12 +7,15 @@ export const USAGE = `usage: demo-service --data-dir DIR --internal-port N --pub
                     [--slow-migrations MS] [--audit-syslog udp://HOST:PORT|tcp://HOST:PORT|unix:PATH]...
                     [--audit-stdout] [--audit-checkpoint-every N] [--audit-checkpoint-seconds S]
                     [--database URL] [--approval-expiry SECONDS] [--no-approvals]
+                    [--ready-file FILE]
 
 Starts the demo orders service: a public HTTP API on --public-port and the
 opsctl internal port on --internal-port (0 = a free port for either). Once both
-listen it prints one line on stdout: {"internal":"HOST:PORT","public":"HOST:PORT"}.
-Logs go to stderr. With --audit-stdout, the audit records follow that first
-line on stdout, one JSON line each.
+listen it prints one line on stdout: {"internal":"HOST:PORT","public":"HOST:PORT"}
+(and writes the same line to --ready-file). Logs go to stderr. With
+--audit-stdout, the audit records follow that first line on stdout, one JSON
+line each. Under plain \`npm run\`, npm prints its own "> opsctl@… demo-service"
+banner on stdout first: use \`npm run -s demo-service\` or --ready-file.
 
   --data-dir DIR          where the SQLite database and flag values live (created if missing)
   --internal-port N       the internal port (opsctl), bound to loopback
@@ -33,7 +36,11 @@ line on stdout, one JSON line each.
                           migrated schema live there (default: SQLite in DIR)
   --approval-expiry S     how long a held request waits for its approval (default 3600)
   --no-approvals          run migrations.down and purge-cancelled-orders without a second person's
-                          approval (by default each needs one, break-glass allowed)`;
+                          approval (by default each needs one, break-glass allowed)
+  --ready-file FILE       once both ports listen, write the address line to FILE (atomically: it
+                          appears complete or not at all; any old FILE is removed at start, and
+                          FILE again at a clean exit) — for a supervisor or script whose stdout
+                          is not the service's own`;
 
 export interface DemoServiceArgs {
   dataDir: string;
@@ -54,6 +61,8 @@ export interface DemoServiceArgs {
   /** false with --no-approvals. */
   approvals: boolean;
   approvalExpirySeconds: number;
+  /** Where to write the address line too (--ready-file). */
+  readyFile?: string;
 }
 
 function port(name: string, raw: string | undefined): number {
@@ -93,6 +102,7 @@ export function parseDemoArgs(argv: string[]): DemoServiceArgs | null {
         database: { type: 'string' },
         'approval-expiry': { type: 'string' },
         'no-approvals': { type: 'boolean' },
+        'ready-file': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -123,8 +133,10 @@ export function parseDemoArgs(argv: string[]): DemoServiceArgs | null {
   if (database !== undefined && !/^postgres(ql)?:\/\//.test(database)) throw new UsageError('--database must be a PostgreSQL URL (postgresql://user@host:port/db)');
   const expiry = values['approval-expiry'] ?? '3600';
   if (!/^\d{1,6}$/.test(expiry) || Number(expiry) < 1) throw new UsageError(`--approval-expiry must be a number of seconds, at least 1 (got "${expiry}")`);
+  const readyFile = values['ready-file'] === undefined ? undefined : path.resolve(required('ready-file', values['ready-file']));
   return {
     ...(database !== undefined ? { database } : {}),
+    ...(readyFile !== undefined ? { readyFile } : {}),
     dataDir,
     internalPort: port('internal-port', values['internal-port']),
     publicPort: port('public-port', values['public-port']),

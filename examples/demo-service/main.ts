@@ -1,8 +1,11 @@
 /**
- * The demo service's command line: `npm run demo-service -- --data-dir DIR
+ * The demo service's command line: `npm run -s demo-service -- --data-dir DIR
  * --internal-port N --public-port N --authorized-keys FILE ...`. Prints one
- * JSON line on stdout once both ports listen; everything else goes to stderr.
+ * JSON line on stdout once both ports listen (and writes it to --ready-file);
+ * everything else goes to stderr (examples/demo-service/README.md).
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { parseDemoArgs, USAGE } from './cli-args.js';
 import { createLogger } from './logger.js';
 import type { RunningDemoService } from './service.js';
@@ -11,6 +14,16 @@ import { UsageError } from './usage-error.js';
 function fail(message: string, code: number): never {
   process.stderr.write(`demo-service: ${message.split('\n')[0]}\n`);
   process.exit(code);
+}
+
+/**
+ * Writes the address line so that a reader polling for FILE sees it whole or
+ * not at all: a temp file beside it, then one rename.
+ */
+function writeReadyFile(file: string, line: string): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  fs.writeFileSync(tmp, line, { mode: 0o600 });
+  fs.renameSync(tmp, file);
 }
 
 function hostPort(host: string, port: number): string {
@@ -32,6 +45,14 @@ async function main(): Promise<void> {
   }
 
   const log = createLogger(process.stderr);
+  // An old file would tell a waiting script the service is up before it is.
+  if (args.readyFile) {
+    try {
+      fs.rmSync(args.readyFile, { force: true });
+    } catch (e) {
+      fail(`--ready-file ${args.readyFile}: ${(e as Error).message}`, 1);
+    }
+  }
   // With --audit-stdout the address line stays the first line: records wait for it.
   let printed!: () => void;
   const addressPrinted = new Promise<void>((resolve) => { printed = resolve; });
@@ -59,6 +80,8 @@ async function main(): Promise<void> {
       process.exit(1);
     }, 20_000);
     force.unref();
+    // Gone at a clean exit, so a leftover file means the service did not stop cleanly.
+    if (args.readyFile) fs.rmSync(args.readyFile, { force: true });
     service.close().then(
       () => process.exit(0),
       (e: unknown) => {
@@ -70,7 +93,16 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 
-  process.stdout.write(JSON.stringify({ internal: hostPort(service.internal.host, service.internal.port), public: hostPort(service.public.host, service.public.port) }) + '\n');
+  const line = JSON.stringify({ internal: hostPort(service.internal.host, service.internal.port), public: hostPort(service.public.host, service.public.port) }) + '\n';
+  if (args.readyFile) {
+    try {
+      writeReadyFile(args.readyFile, line);
+    } catch (e) {
+      await service.close().catch(() => undefined);
+      fail(`--ready-file ${args.readyFile}: ${(e as Error).message}`, 1);
+    }
+  }
+  process.stdout.write(line);
   printed();
   log('info', `${args.dataDir}: internal port ${hostPort(service.internal.host, service.internal.port)}, public API ${hostPort(service.public.host, service.public.port)}`);
 }

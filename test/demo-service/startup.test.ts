@@ -1,11 +1,13 @@
 // The demo service's command line, run as a real process: flag errors,
-// start-up refusals, the one-line stdout contract, and a clean SIGTERM.
+// start-up refusals, the one-line stdout contract (also through npm itself,
+// and --ready-file), and a clean SIGTERM.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runDemoServiceExpectingExit, startDemoService } from '../helpers/demo-service.js';
+import { ensureDemoBuilt, ROOT, runDemoServiceExpectingExit, startDemoService } from '../helpers/demo-service.js';
 import { generateKeyPair, type TestKey } from '../helpers/keys.js';
 import { plain, signed } from './signed-http.js';
 
@@ -153,4 +155,78 @@ test('SIGINT also shuts down cleanly and a restart on the same data dir works', 
   const second = await startDemoService({ authorizedKeys: admin.authorizedKeysLine('admin') + '\n', dataDir });
   t.after(() => second.stop());
   assert.equal((await plain(second.public, 'GET', '/healthz')).status, 200);
+});
+
+test('--ready-file: the same line, written whole (0600) over a stale file, removed at a clean exit', async (t) => {
+  const ready = path.join(dir, 'ready.json');
+  fs.writeFileSync(ready, '{"internal":"127.0.0.1:1","public":"127.0.0.1:2"}\n');
+  const svc = await startDemoService({ authorizedKeys: admin.authorizedKeysLine('admin') + '\n', extraArgs: ['--ready-file', ready] });
+  t.after(() => svc.stop());
+  assert.equal(fs.readFileSync(ready, 'utf8'), svc.stdout(), 'the file holds the address line, not the stale one');
+  assert.equal(fs.statSync(ready).mode & 0o777, 0o600);
+  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('.tmp')), [], 'no temp file left beside it');
+  assert.deepEqual(await svc.stop(), { code: 0, signal: null });
+  assert.equal(fs.existsSync(ready), false, 'removed at a clean exit');
+  const empty = await runDemoServiceExpectingExit([...base(), '--ready-file', '']);
+  assert.equal(empty.code, 2, empty.stderr);
+  assert.match(oneLine(empty.stderr), /--ready-file must not be empty/);
+});
+
+/**
+ * Starts `npm run [-s] demo-service -- …` in its own process group and waits
+ * for FILE. stop() sends SIGTERM to npm alone, as `kill $!` in a script does.
+ */
+async function npmRun(npmArgs: string[], ready: string, t: { after(fn: () => unknown): void }): Promise<{ stdout: () => string; stop: () => Promise<void> }> {
+  const args = base();
+  args[args.indexOf('--data-dir') + 1] = `${ready}.data`;
+  ensureDemoBuilt(); // so npm's own --if-stale build has nothing to do
+  // npm's own settings only from this repo: none inherited from an enclosing npm run.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+  const child = spawn('npm', [...npmArgs, 'demo-service', '--', ...args, '--ready-file', ready], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  t.after(async () => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL'); // only if stop() did not get to it
+    } catch {
+      // the group is gone
+    }
+    await exited;
+  });
+  for (let i = 0; !fs.existsSync(ready); i++) {
+    if (child.exitCode !== null) assert.fail(`npm ${npmArgs.join(' ')} exited ${child.exitCode}: ${err}`);
+    if (i > 300) assert.fail(`no --ready-file after 30 s: ${err}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    stdout: () => out,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+      for (let i = 0; i < 100 && fs.existsSync(ready); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(fs.existsSync(ready), false, `SIGTERM to npm reached the service (it removed --ready-file at its clean exit): ${err}`);
+    },
+  };
+}
+
+test('through npm itself: --ready-file holds exactly the line under plain npm run; npm run -s keeps stdout to it; kill $! stops it', async (t) => {
+  const plainReady = path.join(dir, 'npm-ready.json');
+  const plainRun = await npmRun(['run'], plainReady, t);
+  const line = fs.readFileSync(plainReady, 'utf8');
+  assert.match(line, /^\{"internal":"127\.0\.0\.1:\d+","public":"127\.0\.0\.1:\d+"\}\n$/);
+  // npm (11) prints "> opsctl@… demo-service" on stdout before the script: the
+  // line is among stdout's lines, not necessarily the first.
+  for (let i = 0; i < 50 && !plainRun.stdout().includes(line); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(plainRun.stdout().split('\n').includes(line.trim()), `the address line on stdout:\n${plainRun.stdout()}`);
+  await plainRun.stop();
+
+  const silentReady = path.join(dir, 'npm-s-ready.json');
+  const silentRun = await npmRun(['run', '-s'], silentReady, t);
+  const silentLine = fs.readFileSync(silentReady, 'utf8');
+  for (let i = 0; i < 50 && silentRun.stdout() === ''; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(silentRun.stdout(), silentLine, 'npm run -s: stdout is exactly the one line');
+  await silentRun.stop();
 });
