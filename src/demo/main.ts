@@ -4,7 +4,8 @@
  * operator key, the demo service, an in-process SSH bastion and service host,
  * a temporary config; then a narrated tour through the real tunnel. Leaves
  * nothing running and nothing in the user's config or keychain. With --keep
- * the environment stays up until Ctrl-C, with the line to paste to explore it.
+ * the environment stays up until Ctrl-C, with the one line to paste (PATH,
+ * context and completion for the user's shell) to explore it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,8 +23,9 @@ service, an in-process SSH bastion and service host, and a narrated tour
 through the real tunnel. Everything lives in a temp dir that is removed at
 the end; your own config, keys and keychain are never touched.
 
-  --keep   leave the environment running after the tour and print the line
-           to paste into a shell to explore it; Ctrl-C tears it down`;
+  --keep   leave the environment running after the tour and print the one
+           line to paste into your shell (opsctl on PATH, the demo context,
+           TAB completion) to explore it; Ctrl-C tears it down`;
 
 /** The package root: the nearest parent with opsctl's package.json. */
 function packageRoot(): string {
@@ -35,6 +37,43 @@ function packageRoot(): string {
     if (up === dir) throw new Error('cannot find the opsctl package root');
     dir = up;
   }
+}
+
+const ACTIVATE_SHELLS = ['bash', 'zsh', 'fish'] as const;
+type ActivateShell = (typeof ACTIVATE_SHELLS)[number];
+
+/** The shell the user most likely pastes into ($SHELL), bash when it is none of the three. */
+function userShell(shellPath: string | undefined): ActivateShell {
+  const name = path.basename(shellPath ?? '');
+  return (ACTIVATE_SHELLS as readonly string[]).includes(name) ? (name as ActivateShell) : 'bash';
+}
+
+/**
+ * One file per shell that `source` turns into a demo shell: a real `opsctl`
+ * on PATH rather than an alias (completion scripts run the command by name,
+ * and an alias is invisible to them), the demo's config, context and cache,
+ * then the completion script from `opsctl completion SHELL` (README
+ * "Shell completion").
+ */
+function writeActivateFiles(ws: Workspace, cli: string): Record<ActivateShell, string> {
+  const binDir = path.join(ws.dir, 'bin');
+  fs.mkdirSync(binDir, { mode: 0o700 });
+  fs.writeFileSync(path.join(binDir, 'opsctl'), `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(cli)} "$@"\n`, { mode: 0o700 });
+  const vars: Array<[string, string]> = [['OPSCTL_CONFIG', ws.configFile], ['OPSCTL_CONTEXT', DEMO_CONTEXT], ['XDG_CACHE_HOME', ws.cacheDir]];
+  const posix = `export PATH=${shellQuote(binDir)}:"$PATH" ${vars.map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ')}\n`;
+  const body: Record<ActivateShell, string> = {
+    // eval "$(…)" rather than source <(…): bash 3.2 (macOS) cannot source a process substitution.
+    bash: `${posix}eval "$(opsctl completion bash)"\n`,
+    // compdef exists only after compinit; -D keeps it from writing a dump file into HOME.
+    zsh: `${posix}(( $+functions[compdef] )) || { autoload -Uz compinit && compinit -u -D; }\nsource <(opsctl completion zsh)\n`,
+    fish: `set -gx PATH ${shellQuote(binDir)} $PATH\n${vars.map(([k, v]) => `set -gx ${k} ${shellQuote(v)}`).join('\n')}\nopsctl completion fish | source\n`,
+  };
+  const files = {} as Record<ActivateShell, string>;
+  for (const shell of ACTIVATE_SHELLS) {
+    files[shell] = path.join(ws.dir, `activate.${shell}`);
+    fs.writeFileSync(files[shell], body[shell], { mode: 0o600 });
+  }
+  return files;
 }
 
 function waitForSignal(): Promise<NodeJS.Signals> {
@@ -104,14 +143,11 @@ export async function runDemo(argv: string[]): Promise<number> {
       n.write('\n');
       n.ok('the tour is done: every step ran the real CLI through the real tunnel.');
       if (keep) {
-        // A real `opsctl` on PATH rather than an alias: completion scripts run
-        // the command by name, and an alias is invisible to them.
-        const binDir = path.join(ws.dir, 'bin');
-        fs.mkdirSync(binDir, { mode: 0o700 });
-        fs.writeFileSync(path.join(binDir, 'opsctl'), `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(cli)} "$@"\n`, { mode: 0o700 });
-        const exports = `export PATH=${shellQuote(binDir)}:"$PATH" OPSCTL_CONFIG=${shellQuote(ws.configFile)} OPSCTL_CONTEXT=${DEMO_CONTEXT} XDG_CACHE_HOME=${shellQuote(ws.cacheDir)}`;
-        n.write('\nThe demo stays up. Paste this line into a shell to explore it (then try: opsctl flags get <TAB>, after source <(opsctl completion bash)):\n\n');
-        n.write(`  ${exports}\n\n`);
+        const shell = userShell(process.env.SHELL);
+        const files = writeActivateFiles(ws, cli);
+        n.write(`\nThe demo stays up. Paste this line into your ${shell} to explore it: opsctl on PATH, this demo's context, TAB completion (try: opsctl flags get <TAB>):\n\n`);
+        n.write(`  source ${shellQuote(files[shell])}\n\n`);
+        n.say(`(Another shell: ${ACTIVATE_SHELLS.filter((s) => s !== shell).map((s) => `source ${shellQuote(files[s])}`).join(' or ')}.)`);
         n.say(`Public API: http://${service.public.host}:${service.public.port}/orders. Press Ctrl-C here to tear everything down.`);
         if (!interrupt.signal.aborted) await waitForSignal();
       } else {

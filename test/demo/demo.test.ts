@@ -1,8 +1,9 @@
 /**
  * `npm run demo` (node dist/src/demo/main.js) on a fresh HOME: exit 0, every
  * step of the tour ran, nothing left running, nothing left on disk, nothing
- * written to HOME. And `--keep`: the pasted line drives the kept
- * environment (a real command and TAB completion), Ctrl-C tears it down.
+ * written to HOME. And `--keep`: the one pasted line drives the kept
+ * environment (a real command, and TAB completion with nothing else to
+ * source, in bash, zsh and fish), Ctrl-C tears it down.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -82,29 +83,58 @@ test('npm run demo -- --keep: the printed line explores the kept environment; Ct
   child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const deadline = Date.now() + 170_000;
-  while (!/^ {2}export PATH=.*OPSCTL_CONFIG=.*$/m.test(out)) {
+  const pasteLine = /^ {2}(source (\S+activate\.bash))$/m;
+  while (!pasteLine.test(out) || !/Another shell: .*activate\.fish/.test(out)) {
     if (child.exitCode !== null) assert.fail(`demo exited early (${child.exitCode}):\n${out}\n${err}`);
     if (Date.now() > deadline) assert.fail(`no paste line:\n${out}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-  const line = /^ {2}(export PATH=.*OPSCTL_CONFIG=.*)$/m.exec(out)![1]!;
+  // No $SHELL in this environment: the line is for bash, and only one line.
+  const [, line, bashFile] = pasteLine.exec(out)!;
+  assert.equal(out.split('\n').filter((l) => /^ {2}source /.test(l)).length, 1, 'one line to paste');
   const dir = demoDir(out);
+  assert.ok(bashFile!.startsWith(dir), `the file lives in the demo dir: ${bashFile}`);
 
   // Paste the line into a fresh bash, as a person would, and use opsctl.
-  const script = `${line}\nopsctl flags get discount_percent -o json\n`;
-  const used = spawnSync('bash', ['--norc', '--noprofile', '-c', script], { env, encoding: 'utf8', timeout: 60_000 });
+  const used = spawnSync('bash', ['--norc', '--noprofile', '-c', `${line}\nopsctl flags get discount_percent -o json\n`], { env, encoding: 'utf8', timeout: 60_000 });
   assert.equal(used.status, 0, used.stderr);
   assert.equal(JSON.parse(used.stdout).value, 20);
 
-  // TAB in bash with the completion script, in the same pasted shell: flag
-  // names come from the cache the tour filled.
+  // TAB in that same pasted shell, with nothing else sourced: the line loaded
+  // the completion, and flag names come from the cache the tour filled.
   const complete = spawnSync(
     'bash',
-    ['--norc', '--noprofile', '-c', `${line}\nsource <(opsctl completion bash)\nCOMP_WORDS=(opsctl flags get ''); COMP_CWORD=3; _opsctl; printf '%s\\n' "\${COMPREPLY[@]}"`],
+    ['--norc', '--noprofile', '-c', `${line}\ncomplete -p opsctl >&2; COMP_WORDS=(opsctl flags get ''); COMP_CWORD=3; _opsctl; printf '%s\\n' "\${COMPREPLY[@]}"`],
     { env, encoding: 'utf8' },
   );
+  assert.match(complete.stderr, /complete -F _opsctl opsctl/, 'the completion is registered');
   const offered = complete.stdout.split('\n').filter(Boolean);
   for (const name of ['discount_percent', 'maintenance_mode', 'max_page_size']) assert.ok(offered.includes(name), `${name} offered: ${offered.join(' ')} ${complete.stderr}`);
+
+  // The same for zsh and fish, from the files the note names.
+  const zshFile = /source (\S+activate\.zsh)/.exec(out)![1]!;
+  const fishFile = /source (\S+activate\.fish)/.exec(out)![1]!;
+  const ci = process.env.CI === 'true' || process.env.CI === '1';
+  const have = (bin: string) => {
+    if (!spawnSync(bin, ['--version']).error) return true;
+    if (ci) assert.fail(`CI: ${bin} is not installed`);
+    t.diagnostic(`${bin} missing: its activate file is not checked`);
+    return false;
+  };
+  if (have('zsh')) {
+    const z = spawnSync('zsh', ['-f', '-c', `source ${zshFile}; print -r -- "$_comps[opsctl]"; opsctl context current`], { env, encoding: 'utf8' });
+    assert.equal(z.stdout, '_opsctl\ndemo\n', `zsh: completion registered and the demo context current: ${z.stderr}`);
+    assert.deepEqual(fs.readdirSync(env.HOME!), [], 'zsh wrote no dump file into HOME');
+  }
+  if (have('fish')) {
+    // fish keeps its own state under XDG dirs even with --no-config: not in this HOME.
+    const fishState = fs.mkdtempSync(path.join(os.tmpdir(), 'opsctl-demo-fish-'));
+    t.after(() => fs.rmSync(fishState, { recursive: true, force: true }));
+    const fishEnv = { ...env, XDG_CONFIG_HOME: fishState, XDG_DATA_HOME: fishState, XDG_CACHE_HOME: fishState };
+    const f = spawnSync('fish', ['--no-config', '-c', `source ${fishFile}; complete -C 'opsctl flags get '`], { env: fishEnv, encoding: 'utf8' });
+    const names = f.stdout.split('\n').map((l) => l.split('\t')[0]);
+    for (const name of ['discount_percent', 'maintenance_mode', 'max_page_size']) assert.ok(names.includes(name), `fish offers ${name}: ${f.stdout} ${f.stderr}`);
+  }
 
   assert.ok(processesUsing(dir).length > 0, 'the demo service runs while kept');
   child.kill('SIGINT');
