@@ -51,15 +51,15 @@ function userShell(shellPath: string | undefined): ActivateShell {
 /**
  * One file per shell that `source` turns into a demo shell: a real `opsctl`
  * on PATH rather than an alias (completion scripts run the command by name,
- * and an alias is invisible to them), the demo's config, context and cache,
- * then the completion script from `opsctl completion SHELL` (README
- * "Shell completion").
+ * and an alias is invisible to them), the demo's config, context, cache and
+ * state (so nothing lands in the user's HOME), then the completion script
+ * from `opsctl completion SHELL` (`opsctl completion --help`).
  */
 function writeActivateFiles(ws: Workspace, cli: string): Record<ActivateShell, string> {
   const binDir = path.join(ws.dir, 'bin');
   fs.mkdirSync(binDir, { mode: 0o700 });
   fs.writeFileSync(path.join(binDir, 'opsctl'), `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(cli)} "$@"\n`, { mode: 0o700 });
-  const vars: Array<[string, string]> = [['OPSCTL_CONFIG', ws.configFile], ['OPSCTL_CONTEXT', DEMO_CONTEXT], ['XDG_CACHE_HOME', ws.cacheDir]];
+  const vars: Array<[string, string]> = [['OPSCTL_CONFIG', ws.configFile], ['OPSCTL_CONTEXT', DEMO_CONTEXT], ['XDG_CACHE_HOME', ws.cacheDir], ['XDG_STATE_HOME', ws.stateDir]];
   const posix = `export PATH=${shellQuote(binDir)}:"$PATH" ${vars.map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ')}\n`;
   const body: Record<ActivateShell, string> = {
     // eval "$(…)" rather than source <(…): bash 3.2 (macOS) cannot source a process substitution.

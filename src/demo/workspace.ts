@@ -25,6 +25,8 @@ export interface Workspace {
   serviceLog: string;
   configFile: string;
   cacheDir: string;
+  /** opsctl's state (witnessed checkpoints, instance ids): kept with the demo, never in the user's HOME. */
+  stateDir: string;
   /** The environment every CLI run of the tour gets. */
   env: Record<string, string>;
   remove(): void;
@@ -53,13 +55,14 @@ export function createWorkspace(): Workspace {
   fs.writeFileSync(`${operatorKeyFile}.pub`, operator.publicKey + '\n', { mode: 0o644 });
   const allowlistFile = p('authorized_keys');
   fs.writeFileSync(allowlistFile, `role="admin" ${operator.publicKey}\n`, { mode: 0o600 });
-  for (const d of ['home', 'config', 'cache', 'run', 'service']) fs.mkdirSync(p(d), { mode: 0o700 });
+  for (const d of ['home', 'config', 'cache', 'state', 'run', 'service']) fs.mkdirSync(p(d), { mode: 0o700 });
   const env: Record<string, string> = {};
   for (const k of PASS_THROUGH) if (process.env[k] !== undefined) env[k] = process.env[k]!;
   Object.assign(env, {
     HOME: p('home'),
     XDG_CONFIG_HOME: p('config'),
     XDG_CACHE_HOME: p('cache'),
+    XDG_STATE_HOME: p('state'),
     XDG_RUNTIME_DIR: p('run'),
     OPSCTL_CONFIG: p('config', 'opsctl', 'config.yaml'),
   });
@@ -73,6 +76,7 @@ export function createWorkspace(): Workspace {
     serviceLog: p('service.log'),
     configFile: env.OPSCTL_CONFIG!,
     cacheDir: p('cache'),
+    stateDir: p('state'),
     env,
     remove: () => fs.rmSync(dir, { recursive: true, force: true }),
   };
