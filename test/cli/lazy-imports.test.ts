@@ -26,6 +26,8 @@ const HELP_RUNS = [
   ['tunnel', '--help'],
   ['jobs', 'logs', '--help'],
   ['__complete', 'bash', '--', 'opsctl', 'flags', 'get', ''],
+  // The context's hosts come from the config file (here in a style only the YAML parser reads), never a connection.
+  ['__complete', 'bash', '--', 'opsctl', 'health', '--host', ''],
 ];
 
 let dir: string;
@@ -57,6 +59,10 @@ before(() => {
   ].join('\n'));
 });
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
+before(() => {
+  fs.mkdirSync(path.join(dir, 'opsctl'));
+  fs.writeFileSync(path.join(dir, 'opsctl', 'config.yaml'), '{"current-context": "fleet", "contexts": {"fleet": {"bastion": "b", "host": ["node0", "node1"]}}}\n');
+});
 
 function loaded(mainUrl: string, argv: string[], opts: { tsx: boolean; sanity?: boolean }): string[] {
   const log = path.join(dir, `log-${Math.random().toString(36).slice(2)}`);

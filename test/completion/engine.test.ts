@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { runCompletion, joinBashWords } from '../../src/cli/completion/complete.js';
-import { scanConfig } from '../../src/cli/completion/config-scan.js';
+import { scanConfig, scanContextHosts } from '../../src/cli/completion/config-scan.js';
 import { recordCompletions, KEYS_CACHE } from '../../src/cli/completion/cache.js';
 import type { IOStreams } from '../../src/cli/io.js';
 
@@ -126,6 +126,50 @@ test('the config scanner reads what opsctl writes, and gives up on anything else
   assert.equal(scanConfig('contexts: {a: {host: x}}\n'), undefined);
   assert.equal(scanConfig('contexts:\n  a: &x\n    host: y\n  b: *x\n'), undefined);
   assert.equal(scanConfig('contexts:\n\ta:\n'), undefined);
+});
+
+test('--host offers the hosts of the context the command would use, from the config file only', async (t) => {
+  const { env } = tempEnv(t);
+  writeConfig(env, [
+    'current-context: prod',
+    'contexts:',
+    '  prod:',
+    '    bastion: [jump]',
+    '    host: [app1, app2, "app3"]',
+    '  staging:',
+    '    host:',
+    '      - stage1',
+    '      - stage2',
+    '  solo:',
+    '    host: only.example',
+    '  none:',
+    '    port: 9900',
+    '',
+  ].join('\n'));
+  assert.deepEqual(await complete(env, 'bash', 'health', '--host', ''), ['app1', 'app2', 'app3']);
+  assert.deepEqual(await complete(env, 'zsh', 'health', '--host', 'app'), ['app1\thost of context prod', 'app2\thost of context prod', 'app3\thost of context prod']);
+  // A comma list completes its last item and leaves out the hosts already named.
+  assert.deepEqual(await complete(env, 'bash', 'health', '--host', 'app2,'), ['app2,app1', 'app2,app3']);
+  assert.deepEqual(await complete(env, 'bash', 'health', '--host', 'app2,app3,a'), ['app2,app3,app1']);
+  assert.deepEqual(await complete(env, 'bash', 'health', '--host=a'), ['--host=app1', '--host=app2', '--host=app3']);
+  assert.deepEqual(await complete(env, 'bash', '--context', 'staging', 'health', '--host', ''), ['stage1', 'stage2'], '--context on the line');
+  assert.deepEqual(await complete({ ...env, OPSCTL_CONTEXT: 'solo' }, 'bash', 'flags', 'list', '--host', ''), ['only.example'], 'OPSCTL_CONTEXT');
+  assert.deepEqual(await complete(env, 'bash', '--context', 'none', 'health', '--host', ''), [], 'a context without hosts');
+  assert.deepEqual(await complete(env, 'bash', '--context', 'nope', 'health', '--host', ''), [], 'an unknown context');
+  // The same list when only the YAML parser can read the file.
+  writeConfig(env, '{"current-context": "a", "contexts": {"a": {"host": ["x1", "x2"]}, "b": {"hosts": "y1,y2"}}}\n');
+  assert.deepEqual(await complete(env, 'bash', 'health', '--host', ''), ['x1', 'x2']);
+  assert.deepEqual(await complete(env, 'bash', '--context=b', 'health', '--host', ''), ['y1', 'y2'], 'the hosts alias, comma-separated');
+});
+
+test('the host scanner reads host lists opsctl and people write, and leaves the rest to the YAML parser', () => {
+  const cfg = 'contexts:\n  a:\n    host: [h1, \'h2\']\n    hosts: [ignored]\n  b:\n    hosts:\n    - h3\n    - "h4"\n  c: {host: x}\n  d:\n    host: h5,h6 # two\n';
+  assert.deepEqual(scanContextHosts(cfg, 'a'), ['h1', 'h2'], 'flow list; host wins over hosts');
+  assert.deepEqual(scanContextHosts(cfg, 'b'), ['h3', 'h4'], 'block list at the key\'s indent');
+  assert.equal(scanContextHosts(cfg, 'c'), undefined, 'an inline mapping is for the parser');
+  assert.deepEqual(scanContextHosts(cfg, 'd'), ['h5', 'h6'], 'a comma string');
+  assert.equal(scanContextHosts(cfg, 'zz'), undefined, 'no such context');
+  assert.equal(scanContextHosts('contexts:\n  a:\n    host: [[x]]\n', 'a'), undefined, 'nested flow');
 });
 
 test('bash word gluing', () => {

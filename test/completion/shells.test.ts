@@ -40,7 +40,7 @@ function completionHome(t: TestContext): Record<string, string> {
   env.PATH = `${bin}:${env.PATH}`;
   const cfg = path.join(env.XDG_CONFIG_HOME!, 'opsctl');
   fs.mkdirSync(cfg, { recursive: true });
-  fs.writeFileSync(path.join(cfg, 'config.yaml'), 'current-context: prod\ncontexts:\n  prod:\n    host:\n      - app1\n  staging:\n    host:\n      - app2\n');
+  fs.writeFileSync(path.join(cfg, 'config.yaml'), 'current-context: prod\ncontexts:\n  prod:\n    host:\n      - app1\n      - app3\n  staging:\n    host: [app2, app4]\n');
   const cache = path.join(env.XDG_CACHE_HOME!, 'opsctl');
   fs.mkdirSync(cache, { recursive: true });
   fs.writeFileSync(path.join(cache, 'prod.json'), JSON.stringify({ updatedAt: new Date().toISOString(), values: { flags: ['maintenance_mode', 'discount_percent', 'max_page_size'] } }));
@@ -96,6 +96,11 @@ test('bash (without the bash-completion package): commands, options, option valu
   assert.deepEqual(bashComplete(env, ['opsctl', 'flags', 'get', '']), ['maintenance_mode', 'discount_percent', 'max_page_size']);
   assert.deepEqual(bashComplete(env, ['opsctl', 'flags', 'get', 'ma']), ['maintenance_mode', 'max_page_size']);
   assert.deepEqual(bashComplete(env, ['opsctl', '--context', 'staging', 'flags', 'get', '']), [], 'staging has nothing cached');
+  // --host: the context's hosts, a comma list continued, --host=.
+  assert.deepEqual(bashComplete(env, ['opsctl', 'health', '--host', '']), ['app1', 'app3']);
+  assert.deepEqual(bashComplete(env, ['opsctl', 'health', '--host', 'app3,']), ['app3,app1']);
+  assert.deepEqual(bashComplete(env, ['opsctl', 'health', '--host', '=', 'app']), ['app1', 'app3']);
+  assert.deepEqual(bashComplete(env, ['opsctl', '--context', 'staging', 'health', '--host', '']), ['app2', 'app4']);
   // File names where a path is expected, straight from bash's compgen.
   fs.writeFileSync(path.join(env.HOME!, 'known_hosts.lab'), '');
   assert.deepEqual(bashComplete(env, ['opsctl', '--known-hosts', path.join(env.HOME!, 'known_h')]), [path.join(env.HOME!, 'known_hosts.lab')]);
@@ -116,6 +121,8 @@ test('fish: complete -C offers commands with descriptions, contexts and cached f
   assert.deepEqual(fish('opsctl -o ').map((l) => l.split('\t')[0]).sort(), ['json', 'table']);
   assert.deepEqual(fish('opsctl context use ').map((l) => l.split('\t')[0]), ['prod', 'staging']);
   assert.deepEqual(fish('opsctl flags get ').map((l) => l.split('\t')[0]).sort(), ['discount_percent', 'maintenance_mode', 'max_page_size']);
+  assert.deepEqual(fish('opsctl health --host '), ['app1\thost of context prod', 'app3\thost of context prod']);
+  assert.deepEqual(fish('opsctl --context staging health --host app2,').map((l) => l.split('\t')[0]), ['app2,app4']);
 });
 
 test('zsh: TAB in a real interactive zsh (tmux) completes commands and cached flags', async (t) => {
@@ -153,6 +160,13 @@ test('zsh: TAB in a real interactive zsh (tmux) completes commands and cached fl
   const menu = screen();
   assert.match(menu, /discount_percent/);
   assert.match(menu, /max_page_size/);
+  tmux('send-keys', '-t', 'z', 'C-u');
+  tmux('send-keys', '-t', 'z', 'opsctl health --host ', 'Tab');
+  // First TAB inserts what both hosts share, the second lists them.
+  await waitFor(/^ZP> opsctl health --host app\s*$/m, 'the common prefix of the context\'s hosts');
+  tmux('send-keys', '-t', 'z', 'Tab');
+  await waitFor(/app1.*host of context prod/, 'the context\'s hosts');
+  assert.match(screen(), /app3.*host of context prod/);
   tmux('send-keys', '-t', 'z', 'C-u');
   tmux('send-keys', '-t', 'z', 'opsctl migrate ', 'Tab');
   await waitFor(/status.*--.*Applied and pending migrations|status\s+--\s+Applied/, 'subcommands with descriptions');

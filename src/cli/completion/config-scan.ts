@@ -72,3 +72,68 @@ export function scanConfig(text: string): ConfigSummary | undefined {
   }
   return out;
 }
+
+// `[a, 'b', "c"]` → its items; undefined for anything nested or unbalanced.
+function flowList(value: string): string[] | undefined {
+  const m = /^\[(.*)\]\s*(#.*)?$/.exec(value);
+  if (!m) return undefined;
+  if (/[[\]{}]/.test(m[1]!)) return undefined;
+  const items: string[] = [];
+  for (const raw of m[1]!.split(',')) {
+    if (raw.trim() === '') continue;
+    const v = unquote(raw);
+    if (v === undefined) return undefined;
+    items.push(v);
+  }
+  return items;
+}
+
+/**
+ * The `host` list of one context (what `--host` completes), read the same
+ * quick way as scanConfig: `host: a`, `host: [a, b]` or a block list. `[]`
+ * when the context names no host; undefined when the context is missing or
+ * written in a style this scanner leaves to the YAML parser.
+ */
+export function scanContextHosts(text: string, context: string): string[] | undefined {
+  if (!scanConfig(text)?.contexts.includes(context)) return undefined;
+  const lines = text.split(/\r?\n/).filter((l) => !/^\s*(#.*)?$/.test(l) && l !== '---' && l !== '...');
+  const indentOf = (l: string) => l.length - l.trimStart().length;
+  let i = lines.findIndex((l) => indentOf(l) === 0 && splitKey(l.trim())?.key === 'contexts');
+  if (i < 0) return undefined;
+  const childIndent = lines[i + 1] ? indentOf(lines[i + 1]!) : -1;
+  for (i++; i < lines.length && indentOf(lines[i]!) > 0; i++) {
+    const kv = indentOf(lines[i]!) === childIndent ? splitKey(lines[i]!.trim()) : undefined;
+    if (kv?.key !== context) continue;
+    // An inline value ({host: a}) is for the YAML parser.
+    if (kv.value !== '') return kv.value === '{}' ? [] : undefined;
+    // `host` wins over its alias `hosts`, as in the config reader.
+    const byKey: { host?: string[]; hosts?: string[] } = {};
+    const fieldIndent = lines[i + 1] ? indentOf(lines[i + 1]!) : 0;
+    for (let j = i + 1; j < lines.length && indentOf(lines[j]!) > childIndent; j++) {
+      const field = indentOf(lines[j]!) === fieldIndent ? splitKey(lines[j]!.trim()) : undefined;
+      if (!field || (field.key !== 'host' && field.key !== 'hosts')) continue;
+      let found: string[];
+      if (field.value.startsWith('[')) {
+        const items = flowList(field.value);
+        if (!items) return undefined;
+        found = items;
+      } else if (field.value !== '') {
+        const v = unquote(field.value);
+        if (v === undefined) return undefined;
+        found = v.split(',').map((s) => s.trim()).filter(Boolean);
+      } else {
+        // A block list: `- a` lines, at the key's indent or deeper.
+        found = [];
+        for (j++; j < lines.length && indentOf(lines[j]!) >= fieldIndent && lines[j]!.trim().startsWith('- '); j++) {
+          const v = unquote(lines[j]!.trim().slice(2));
+          if (v === undefined) return undefined;
+          found.push(v);
+        }
+        j--;
+      }
+      byKey[field.key] = found;
+    }
+    return byKey.host ?? byKey.hosts ?? [];
+  }
+  return undefined;
+}

@@ -5,7 +5,7 @@
  */
 import type { Argument, Option } from 'commander';
 
-export type CompletionKind = 'flags' | 'flag-values' | 'tasks' | 'migrations' | 'jobs' | 'endpoints' | 'approvals' | 'contexts' | 'keys' | 'files' | 'shells';
+export type CompletionKind = 'flags' | 'flag-values' | 'tasks' | 'migrations' | 'jobs' | 'endpoints' | 'approvals' | 'contexts' | 'hosts' | 'keys' | 'files' | 'shells';
 
 const KEY = Symbol.for('opsctl.complete');
 

@@ -1,6 +1,6 @@
 /**
- * Live values for completion, read only from local files: context names from
- * the config file, and flag/task/migration/job/endpoint ids from the
+ * Live values for completion, read only from local files: context names and
+ * the selected context's hosts from the config file, and flag/task/migration/job/endpoint ids from the
  * per-context cache that successful commands refresh. Never the network,
  * never the keychain, never a prompt.
  */
@@ -8,10 +8,28 @@ import fs from 'node:fs';
 import { configPath } from '../config/paths.js';
 import { ADHOC_CONTEXT, KEYS_CACHE, readCompletionCache, type LiveKind } from './cache.js';
 import type { Candidate, LiveValues } from './candidates.js';
-import { scanConfig, type ConfigSummary } from './config-scan.js';
+import { scanConfig, scanContextHosts, type ConfigSummary } from './config-scan.js';
 import type { WalkState } from './walk.js';
 
 type Env = Record<string, string | undefined>;
+
+/** The context's `host` list from the config file (scanned, or parsed when the scanner gives up). */
+async function contextHosts(env: Env, context: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = fs.readFileSync(configPath(env), 'utf8');
+  } catch {
+    return [];
+  }
+  const quick = scanContextHosts(text, context);
+  if (quick) return quick;
+  try {
+    const { readConfig } = await import('../config/config-file.js');
+    return (await readConfig(configPath(env))).contexts[context]?.host ?? [];
+  } catch {
+    return [];
+  }
+}
 
 async function readSummary(env: Env): Promise<ConfigSummary> {
   const file = configPath(env);
@@ -45,8 +63,15 @@ export function fileLiveValues(env: Env): LiveValues {
     state.values.get('--context') ?? env.OPSCTL_CONTEXT ?? (await config()).current ?? ADHOC_CONTEXT;
 
   return {
-    async values(kind, state: WalkState): Promise<Candidate[]> {
+    async values(kind, state: WalkState, prefix: string): Promise<Candidate[]> {
       switch (kind) {
+        case 'hosts': {
+          // `--host a,b,<TAB>`: the context's other hosts after what is typed.
+          const context = await contextOf(state);
+          const head = prefix.slice(0, prefix.lastIndexOf(',') + 1);
+          const typed = new Set(head.split(',').filter(Boolean));
+          return (await contextHosts(env, context)).filter((h) => !typed.has(h)).map((h) => ({ value: head + h, description: `host of context ${context}` }));
+        }
         case 'contexts': {
           const cfg = await config();
           return cfg.contexts.map((value) => (value === cfg.current ? { value, description: 'current context' } : { value }));

@@ -51,9 +51,11 @@ export interface CommandModel {
 }
 
 // Option value kinds by long flag, for options declared without a hint
-// (the global --context/--identity/--known-hosts and their context-add twins).
+// (the global --context/--host/--identity/--known-hosts and their context-add twins).
 const KIND_BY_LONG: Record<string, ValueKind> = {
   '--context': 'contexts',
+  '--host': 'hosts',
+  '--hosts-file': 'files',
   '--identity': 'identity',
   '--known-hosts': 'files',
   '--audit-log': 'files',
