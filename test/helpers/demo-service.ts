@@ -23,6 +23,13 @@ export interface DemoServiceOptions {
   extraArgs?: string[];
   /** Milliseconds to wait for the address line (default 20000). */
   startTimeoutMs?: number;
+  /**
+   * Flags for node itself, before main.js, e.g. ['--cpu-prof',
+   * '--cpu-prof-dir', DIR] (the profile is written at the graceful exit
+   * stop() asks for). Also taken, space-separated, from
+   * OPSCTL_DEMO_NODE_FLAGS when not given.
+   */
+  nodeFlags?: string[];
 }
 
 export interface HostPort {
@@ -74,7 +81,9 @@ export async function startDemoService(opts: DemoServiceOptions): Promise<DemoSe
   fs.writeFileSync(authorizedKeysFile, opts.authorizedKeys, { mode: 0o600 });
   const extra = opts.extraArgs ?? [];
   const auditLog = path.resolve(argValue(extra, '--audit-log') ?? path.join(dataDir, 'audit.log'));
+  const nodeFlags = opts.nodeFlags ?? (process.env.OPSCTL_DEMO_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const args = [
+    ...nodeFlags,
     DEMO_MAIN,
     '--data-dir', dataDir,
     '--internal-port', '0',
