@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { AUDIT_GENESIS_HASH, auditRecordHash } from '../../protocol/audit.js';
+import { canonicalJson } from '../../protocol/canonical-json.js';
 
 export type AuditOutcome = 'denied' | 'accepted' | 'ok' | 'error' | 'pending' | 'approved' | 'rejected' | 'expired' | 'dry-run';
 
@@ -53,4 +55,14 @@ export const GENESIS_HASH = AUDIT_GENESIS_HASH;
 /** sha256 hex over prev + the canonical JSON of the record without `hash`. */
 export function recordHash(record: Omit<AuditRecord, 'hash'> | Record<string, unknown>): string {
   return auditRecordHash(record as Record<string, unknown>);
+}
+
+/**
+ * recordHash() of a record that has no `hash` member yet, without copying
+ * it first: the writer's per-record path.
+ */
+export function bodyHash(body: Omit<AuditRecord, 'hash'> | Record<string, unknown>): string {
+  const b = body as Record<string, unknown>;
+  if ('hash' in b) return recordHash(b);
+  return createHash('sha256').update(String(b.prev)).update(canonicalJson(b)).digest('hex');
 }
