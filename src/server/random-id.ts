@@ -1,6 +1,22 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/**
+ * Random bytes drawn from the CSPRNG 4 KiB at a time (a request id is asked
+ * for on every request; one randomBytes() call each costs more than the id).
+ * Every byte is used once.
+ */
+const pool = Buffer.alloc(4096);
+let used = pool.length;
+
+function nextByte(): number {
+  if (used === pool.length) {
+    randomFillSync(pool);
+    used = 0;
+  }
+  return pool[used++]!;
+}
 
 /**
  * A random id of `length` letters and digits (16 → about 95 bits). Only
@@ -10,10 +26,9 @@ const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 export function randomId(length = 16): string {
   let out = '';
   while (out.length < length) {
-    for (const b of randomBytes(length * 2)) {
-      // 248 = 4 × 62: rejecting larger bytes keeps every character equally likely.
-      if (b < 248 && out.length < length) out += ALPHABET[b % 62];
-    }
+    const b = nextByte();
+    // 248 = 4 × 62: rejecting larger bytes keeps every character equally likely.
+    if (b < 248) out += ALPHABET[b % 62];
   }
   return out;
 }

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import type { Db } from '../db/open-database.js';
+import type { Statement } from 'better-sqlite3';
 import { schemaStatus } from '../db/schema-status.js';
 import { OrdersRepo } from './orders-repo.js';
 import type { OrdersDatabase, OrdersStore } from './orders-store.js';
@@ -7,6 +8,7 @@ import type { OrdersDatabase, OrdersStore } from './orders-store.js';
 /** The SQLite database in the data dir (the default) as an OrdersDatabase. */
 export function sqliteOrdersDatabase(db: Db): OrdersDatabase {
   const repo = new OrdersRepo(db);
+  let ping: Statement | undefined;
   // better-sqlite3 is synchronous; each call still settles as a promise so
   // callers need not know which database they have.
   const orders: OrdersStore = {
@@ -28,7 +30,8 @@ export function sqliteOrdersDatabase(db: Db): OrdersDatabase {
     orders,
     schemaStatus: async () => schemaStatus(db),
     ping: async () => {
-      db.prepare('SELECT 1').get();
+      // Prepared once: health asks on every call, and preparing costs more than the query.
+      (ping ??= db.prepare('SELECT 1')).get();
     },
   };
 }

@@ -33,6 +33,11 @@ export class Allowlist {
     return this.entries.size;
   }
 
+  /** Keys as of the newest lookup (which stat'ed the file), without a stat of its own. */
+  get loadedSize(): number {
+    return this.entries.size;
+  }
+
   lookup(keyid: string): AllowlistEntry | undefined {
     this.refresh();
     return this.entries.get(keyid);
@@ -40,8 +45,8 @@ export class Allowlist {
 
   private currentStamp(): string {
     try {
-      const st = fs.statSync(this.file);
-      return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+      const st = fs.statSync(this.file, { throwIfNoEntry: false });
+      return st ? `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}` : 'missing';
     } catch {
       return 'missing';
     }

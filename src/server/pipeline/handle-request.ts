@@ -414,7 +414,8 @@ function newState(deps: PipelineDeps, req: IncomingMessage, res: ServerResponse)
   const { path, query } = splitTarget(req.url ?? '');
   const event: AuditEvent = {
     requestId,
-    keyid: presentedKeyid(req),
+    // Filled in by authenticate, or from the Signature-Input when a request is refused before that (see handle()).
+    keyid: null,
     principal: null,
     role: null,
     peer: peerOf(req),
@@ -459,6 +460,8 @@ async function handle(deps: PipelineDeps, req: IncomingMessage, res: ServerRespo
     }
   } catch (e) {
     const problem = toProblem(e, deps.log, s.requestId);
+    // Refused before a key vouched for anyone: the key id the request claims, unverified.
+    if (s.event.keyid === null && !s.principal) s.event.keyid = presentedKeyid(req);
     if (s.claim) {
       // After the handler ran, a repeat must see this same answer; before, a retry may run.
       if (s.phase === 'running') s.claim.complete({ status: problem.status, contentType: PROBLEM_CONTENT_TYPE, body: JSON.stringify(problemBody(problem, s.requestId)) + '\n', headers: {} });

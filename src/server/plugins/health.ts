@@ -5,20 +5,35 @@ import { standardRoute } from './standard-endpoint.js';
 
 const CHECK_TIMEOUT_MS = 2000;
 
-async function runCheck(check: HealthCheck): Promise<{ ok: boolean; detail?: string }> {
-  let timer: NodeJS.Timeout | undefined;
+type CheckResult = { ok: boolean; detail?: string };
+
+function asResult(r: boolean | CheckResult): CheckResult {
+  if (typeof r === 'boolean') return { ok: r };
+  return r.detail !== undefined ? { ok: r.ok === true, detail: String(r.detail) } : { ok: r.ok === true };
+}
+
+function failed(e: unknown): CheckResult {
+  return { ok: false, detail: (e as Error)?.message ?? String(e) };
+}
+
+/**
+ * Runs one check: a synchronous answer is taken as it is (no timer, no
+ * promise: health is asked often, e.g. by fleet rollouts and load
+ * balancers); a promise gets CHECK_TIMEOUT_MS.
+ */
+function runCheck(check: HealthCheck): CheckResult | Promise<CheckResult> {
+  let r: ReturnType<HealthCheck>;
   try {
-    const r = await Promise.race([
-      Promise.resolve().then(check),
-      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS); }),
-    ]);
-    if (typeof r === 'boolean') return { ok: r };
-    return r.detail !== undefined ? { ok: r.ok === true, detail: String(r.detail) } : { ok: r.ok === true };
+    r = check();
   } catch (e) {
-    return { ok: false, detail: (e as Error)?.message ?? String(e) };
-  } finally {
-    if (timer) clearTimeout(timer);
+    return failed(e);
   }
+  if (typeof (r as { then?: unknown } | null)?.then !== 'function') return asResult(r as boolean | CheckResult);
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    Promise.resolve(r),
+    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS); }),
+  ]).then(asResult, failed).finally(() => { if (timer) clearTimeout(timer); });
 }
 
 /**
@@ -47,11 +62,13 @@ export function registerHealth(ctx: PluginContext): void {
       }
       // The key that signs audit checkpoints, for operators to pin (src/server/README.md, "Audit log").
       const auditKey = ctx.audit.signingKey;
-      const keys = ctx.allowlist.size;
+      // As loaded when this request was authenticated (a lookup stats the file): no second stat.
+      const keys = ctx.allowlist.loadedSize;
       checks.allowlist = { ok: keys > 0, detail: `${keys} key(s)` };
       const entries = Object.entries(ctx.options.healthChecks ?? {});
-      const results = await Promise.all(entries.map(([, c]) => runCheck(c)));
-      entries.forEach(([name], i) => { checks[name] = results[i]!; });
+      const results = entries.map(([, c]) => runCheck(c));
+      const settled = results.some((r) => r instanceof Promise) ? await Promise.all(results) : results as CheckResult[];
+      entries.forEach(([name], i) => { checks[name] = settled[i]!; });
       for (const c of Object.values(checks)) if (c.detail !== undefined) c.detail = withoutPaths(c.detail);
       const ok = Object.values(checks).every((c) => c.ok);
       return {

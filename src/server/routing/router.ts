@@ -1,4 +1,4 @@
-import { ROLES, matchPath, pathParamNames, type EndpointDescriptor, type HttpMethod } from '../../protocol/index.js';
+import { ROLES, pathParamNames, type EndpointDescriptor, type HttpMethod } from '../../protocol/index.js';
 import { InternalPortConfigError } from '../config-error.js';
 import { compileParams, validateOrThrow } from './params.js';
 import type { RegisteredRoute, RouteDefinition } from './route.js';
@@ -16,6 +16,13 @@ export type RouteMatch =
  */
 export class Router {
   private readonly routes: RegisteredRoute[] = [];
+  /**
+   * Routes by their path's segment count, each with its template split once
+   * (a string is a literal segment, a name in braces a placeholder): match()
+   * is on every request's path, so it neither splits templates nor runs a
+   * regex per route. Same answers as protocol matchPath().
+   */
+  private readonly bySegments = new Map<number, Array<{ route: RegisteredRoute; segs: Array<string | { name: string }> }>>();
 
   register(def: RouteDefinition): void {
     const where = `endpoint ${JSON.stringify(def?.id ?? '?')}`;
@@ -52,7 +59,15 @@ export class Router {
       scope: def.scope ?? 'instance',
       ...(def.approval ? { approval: { ...def.approval } } : {}),
     };
-    this.routes.push({ def, descriptor, validate: (params) => validateOrThrow(validate, params) });
+    const registered: RegisteredRoute = { def, descriptor, validate: (params) => validateOrThrow(validate, params) };
+    this.routes.push(registered);
+    const segs = def.path.split('/').map((seg) => {
+      const m = /^\{([A-Za-z0-9_]+)\}$/.exec(seg);
+      return m ? { name: m[1]! } : seg;
+    });
+    const same = this.bySegments.get(segs.length) ?? [];
+    same.push({ route: registered, segs });
+    this.bySegments.set(segs.length, same);
   }
 
   catalog(): EndpointDescriptor[] {
@@ -62,8 +77,9 @@ export class Router {
   match(method: string, path: string): RouteMatch {
     const allowed: HttpMethod[] = [];
     let best: { route: RegisteredRoute; pathParams: Record<string, string>; n: number } | undefined;
-    for (const route of this.routes) {
-      const params = matchPath(route.def.path, path);
+    const actual = path.split('/');
+    for (const { route, segs } of this.bySegments.get(actual.length) ?? []) {
+      const params = matchSegments(segs, actual);
       if (!params) continue;
       if (route.def.method !== method) { allowed.push(route.def.method); continue; }
       // A literal segment beats a placeholder (/v1/flags/special over /v1/flags/{name}).
@@ -73,4 +89,21 @@ export class Router {
     if (best) return { kind: 'found', route: best.route, pathParams: best.pathParams };
     return allowed.length ? { kind: 'method_not_allowed', allowed } : { kind: 'not_found' };
   }
+}
+
+/** protocol matchPath() over a template split in advance; `actual` has as many segments. */
+function matchSegments(segs: ReadonlyArray<string | { name: string }>, actual: string[]): Record<string, string> | null {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < segs.length; i++) {
+    const seg = segs[i]!;
+    if (typeof seg === 'string') {
+      if (seg !== actual[i]) return null;
+      continue;
+    }
+    let v: string;
+    try { v = decodeURIComponent(actual[i]!); } catch { return null; }
+    if (!v) return null;
+    out[seg.name] = v;
+  }
+  return out;
 }
