@@ -40,6 +40,8 @@ export interface Granter {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 // A shared store is re-read this often even without a change notice, so a lost notice delays a revocation by at most this.
 const SHARED_RELOAD_MS = 5_000;
+// A grant's keyid as fingerprintOfBlob writes it (SHA-256, unpadded base64).
+const KEYID_FORM = /^SHA256:[A-Za-z0-9+/]{43}$/;
 
 function rank(role: Role): number {
   return ROLES.indexOf(role);
@@ -142,6 +144,8 @@ export class GrantService {
    */
   async refreshKey(keyid: string): Promise<void> {
     if (this.closed || !this.store.shared || !this.store.forKey) return;
+    // Only a fingerprint can name a grant's key: anything else costs the database nothing.
+    if (!KEYID_FORM.test(keyid)) return;
     let fresh: StoredGrant[];
     try {
       fresh = await this.store.forKey(keyid);
