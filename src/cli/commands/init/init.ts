@@ -1,5 +1,5 @@
 /**
- * `opsctl init`: the guided first setup (README "First setup"). Each step
+ * `opsctl init`: the guided first setup (README "Install and first setup"). Each step
  * reuses the command that does it alone — keys generate / keys import's
  * keychain code, context add, doctor — so init adds no second way to do any
  * of them. With --yes nothing is asked and every needed value must come
@@ -12,6 +12,7 @@ import { run as contextAdd } from '../context/add.js';
 import { run as doctor } from '../doctor/doctor.js';
 import { checkedName } from '../keys/key-info.js';
 import { rememberKeyNames } from '../keys/key-names.js';
+import { DEFAULT_INTERNAL_PORT } from '../../config/resolve-context.js';
 
 export interface InitOptions {
   /** keychain:NAME | agent | FILE; absent: a new keychain key named keyName. */
@@ -139,6 +140,14 @@ export async function run(f: Factory, opts: InitOptions): Promise<void> {
 
   let bastion = opts.bastion;
   if (bastion === undefined && !opts.yes && f.prompter().interactive) bastion = (await f.prompter().input('Bastion chain (empty for none):', '')).trim() || undefined;
+  let port = opts.port;
+  if (port === undefined && !opts.yes && f.prompter().interactive) {
+    const raw = (await f.prompter().input("Internal port on the service host's loopback:", String(DEFAULT_INTERNAL_PORT))).trim();
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || n < 1 || n > 65535) throw new UsageError(`the internal port must be a number 1-65535, got "${raw}" (or pass --port)`);
+    // The default is left out of the config, as context add does without --port.
+    if (n !== DEFAULT_INTERNAL_PORT) port = n;
+  }
   let isProtected = opts.protected ?? false;
   let requireReason = opts.requireReason ?? false;
   if (PROD_LIKE.test(contextName) && !opts.yes && f.prompter().interactive) {
@@ -154,7 +163,7 @@ export async function run(f: Factory, opts: InitOptions): Promise<void> {
     use: true,
     force: opts.force,
     ...(bastion ? { bastion } : {}),
-    ...(opts.port !== undefined ? { port: opts.port } : {}),
+    ...(port !== undefined ? { port } : {}),
     ...(opts.knownHosts ? { knownHosts: opts.knownHosts } : {}),
   });
   if (PROD_LIKE.test(contextName) && !isProtected) out.note(`"${contextName}" looks like production; consider opsctl context add ${contextName} --force --protected --require-reason`);
