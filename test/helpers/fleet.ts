@@ -3,9 +3,14 @@
  * namespace with its own loopback (so every replica's internal port is the
  * same 127.0.0.1:9900, as in production), its own OpenSSH sshd on the host's
  * address and a demo-service replica; a veth pair links each namespace to
- * the bastion, a real sshd in the test's namespace. Optionally one real
- * PostgreSQL shared by every replica (its unix socket is a file, reachable
- * from every namespace). Namespaces and veth names start with "fl" and a
+ * the bastion, a real sshd in the test's namespace. With `isolated`, nothing
+ * is linked to the test's namespace (whose default route may lead anywhere):
+ * the CLI runs in an operator namespace linked only to the bastion's, and the
+ * hosts are linked only to the bastion's, which does not route, so the
+ * operator's side reaches the bastion's sshd and nothing behind it, as
+ * docs/deploy.md describes a production network.
+ * Optionally one real PostgreSQL shared by every replica (its unix socket is
+ * a file, reachable from every namespace). Namespaces and veth names start with "fl" and a
  * random suffix; stop() removes them and kills every process by PID, and
  * an exit hook removes them even when a test crashes.
  */
@@ -42,9 +47,26 @@ export interface FleetHost {
   stopService(): Promise<void>;
 }
 
+/** The bastion's sshd, as the operator's side reaches it. */
+export interface FleetBastion {
+  address: string;
+  port: number;
+  pid: number;
+  /** Its network namespace with `isolated`, else undefined (the test's own). */
+  ns: string | undefined;
+  /** Its directory: authorized_keys (read at each login, so appending trusts a key), sshd_config, the log. */
+  dir: string;
+  stop(): Promise<void>;
+}
+
+/** How a TCP connect from a namespace ended: 'connected', an errno code (ENETUNREACH, ECONNREFUSED…) or 'timeout'. */
+export type ConnectOutcome = string;
+
 export interface Fleet {
   hosts: FleetHost[];
-  bastion: Sshd;
+  bastion: FleetBastion;
+  /** With `isolated`: the namespace the CLI runs in (linked to the bastion's only). */
+  operatorNs: string | undefined;
   postgres: Postgres | undefined;
   /** The database URL the replicas share (with postgres). */
   databaseUrl: string | undefined;
@@ -52,7 +74,7 @@ export interface Fleet {
   /** HOME of the CLI: ~/.ssh/config names bastion and hosts, known_hosts holds their keys. */
   home: string;
   env: Record<string, string>;
-  /** Runs the built `bin/opsctl.js` (no TTY) with --bastion/--identity/--known-hosts preset by the context "fleet". */
+  /** Runs the built `bin/opsctl.js` (no TTY, in operatorNs if any) with --bastion/--identity/--known-hosts preset by the context "fleet". */
   opsctl(args: string[], opts?: { env?: Record<string, string>; timeoutMs?: number }): Promise<{ code: number; stdout: string; stderr: string }>;
   stop(): Promise<void>;
 }
@@ -63,6 +85,12 @@ export interface FleetOptions {
   postgres?: boolean;
   /** More demo-service flags for every replica. */
   demoArgs?: string[];
+  /**
+   * The bastion in its own namespace, with forwarding off, the only one
+   * linked to the hosts' and to the operator's (where the CLI runs): from
+   * the operator's side only the bastion can be reached.
+   */
+  isolated?: boolean;
 }
 
 /** Why a fleet cannot run here, or null. */
@@ -119,6 +147,39 @@ function waitForLine(proc: ChildProcess, buf: () => string, ms: number, what: st
   });
 }
 
+/** One TCP connect to address:port by a Node process inside namespace ns (2 s at most). */
+export function connectFrom(ns: string, address: string, port: number): ConnectOutcome {
+  const script = `const s = require('node:net').connect({ host: process.argv[1], port: Number(process.argv[2]) });
+const done = (r) => { process.stdout.write(r); process.exit(0); };
+setTimeout(() => done('timeout'), 2000);
+s.once('connect', () => done('connected'));
+s.once('error', (e) => done(e.code || e.message));`;
+  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '-e', script, address, String(port)], { encoding: 'utf8', timeout: 10_000 });
+  if (r.status !== 0) throw new Error(`connect from ${ns}: ${r.stderr.trim() || r.error?.message}`);
+  return r.stdout.trim();
+}
+
+/** The sshd_config of an sshd on address:22 inside a namespace (hosts, and the isolated bastion). */
+function nsSshdConfig(dir: string, address: string, hostKey: string): string {
+  return [
+    'Port 22', `ListenAddress ${address}`, `HostKey ${hostKey}`, `AuthorizedKeysFile ${path.join(dir, 'authorized_keys')}`,
+    'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'PermitRootLogin prohibit-password', 'StrictModes no',
+    'UsePAM no', 'UseDNS no', `PidFile ${path.join(dir, 'sshd.pid')}`, 'AllowTcpForwarding yes', 'MaxStartups 100:30:200', 'LogLevel ERROR', '',
+  ].join('\n');
+}
+
+/** Starts an sshd on address:22 inside ns, trusting key; returns the process and its known_hosts line. */
+function startNsSshd(ns: string, address: string, dir: string, key: TestKey): { child: ChildProcess; knownHostsLine: string } {
+  fs.mkdirSync(dir, { mode: 0o700, recursive: true });
+  const hostKey = path.join(dir, 'host_key');
+  spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', ns, '-f', hostKey]);
+  fs.writeFileSync(path.join(dir, 'authorized_keys'), `${key.publicLine}\n`, { mode: 0o600 });
+  fs.writeFileSync(path.join(dir, 'sshd_config'), nsSshdConfig(dir, address, hostKey));
+  const child = spawn('ip', ['netns', 'exec', ns, SSHD_PATH, '-D', '-f', path.join(dir, 'sshd_config'), '-E', path.join(dir, 'sshd.log')], { stdio: 'ignore' });
+  const knownHostsLine = `${address} ${fs.readFileSync(`${hostKey}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ')}`;
+  return { child, knownHostsLine };
+}
+
 async function waitForTcp(ns: string, address: string, port: number, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
@@ -143,7 +204,8 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
   fs.mkdirSync(path.join(home, '.ssh'), { recursive: true, mode: 0o700 });
   const key = generateKeyPair('fleet-admin', { dir });
   const hosts: FleetHost[] = [];
-  let bastion: Sshd | undefined;
+  let bastion: FleetBastion | undefined;
+  let operatorNs: string | undefined;
   let postgres: Postgres | undefined;
   const children: ChildProcess[] = [];
   const fleetNs: string[] = [];
@@ -171,11 +233,55 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
       postgres = await startPostgres();
       databaseUrl = postgres.url(postgres.createDatabase('fleet'));
     }
-    bastion = await startSshd({ authorizedKeys: [key.publicLine] });
+    const knownHosts: string[] = [];
+    // Where the hosts' veth pairs end: the test's namespace, or the isolated bastion's.
+    let linkNs: string | undefined;
+    if (opts.isolated) {
+      const ns = `fl${id}x`;
+      operatorNs = `fl${id}o`;
+      const opEnd = `fl${id}xo`;
+      const inner = `fl${id}xi`;
+      const address = `10.${net}.255.2`;
+      for (const n of [operatorNs, ns]) {
+        ip(['netns', 'add', n]);
+        liveNamespaces.add(n);
+        fleetNs.push(n);
+        ip(['-n', n, 'link', 'set', 'lo', 'up']);
+      }
+      // Both ends leave the test's namespace at once; deleting the
+      // namespaces removes the pair.
+      ip(['link', 'add', opEnd, 'netns', operatorNs, 'type', 'veth', 'peer', 'name', inner, 'netns', ns]);
+      ip(['-n', operatorNs, 'addr', 'add', `10.${net}.255.1/30`, 'dev', opEnd]);
+      ip(['-n', operatorNs, 'link', 'set', opEnd, 'up']);
+      ip(['-n', ns, 'addr', 'add', `${address}/30`, 'dev', inner]);
+      ip(['-n', ns, 'link', 'set', inner, 'up']);
+      // A new namespace may inherit forwarding from the test's (see
+      // net.core.devconf_inherit_init_net): the bastion must not route.
+      const fwd = spawnSync('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=0', 'net.ipv6.conf.all.forwarding=0'], { encoding: 'utf8' });
+      if (fwd.status !== 0) throw new Error(`sysctl in ${ns}: ${fwd.stderr.trim()}`);
+      const bastionDir = path.join(dir, 'bastion');
+      const started = startNsSshd(ns, address, bastionDir, key);
+      children.push(started.child);
+      knownHosts.push(started.knownHostsLine);
+      const child = started.child;
+      const exited = new Promise<void>((res) => { if (child.exitCode !== null || child.signalCode !== null) res(); else child.once('exit', () => res()); });
+      bastion = {
+        address, port: 22, pid: child.pid!, ns, dir: bastionDir,
+        async stop() {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+          await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
+        },
+      };
+      linkNs = ns;
+      await waitForTcp(operatorNs, address, 22, 5000);
+    } else {
+      const sshd: Sshd = await startSshd({ authorizedKeys: [key.publicLine] });
+      knownHosts.push(sshd.knownHostsLine);
+      bastion = { address: sshd.host, port: sshd.port, pid: sshd.pid, ns: undefined, dir: sshd.dir, stop: () => sshd.stop() };
+    }
     const allowlist = path.join(dir, 'allowlist');
     fs.writeFileSync(allowlist, key.authorizedKeysLine('admin') + '\n', { mode: 0o600 });
-    const knownHosts: string[] = [bastion.knownHostsLine];
-    const sshConfig: string[] = [`Host bastion\n  HostName 127.0.0.1\n  Port ${bastion.port}\n  User ${os.userInfo().username}\n`];
+    const sshConfig: string[] = [`Host bastion\n  HostName ${bastion.address}\n  Port ${bastion.port}\n  User ${os.userInfo().username}\n`];
 
     for (let i = 0; i < opts.hosts; i++) {
       const ns = `fl${id}h${i}`;
@@ -189,23 +295,21 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
       liveVeths.add(outer);
       fleetVeths.push(outer);
       ip(['link', 'set', inner, 'netns', ns]);
-      ip(['addr', 'add', `10.${net}.${i}.1/30`, 'dev', outer]);
-      ip(['link', 'set', outer, 'up']);
+      if (linkNs) {
+        // The bastion's end: the link (and this name) leave the test's namespace.
+        ip(['link', 'set', outer, 'netns', linkNs]);
+        liveVeths.delete(outer);
+        fleetVeths.pop();
+      }
+      const at = linkNs ? ['-n', linkNs] : [];
+      ip([...at, 'addr', 'add', `10.${net}.${i}.1/30`, 'dev', outer]);
+      ip([...at, 'link', 'set', outer, 'up']);
       ip(['-n', ns, 'addr', 'add', `${address}/30`, 'dev', inner]);
       ip(['-n', ns, 'link', 'set', inner, 'up']);
       ip(['-n', ns, 'link', 'set', 'lo', 'up']);
 
       const hdir = path.join(dir, `host${i}`);
-      fs.mkdirSync(hdir, { mode: 0o700 });
-      const hostKey = path.join(hdir, 'host_key');
-      spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', ns, '-f', hostKey]);
-      fs.writeFileSync(path.join(hdir, 'authorized_keys'), `${key.publicLine}\n`, { mode: 0o600 });
-      fs.writeFileSync(path.join(hdir, 'sshd_config'), [
-        'Port 22', `ListenAddress ${address}`, `HostKey ${hostKey}`, `AuthorizedKeysFile ${path.join(hdir, 'authorized_keys')}`,
-        'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'PermitRootLogin prohibit-password', 'StrictModes no',
-        'UsePAM no', 'UseDNS no', `PidFile ${path.join(hdir, 'sshd.pid')}`, 'AllowTcpForwarding yes', 'MaxStartups 100:30:200', 'LogLevel ERROR', '',
-      ].join('\n'));
-      const sshd = spawn('ip', ['netns', 'exec', ns, SSHD_PATH, '-D', '-f', path.join(hdir, 'sshd_config'), '-E', path.join(hdir, 'sshd.log')], { stdio: 'ignore' });
+      const { child: sshd, knownHostsLine } = startNsSshd(ns, address, hdir, key);
       children.push(sshd);
 
       const dataDir = path.join(hdir, 'data');
@@ -252,10 +356,10 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
           }
         },
       });
-      knownHosts.push(`${address} ${fs.readFileSync(`${hostKey}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ')}`);
+      knownHosts.push(knownHostsLine);
       sshConfig.push(`Host ${name}\n  HostName ${address}\n  User ${os.userInfo().username}\n`);
       await waitForLine(demo, () => out, 30_000, `replica ${name}`).catch((e: Error) => { throw new Error(`${e.message}\n${err}`); });
-      await waitForTcp(ns, address, 22, 5000);
+      await waitForTcp(linkNs ?? ns, address, 22, 5000);
     }
     fs.writeFileSync(path.join(home, '.ssh', 'config'), sshConfig.join('\n'), { mode: 0o600 });
     const knownHostsFile = path.join(home, 'known_hosts');
@@ -283,10 +387,12 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
       NO_COLOR: '1',
     };
     return {
-      hosts, bastion, postgres, databaseUrl, key, home, env,
+      hosts, bastion, operatorNs, postgres, databaseUrl, key, home, env,
       opsctl(args, o = {}) {
         return new Promise((resolve, reject) => {
-          const p = spawn(process.execPath, [OPSCTL, ...args], { cwd: ROOT, env: { ...env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+          const argv = [process.execPath, OPSCTL, ...args];
+          if (operatorNs) argv.unshift('ip', 'netns', 'exec', operatorNs);
+          const p = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, env: { ...env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
           let stdout = '';
           let stderr = '';
           p.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
