@@ -154,3 +154,46 @@ export async function startSshd(opts: SshdOptions): Promise<Sshd> {
   fs.rmSync(dir, { recursive: true, force: true });
   throw new Error('could not start sshd on a free port after 5 attempts');
 }
+
+/** One process below an sshd listener (its per-connection monitor and session processes). */
+export interface SshdProcess {
+  pid: number;
+  ppid: number;
+  /** The process title sshd sets: `sshd: root [priv]`, `sshd: root@notty`, … */
+  title: string;
+}
+
+/**
+ * Every live descendant of the sshd listener `pid`, read from /proc: the
+ * processes serving its connections, to kill one by PID (a tunnel cut from
+ * the server side).
+ */
+export function sshdConnectionProcesses(pid: number): SshdProcess[] {
+  const all: SshdProcess[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      // The command name in /proc/PID/stat is in parentheses and may hold
+      // spaces: the fields after its closing one are fixed.
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const title = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0+$/, '').replaceAll('\0', ' ');
+      all.push({ pid: Number(name), ppid, title });
+    } catch {
+      /* exited while we looked */
+    }
+  }
+  const below = new Set([pid]);
+  const out: SshdProcess[] = [];
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const p of all) {
+      if (!below.has(p.pid) && below.has(p.ppid)) {
+        below.add(p.pid);
+        out.push(p);
+        grew = true;
+      }
+    }
+  }
+  return out;
+}

@@ -2,12 +2,13 @@
 // sockets: each error is a ConnectionError that names the failing hop, and
 // nothing waits longer than the timeout.
 import { test, after, before } from 'node:test';
+import http from 'node:http';
 import assert from 'node:assert/strict';
 import { openTunnel } from '../../src/cli/transport/connect.js';
 import { ConnectionError } from '../../src/cli/transport/connection-error.js';
 import type { TunnelTarget } from '../../src/cli/transport/types.js';
 import { generateEd25519 } from '../../src/cli/identity/keygen.js';
-import { requireSshd, sshdMissing, startSshd, type Sshd } from '../helpers/sshd.js';
+import { requireSshd, sshdConnectionProcesses, sshdMissing, startSshd, type Sshd } from '../helpers/sshd.js';
 import { closedPort, echoServer, fileIdentity, hop, silentServer, tempDir, type EchoServer } from './fixtures/route.js';
 
 const tmp = tempDir();
@@ -15,12 +16,14 @@ let identity: Awaited<ReturnType<typeof fileIdentity>>['identity'];
 let bastion: Sshd, picky: Sshd, svc: Sshd, noForward: Sshd;
 let web: EchoServer;
 let kh: string;
+let publicKeys: string[];
 
 before(async () => {
   if (sshdMissing()) return;
   const id = await fileIdentity(tmp);
   identity = id.identity;
   const keys = [id.key.publicKeyLine];
+  publicKeys = keys;
   [bastion, picky, svc, noForward, web] = await Promise.all([
     startSshd({ authorizedKeys: keys }),
     startSshd({ authorizedKeys: [generateEd25519('someone-else').publicKeyLine] }),
@@ -143,4 +146,37 @@ test('something that is not an SSH server: names the hop', async (t) => {
   const err = await failure(target({ bastions: [hop('b1', { host: '127.0.0.1', port: web.port })], timeoutMs: 3000 }));
   assert.equal(err.kind, 'bastion');
   assert.match(err.message, /bastion "b1"/);
+});
+
+test('the service host\'s sshd dies under an open stream behind a bastion: the stream fails at once, naming the lost host, not after --timeout', async (t) => {
+  if (requireSshd(t)) return;
+  // Its own sshd: the test kills the process serving its one connection.
+  const host = await startSshd({ authorizedKeys: publicKeys });
+  t.after(() => host.stop());
+  const keys = tmp.file('kh-doomed', `${bastion.knownHostsLine}\n${host.knownHostsLine}\n`);
+  // Headers and one line, then the stream stays open (like jobs.events between heartbeats).
+  const web = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    res.write('{"type":"state"}\n');
+  });
+  await new Promise<void>((r) => web.listen(0, '127.0.0.1', () => r()));
+  t.after(() => { web.closeAllConnections(); web.close(); });
+  const port = (web.address() as { port: number }).port;
+  const tunnel = await openTunnel(target({ host: hop('svc', host), internalPort: port, knownHostsFiles: [keys], timeoutMs: 20_000 }), identity);
+  t.after(() => tunnel.close());
+  const stream = await tunnel.stream({ method: 'GET', path: '/v1/jobs/x/events', headers: {} });
+  const failed = new Promise<{ err: Error | undefined; at: number }>((resolve) => {
+    stream.on('error', (err) => resolve({ err, at: Date.now() }));
+    stream.on('close', () => resolve({ err: undefined, at: Date.now() }));
+    stream.resume();
+  });
+  const procs = sshdConnectionProcesses(host.pid);
+  assert.equal(procs.length, 1, `one process serves the connection: ${JSON.stringify(procs)}`);
+  const killedAt = Date.now();
+  process.kill(procs[0]!.pid, 'SIGKILL');
+  const { err, at } = await failed;
+  assert.ok(at - killedAt < 5000, `the stream failed ${at - killedAt} ms after the kill, not after the 20 s --timeout`);
+  assert.ok(err instanceof ConnectionError, `a ConnectionError, got ${String(err)}`);
+  assert.match(err.message, /connection to host "svc" was lost/);
+  await tunnel.closed;
 });

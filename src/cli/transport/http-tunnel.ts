@@ -202,6 +202,10 @@ export class HttpTunnel implements Tunnel {
     );
     guard.statusCode = res.statusCode ?? 0;
     guard.headers = res.headers;
+    // A broken stream reaches the reader named like any other request
+    // failure (the connection lost, and to which hop), not as a bare
+    // "aborted"; registered before pipeline's own handler, so it wins.
+    res.once('error', (err) => guard.destroy(this.wrap(err)));
     pipeline(res, guard, () => {
       /* errors reach the reader through guard */
     });

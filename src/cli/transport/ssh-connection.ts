@@ -69,6 +69,9 @@ export class SshConnection {
     client.on('error', (err) => {
       this.lastError = err.message;
     });
+    client.on('end', () => {
+      if (!this.closing) this.lastError ??= 'the server side ended it';
+    });
   }
 
   get isOpen(): boolean {
@@ -222,6 +225,14 @@ export async function connectHop(hop: Hop, kind: HopKind, via: SshConnection | u
         return;
       }
       sock = s;
+      // Through a bastion the socket is a channel on it, which stays
+      // half-open when the far sshd dies: the bastion sends EOF but no close
+      // until our side ends too, and ssh2 stops its keepalives at 'end' (and
+      // will not destroy a socket whose reading side ended). Nothing can
+      // arrive after 'end', so close the channel now: the connection and
+      // every channel on it then fail at once instead of going silent until
+      // --timeout (docs/protocol.md: a dropped stream is exit 5).
+      s.once('end', () => s.destroy());
       client
         .on('ready', () => finish(undefined))
         .on('error', (err) => finish(mapError(err)))
