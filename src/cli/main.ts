@@ -46,9 +46,10 @@ async function typedNameHint(built: Program, err: unknown): Promise<string | und
   const e = err as { name?: string; code?: unknown };
   if (e?.name !== 'ProblemError' || (e.code !== 'not_found' && e.code !== 'request.invalid')) return undefined;
   for (const typed of typedNames(built.actionCommand())) {
-    const names = await liveNames(built.factory, typed.kind);
-    // The name exists: the server's complaint is about something else.
-    if (!names.length || names.includes(typed.value)) continue;
+    const { names, live } = await liveNames(built.factory, typed.kind);
+    // The name exists (or nothing is known of the names): the server's
+    // complaint is about something else. An empty live list means none exist.
+    if ((!names.length && !live) || names.includes(typed.value)) continue;
     return didYouMean(typed.value, names, kindLabel(typed.kind)) ?? '';
   }
   return undefined;

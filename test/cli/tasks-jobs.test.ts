@@ -198,3 +198,20 @@ test('the tunnel dies while following: exit 5, the job keeps running, the hint s
   assert.equal(await jobState(id), 'running');
   assert.equal((await h.run(['jobs', 'cancel', id], { as: 'operator' })).code, 0);
 });
+
+test('the service closes the stream while the connection stays up: the follower re-attaches, shows each event once, and ends with the job', async () => {
+  let tunnel: DirectTunnel | undefined;
+  const pending = h.run(['-o', 'json', 'tasks', 'run', 'count', '--param', 'steps=6', '--param', 'delayMs=300', '--follow'], { as: 'operator', onTunnel: (t) => (tunnel = t) });
+  await runningJob('count');
+  await sleep(800);
+  const before = tunnel!.channelsOpened;
+  tunnel!.cutChannels();
+  const r = await pending;
+  assert.equal(r.code, 0, `re-attached and saw the job succeed:\n${r.stderr}`);
+  assert.ok(tunnel!.channelsOpened > before, `a new channel carried the re-attached stream (${before} → ${tunnel!.channelsOpened})`);
+  const events = r.ndjson();
+  const logs = events.filter((e) => e.type === 'log').map((e) => e.message);
+  assert.deepEqual(logs, ['counted 1', 'counted 2', 'counted 3', 'counted 4', 'counted 5', 'counted 6'], `every log line once, in order: ${JSON.stringify(events)}`);
+  assert.equal(events.filter((e) => e.type === 'end').length, 1, 'one end');
+  assert.equal(events.at(-1)?.result?.counted, 6, `the job's result: ${JSON.stringify(events.at(-1))}`);
+});

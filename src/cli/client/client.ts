@@ -139,6 +139,11 @@ export class Client {
     return body === undefined || problemFromResponse({ status, headers }, body).code === 'auth.instance';
   }
 
+  /** The port's instance id as it last answered (undefined before the first answer). */
+  get instanceId(): string | undefined {
+    return this.instance;
+  }
+
   /** Sends a signed request; returns the response whatever its status. A first call learns the port's instance id (one 401, then signed again). */
   async send(req: RawRequest, opts: CallOptions = {}): Promise<TunnelResponse> {
     const sent = this.instance;

@@ -41,9 +41,11 @@ function names(v: unknown, key: string): string[] {
 
 /**
  * The current names of `kind`: asked from the server over the open
- * connection (a short read), falling back to the completion cache.
+ * connection (a short read), falling back to the completion cache. `live`
+ * says which: an empty live list means there are none, an empty cache only
+ * that nothing is known.
  */
-export async function liveNames(f: Factory, kind: CompletionKind): Promise<string[]> {
+export async function liveNames(f: Factory, kind: CompletionKind): Promise<{ names: string[]; live: boolean }> {
   const cached = () => {
     let onLine: string | undefined;
     try {
@@ -51,27 +53,28 @@ export async function liveNames(f: Factory, kind: CompletionKind): Promise<strin
     } catch {
       onLine = undefined;
     }
-    return cachedValues(f.io.env, kind, onLine);
+    return { names: cachedValues(f.io.env, kind, onLine), live: false };
   };
   if (kind === 'contexts') return cached();
+  const live = (names: string[]) => ({ names, live: true });
   try {
     const client = await f.client();
     const signal = AbortSignal.timeout(3000);
     switch (kind) {
       case 'flags':
-        return names(((await client.call('flags.list', {}, { signal })) as { flags?: unknown }).flags, 'name');
+        return live(names(((await client.call('flags.list', {}, { signal })) as { flags?: unknown }).flags, 'name'));
       case 'tasks':
-        return names(((await client.call('tasks.list', {}, { signal })) as { tasks?: unknown }).tasks, 'name');
+        return live(names(((await client.call('tasks.list', {}, { signal })) as { tasks?: unknown }).tasks, 'name'));
       case 'jobs': {
         const r = (await client.call('jobs.list', {}, { signal })) as unknown;
-        return names(Array.isArray(r) ? r : (r as { jobs?: unknown }).jobs, 'id');
+        return live(names(Array.isArray(r) ? r : (r as { jobs?: unknown }).jobs, 'id'));
       }
       case 'migrations': {
         const r = (await client.call('migrations.status', {}, { signal })) as { applied?: unknown; pending?: unknown };
-        return [...names(r.applied, 'name'), ...names(r.pending, 'name')];
+        return live([...names(r.applied, 'name'), ...names(r.pending, 'name')]);
       }
       case 'endpoints':
-        return names(((await client.call('catalog', {}, { signal })) as { endpoints?: unknown }).endpoints, 'id');
+        return live(names(((await client.call('catalog', {}, { signal })) as { endpoints?: unknown }).endpoints, 'id'));
       default:
         return cached();
     }

@@ -15,6 +15,8 @@ const CLEAR_LINE = '\r\x1b[2K';
 
 export interface ProgressView {
   event(ev: JobEvent): void;
+  /** A line of the CLI's own about the stream (e.g. re-attached), on stderr. */
+  note(text: string): void;
   /** Removes the status line (before the final message, or on detach). */
   stop(): void;
 }
@@ -116,6 +118,9 @@ export function createProgressView(io: IOStreams, colors: Colors, rawJobId: stri
         default:
           draw();
       }
+    },
+    note(text) {
+      say(colors.dim(`opsctl: ${sanitize(text)}`));
     },
     stop() {
       if (timer) clearInterval(timer);

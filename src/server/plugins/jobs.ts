@@ -17,7 +17,9 @@ export const EVENTS_HEARTBEAT_MS = 5000;
 
 function findJob(ctx: PluginContext, id: unknown): Job {
   const job = ctx.jobs.get(String(id));
-  if (!job) throw new ProblemError('not_found', `no job ${String(id)} (finished jobs are kept for a while, then forgotten)`);
+  // Jobs live in the process that runs them: after a restart every earlier
+  // id is unknown, and the answer says so (README, "Long work").
+  if (!job) throw new ProblemError('not_found', `no job ${String(id)} (finished jobs are kept for a while, then forgotten; jobs do not survive a restart of the service, and it last started at ${new Date(ctx.startedAt).toISOString()})`);
   return job;
 }
 
