@@ -139,7 +139,7 @@ export class Client {
     return body === undefined || problemFromResponse({ status, headers }, body).code === 'auth.instance';
   }
 
-  /** The port's instance id as it last answered (undefined before the first answer). */
+  /** The port's instance id as it last answered (or as remembered from an earlier run; undefined before either). */
   get instanceId(): string | undefined {
     return this.instance;
   }
