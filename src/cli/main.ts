@@ -82,7 +82,7 @@ async function handleError(built: Program, io: IOStreams, err: unknown): Promise
   } else {
     // Server-derived text (problem detail, job errors) may carry terminal
     // controls: shown visibly, never executed.
-    if (report.message) io.stderr.write(`opsctl: ${sanitize(report.message)}\n`);
+    if (report.message && !report.shown) io.stderr.write(`opsctl: ${sanitize(report.message)}\n`);
     if (report.hint) io.stderr.write(`${sanitize(report.hint, { newlines: true })}\n`);
   }
   if (verbose && err instanceof Error && err.stack && report.exitCode === 1) io.stderr.write(`${err.stack}\n`);

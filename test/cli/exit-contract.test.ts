@@ -106,6 +106,17 @@ test('3, 4, 5, 6: auth, not confirmed, connection, conflict — each with its JS
   const conn = await expectCode(['-o', 'json', '--host', '127.0.0.1:1', 'health'], 5, { realTunnel: true });
   assert.equal(errorObject(conn.stderr).code, 'connection');
   assert.equal(conn.stdout, '');
+  // Two hosts (--host repeated) that both fail: one fleet document on stdout,
+  // one error object that says what failed; a human sees the tally once.
+  const fleet = ['--host', '127.0.0.1:1', '--host', '127.0.0.2:1', 'health'];
+  const fj = await expectCode(['-o', 'json', ...fleet], 5, { realTunnel: true });
+  assert.deepEqual(JSON.parse(fj.stdout).hosts.map((x: { host: string }) => x.host), ['127.0.0.1:1', '127.0.0.2:1'], 'both hosts, not only the last');
+  const fe = errorObject(fj.stderr);
+  assert.equal(fe.code, 'fleet.failed');
+  assert.equal(fe.message, '2 of 2 host(s) failed');
+  const human = await expectCode(fleet, 5, { realTunnel: true });
+  assert.match(human.stderr, /2 host\(s\): 0 ok, 2 failed, 0 skipped/);
+  assert.doesNotMatch(human.stderr, /opsctl: 2 of 2/, 'the tally is not said twice');
 
   // 6: the migration lock is held by someone else.
   assert.deepEqual(await h.lock.acquire('someone-else@elsewhere'), { acquired: true });

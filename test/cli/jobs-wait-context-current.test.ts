@@ -53,11 +53,15 @@ test('context current: the name alone on stdout, its source under -o json; 2 whe
   assert.match(missing.stderr, /context "nope" \(from OPSCTL_CONTEXT\) does not exist/);
 });
 
-test('audit tail: a job completion record shows how the job ended in STATUS', async () => {
+test('audit tail: a job\'s accepted and completion records say in STATUS that it started and how it ended', async () => {
   const id = (await h.run(['tasks', 'run', 'count', '--param', 'fail=true', '-f'], { as: 'operator' })).stderr.match(/opsctl: job (\S+) failed/)![1]!;
   const records = await h.auditSettled();
   assert.ok(records.some((r) => r.jobId === id && r.status === null), 'the completion record has no HTTP status');
   const r = await h.run(['audit', 'tail', '-n', '50']);
   const row = r.stdout.split('\n').find((l) => l.includes(id) && /job failed/.test(l));
   assert.ok(row, r.stdout);
+  // Its write-ahead record (no HTTP status either) says the job started.
+  assert.ok(records.some((x) => x.jobId === id && x.outcome === 'accepted' && x.status === null), 'the accepted record has no HTTP status');
+  const started = r.stdout.split('\n').find((l) => l.includes(id) && /\taccepted\tjob started\t/.test(l));
+  assert.ok(started, `the accepted row says "job started":\n${r.stdout}`);
 });

@@ -131,6 +131,8 @@ test('the internal port is closed: names the port and the host', async (t) => {
   assert.equal(err.kind, 'internal-port');
   assert.equal(err.reason, 'channel-refused');
   assert.match(err.message, new RegExp(`^internal port 127\\.0\\.0\\.1:${port} on host "svc" refused the channel \\(is the service running\\?\\)`));
+  // The reason follows the colon (sshd's text, or ours when it sends none), never a dangling colon.
+  assert.match(err.message, /running\?\): \S/, err.message);
 });
 
 test('forwarding forbidden by the host (permitopen): says so', async (t) => {

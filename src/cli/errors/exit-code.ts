@@ -19,6 +19,8 @@ export interface ErrorReport {
   code: string;
   /** HTTP status when the internal port answered with a problem, else null. */
   status: number | null;
+  /** The command already told a human (a fleet's tally): the message is for the -o json object only. */
+  shown?: boolean;
 }
 
 export interface ReportContext {
@@ -48,7 +50,7 @@ const USAGE_PROBLEMS = new Set(['request.invalid']);
 
 export function reportError(err: unknown, ctx: ReportContext = {}): ErrorReport {
   if (!(err instanceof Error)) return { exitCode: ExitCode.FAILED, message: String(err), code: 'failed', status: null };
-  const e = err as Error & { code?: unknown; status?: unknown; exitCode?: unknown; hint?: unknown; detail?: unknown; extensions?: Record<string, unknown> };
+  const e = err as Error & { code?: unknown; status?: unknown; exitCode?: unknown; hint?: unknown; detail?: unknown; shown?: unknown; extensions?: Record<string, unknown> };
   const hint = typeof e.hint === 'string' && e.hint ? { hint: e.hint } : {};
   if (e.name === 'ProblemError' && typeof e.status === 'number') {
     const code = String(e.code);
@@ -69,7 +71,7 @@ export function reportError(err: unknown, ctx: ReportContext = {}): ErrorReport 
   if (known) return { exitCode: known.exitCode, message: e.message, code: known.code, status: null, ...hint };
   // OperationError and its subclasses (job failed, stream lost, …) carry their own.
   if (typeof e.exitCode === 'number') {
-    return { exitCode: e.exitCode, message: e.message, code: typeof e.code === 'string' ? e.code : 'failed', status: null, ...hint };
+    return { exitCode: e.exitCode, message: e.message, code: typeof e.code === 'string' ? e.code : 'failed', status: null, ...hint, ...(e.shown === true ? { shown: true } : {}) };
   }
   return { exitCode: ExitCode.FAILED, message: e.message || e.name, code: 'failed', status: null, ...hint };
 }

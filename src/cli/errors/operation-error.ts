@@ -7,11 +7,14 @@ export class OperationError extends Error {
   readonly exitCode: number;
   code: string;
   hint: string | undefined;
-  constructor(message: string, exitCode = 1, opts: { code?: string; hint?: string } = {}) {
+  /** Already said to a human on stderr: the message goes into the -o json error object only. */
+  shown: boolean;
+  constructor(message: string, exitCode = 1, opts: { code?: string; hint?: string; shown?: boolean } = {}) {
     super(message);
     this.name = 'OperationError';
     this.exitCode = exitCode;
     this.code = opts.code ?? 'failed';
     this.hint = opts.hint;
+    this.shown = opts.shown ?? false;
   }
 }

@@ -223,7 +223,13 @@ export async function runFleet(f: Factory, run: FleetRun): Promise<void> {
     else renderFleetHuman(out, outcomes);
     if (g.output === 'json' || outcomes.length > 1 || outcomes.some((o) => o.status !== 'ok')) renderFleetProblems(out, outcomes);
     const code = fleetExitCode(outcomes);
-    if (code !== 0) throw new OperationError('', code, { code: 'fleet.failed' });
+    if (code !== 0) {
+      const failed = outcomes.filter((o) => o.status === 'failed').length;
+      const skipped = outcomes.filter((o) => o.status === 'skipped').length;
+      // The tally is on stderr already (renderFleetProblems); this names it for -o json.
+      const message = `${failed} of ${outcomes.length} host(s) failed${skipped ? `, ${skipped} skipped` : ''}`;
+      throw new OperationError(message, code, { code: 'fleet.failed', shown: true });
+    }
   } finally {
     await connector.close();
   }

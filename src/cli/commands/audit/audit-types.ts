@@ -23,11 +23,13 @@ export interface AuditRecord {
 export type { AuditVerifyResult } from '../../../protocol/audit.js';
 
 /**
- * The STATUS cell: the HTTP status, or for a job's completion record (no
- * response of its own, so no status) how the job ended.
+ * The STATUS cell: the HTTP status, or where a record has none
+ * (docs/protocol.md, audit format) what it marks: the write-ahead `accepted`
+ * record before a change runs, and a job's completion, how the job ended.
  */
 export function statusText(status: unknown, r: Record<string, unknown>): string {
   if (status !== null && status !== undefined) return String(status);
+  if (r.outcome === 'accepted') return r.jobId ? 'job started' : 'started';
   if (r.jobId && r.outcome === 'ok') return 'job succeeded';
   if (r.jobId && r.outcome === 'error') return r.code === 'cancelled' ? 'job cancelled' : 'job failed';
   return '';
