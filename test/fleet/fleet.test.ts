@@ -5,7 +5,10 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { fleetMissing, startFleet, type Fleet } from '../helpers/fleet.js';
+import path from 'node:path';
+import { fleetMissing, startFleet, INTERNAL_PORT, type Fleet } from '../helpers/fleet.js';
+import { rememberJobHost } from '../../src/cli/fleet/job-hosts.js';
+import { instanceTarget } from '../../src/cli/client/instance-memory.js';
 
 const missing = fleetMissing();
 if (missing && (process.env.CI === 'true' || process.env.CI === '1')) throw new Error(`CI: ${missing}`);
@@ -73,6 +76,45 @@ test('--batch halts on an unhealthy canary; the rest are skipped and reported', 
   await fleet.opsctl(['--host', 'node0', 'flags', 'disable', 'maintenance_mode']);
 });
 
+test('jobs in a fleet: status/wait/logs go to the job\'s host, noted or looked for; an unknown id is not found on any host', { skip }, async () => {
+  for (const h of ['node1', 'node2']) assert.equal((await fleet.opsctl(['--host', h, 'migrate', 'up', '--yes'])).code, 0, `migrate ${h}`);
+  const start = async (host: string) => {
+    const r = await fleet.opsctl(['--host', host, 'tasks', 'run', 'recompute-totals', '--param', 'pauseMs=0', '-o', 'json']);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout).jobId as string;
+  };
+  const id = await start('node2');
+  // Noted when it started: straight to node2, one host in the document.
+  const wait = await fleet.opsctl(['jobs', 'wait', id, '-o', 'json']);
+  assert.equal(wait.code, 0, wait.stderr);
+  const doc = JSON.parse(wait.stdout);
+  assert.deepEqual(doc.hosts.map((h: { host: string }) => h.host), ['node2'], 'only the job\'s host');
+  assert.equal(doc.hosts[0].result.state, 'succeeded');
+  assert.match(wait.stderr, new RegExp(`job ${id} runs on node2 \\(noted`));
+  // Nothing noted (another state dir): looked for on every host, found on node2, printed as with one host.
+  const fresh = { XDG_STATE_HOME: path.join(fleet.home, '.state-fresh') };
+  const status = await fleet.opsctl(['jobs', 'status', id], { env: fresh });
+  assert.equal(status.code, 0, status.stderr);
+  assert.match(status.stderr, new RegExp(`job ${id} found on node2`));
+  assert.doesNotMatch(status.stdout, /HOST/, 'one job, one host: today\'s fields, no HOST column');
+  assert.match(status.stdout, /succeeded/);
+  const logs = await fleet.opsctl(['jobs', 'logs', id], { env: fresh });
+  assert.equal(logs.code, 0, logs.stderr);
+  assert.match(logs.stderr, /runs on node2 \(noted/, 'the look-up was noted');
+  assert.match(logs.stdout + logs.stderr, /recomputing/);
+  // A stale note (the host does not know the job): forgotten, then looked for everywhere.
+  const other = await start('node1');
+  rememberJobHost({ XDG_STATE_HOME: fresh.XDG_STATE_HOME }, [other], 'node0', instanceTarget(['bastion'], 'node0', INTERNAL_PORT));
+  const moved = await fleet.opsctl(['jobs', 'status', other, '-o', 'json'], { env: fresh });
+  assert.equal(moved.code, 0, moved.stderr);
+  assert.match(moved.stderr, /no longer on node0; asking every host/);
+  assert.deepEqual(JSON.parse(moved.stdout).hosts.map((h: { host: string }) => h.host), ['node1']);
+  // An id no host knows: one clear line, exit 2 as for a mistyped name on one host.
+  const none = await fleet.opsctl(['jobs', 'status', 'NoSuchJob0000000']);
+  assert.equal(none.code, 2, none.stderr);
+  assert.match(none.stderr, /job NoSuchJob0000000 not found on any host \(asked node0, node1, node2, node3\)/);
+});
+
 test('a dead host: the others answer, exit 5, the summary counts it; --max-errors 0 stops a change', { skip }, async () => {
   fleet.hosts[2]!.killSshd();
   const r = await fleet.opsctl(['health', '-o', 'json', '--timeout', '5']);
@@ -89,4 +131,8 @@ test('a dead host: the others answer, exit 5, the summary counts it; --max-error
   const c = JSON.parse(change.stdout);
   assert.deepEqual(c.summary, { ok: 2, failed: 1, skipped: 1 });
   assert.equal(c.hosts[3].skipped, true);
+  // A job id no reachable host knows may be on the dead one: a connection failure, not a typo.
+  const job = await fleet.opsctl(['jobs', 'status', 'NoSuchJob0000000', '--timeout', '5']);
+  assert.equal(job.code, 5, job.stderr);
+  assert.match(job.stderr, /not found on the hosts that answered \(node0, node1, node3\); could not ask node2/);
 });

@@ -3,10 +3,12 @@
  * service-scoped command once, on the first host whose health is ok or
  * degraded; an instance-scoped one on every host, in parallel up to
  * --max-concurrency, changes in --batch waves within the --max-errors
- * budget. Each host runs the command's own action in its own target scope
- * (its output recorded), and one renderer merges the hosts.
+ * budget. A job's commands (status, logs, wait, cancel) go to the host that
+ * runs the job. Each host runs the command's own action in its own target
+ * scope (its output recorded), and one renderer merges the hosts.
  */
 import { STANDARD_ENDPOINTS, type Catalog, type EndpointDescriptor } from '../../protocol/catalog.js';
+import { ExitCode } from '../../protocol/exit-codes.js';
 import type { Factory } from '../factory.js';
 import type { Client } from '../client/client.js';
 import type { Tunnel } from '../transport/types.js';
@@ -20,6 +22,10 @@ import { createFleetConnector, type FleetConnector } from './connect-fleet.js';
 import { endpointOfCommand, scopeNeedsCatalog } from './fleet-scope.js';
 import { runForTarget, type TargetScope } from './target-scope.js';
 import { errorBudget, waveSizes } from './waves.js';
+import { forgetJobHost, recallJobHost, rememberJobHost } from './job-hosts.js';
+
+/** Endpoints about one job, whose id is the command's first argument: they go to the job's host. */
+const JOB_ENDPOINTS = new Set(['jobs.get', 'jobs.events', 'jobs.cancel']);
 
 interface HealthAnswer {
   status?: string;
@@ -60,10 +66,10 @@ export async function runFleet(f: Factory, run: FleetRun): Promise<void> {
   const unreachable = new Map<string, HostOutcome>();
 
   /** A quick signed call on a fresh tunnel (health, catalog), closing it after. */
-  const ask = async <T>(host: string, endpoint: string): Promise<T> => {
+  const ask = async <T>(host: string, endpoint: string, params?: Record<string, unknown>): Promise<T> => {
     const t = await connector.open(host);
     try {
-      return await clientFor(host)(t).call<T>(endpoint);
+      return await clientFor(host)(t).call<T>(endpoint, params);
     } finally {
       await t.close().catch(() => undefined);
     }
@@ -115,10 +121,79 @@ export async function runFleet(f: Factory, run: FleetRun): Promise<void> {
     };
 
     let outcomes: HostOutcome[];
-    if (scope === 'service') {
+    if (JOB_ENDPOINTS.has(endpointId) && typeof run.args[0] === 'string') {
+      outcomes = [await runOnJobHost(run.args[0])];
+    } else if (scope === 'service') {
       outcomes = [await runOnce(ctx.hosts)];
     } else {
       outcomes = await runEverywhere(ctx.hosts);
+    }
+
+    /** The command on one chosen host: printed (and asked) as with one host, or one host in the fleet document. */
+    async function runSingle(host: string): Promise<HostOutcome> {
+      if (!g.output || g.output === 'table') {
+        const target: TargetScope = {
+          host,
+          globals: g,
+          output: out,
+          tunnel: (() => {
+            let t: Promise<Tunnel> | undefined;
+            return () => (t ??= connector.open(host));
+          })(),
+          client: () => target.tunnel().then(clientFor(host)),
+        };
+        try {
+          await runForTarget(target, run.action);
+          return { host, status: 'ok', exitCode: 0, items: [] };
+        } catch (e) {
+          return failure(host, e);
+        }
+      }
+      return runOn(host);
+    }
+
+    async function runOnJobHost(id: string): Promise<HostOutcome> {
+      const targetOf = (h: string) => instanceTarget(ctx.bastions, h, ctx.port);
+      const noted = recallJobHost(f.io.env, id, ctx.hosts, targetOf);
+      if (noted) {
+        out.note(out.colors.dim(`job ${id} runs on ${sanitizeHost(noted)} (noted when it was started or listed)`));
+        const o = await runSingle(noted);
+        if (o.error?.code !== 'not_found') return o;
+        // That replica no longer knows the job (restarted, or it was forgotten): look everywhere.
+        forgetJobHost(f.io.env, id);
+        out.note(`job ${id} is no longer on ${sanitizeHost(noted)}; asking every host`);
+      }
+      const found: string[] = [];
+      const missing: string[] = [];
+      const failed: HostOutcome[] = [];
+      await limitParallel(ctx.hosts, g.maxConcurrency ?? 16, async (h) => {
+        try {
+          await ask(h, 'jobs.get', { id });
+          found.push(h);
+        } catch (e) {
+          if ((e as { code?: unknown })?.code === 'not_found') missing.push(h);
+          else failed.push(failure(h, e));
+        }
+      }, () => found.length > 0);
+      const host = ctx.hosts.find((h) => found.includes(h));
+      if (host) {
+        rememberJobHost(f.io.env, [id], host, targetOf(host));
+        out.note(out.colors.dim(`job ${id} found on ${sanitizeHost(host)}`));
+        return runSingle(host);
+      }
+      const asked = ctx.hosts.map(sanitizeHost).join(', ');
+      if (!failed.length) {
+        return { host: ctx.hosts.join(','), status: 'failed', exitCode: ExitCode.USAGE, items: [], error: { message: `job ${id} not found on any host (asked ${asked})`, code: 'not_found' } };
+      }
+      // The job may be on a host that did not answer: that is a connection failure, not a typo.
+      const why = ctx.hosts.flatMap((h) => failed.filter((o) => o.host === h)).map((o) => `${sanitizeHost(o.host)}: ${o.error?.message ?? 'failed'}`).join('; ');
+      return {
+        host: ctx.hosts.join(','),
+        status: 'failed',
+        exitCode: fleetExitCode(failed),
+        items: [],
+        error: { message: `job ${id} not found on the hosts that answered (${ctx.hosts.filter((h) => missing.includes(h)).map(sanitizeHost).join(', ') || 'none'}); could not ask ${why}`, ...(failed[0]?.error?.code ? { code: failed[0].error.code } : {}) },
+      };
     }
 
     async function runOnce(hosts: string[]): Promise<HostOutcome> {
@@ -139,26 +214,7 @@ export async function runFleet(f: Factory, run: FleetRun): Promise<void> {
         }
         if (tried.length) out.note(`skipped ${tried.join('; ')}`);
         out.note(out.colors.dim(`${endpointId} is service-scoped: sent once, to ${sanitizeHost(host)}`));
-        if (!g.output || g.output === 'table') {
-          // One answer for the service: the command prints (and asks) as with one host.
-          const target: TargetScope = {
-            host,
-            globals: g,
-            output: out,
-            tunnel: (() => {
-              let t: Promise<Tunnel> | undefined;
-              return () => (t ??= connector.open(host));
-            })(),
-            client: () => target.tunnel().then(clientFor(host)),
-          };
-          try {
-            await runForTarget(target, run.action);
-            return { host, status: 'ok', exitCode: 0, items: [] };
-          } catch (e) {
-            return failure(host, e);
-          }
-        }
-        return runOn(host);
+        return runSingle(host);
       }
       const last = [...unreachable.values()].at(-1);
       return {

@@ -8,6 +8,7 @@ import { remember } from '../command.js';
 import type { JobStarted } from './job-types.js';
 import { followJob, reportOutcome, throwIfUnsuccessful } from './follow.js';
 import { reattachHint } from './job-stream-lost-error.js';
+import { noteJobHosts } from '../fleet/job-hosts.js';
 
 export interface StartedJobOptions {
   follow: boolean;
@@ -20,6 +21,7 @@ export interface StartedJobOptions {
 
 export async function handleStartedJob(f: Factory, started: JobStarted, opts: StartedJobOptions): Promise<void> {
   await remember(f, 'jobs', [started.jobId], { append: true });
+  await noteJobHosts(f, [started.jobId]);
   const out = await f.output();
   if (!opts.follow) {
     out.emit({ jobId: started.jobId, state: started.state ?? 'queued', ...opts.extra }, () => {
