@@ -71,6 +71,9 @@ test('tunnel --background detaches and serves; --status and --stop find it by pi
     assert.equal(doc.pid, pid);
     assert.match(doc.listen, /^127\.0\.0\.1:\d+$/);
 
+    const human = await stack.cli(['tunnel', '--status']);
+    assert.match(human.stdout, /^listen\s+127\.0\.0\.1:\d+$/m, human.stdout);
+
     const again = await stack.cli(['tunnel', '--background']);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /already open/);
@@ -84,6 +87,13 @@ test('tunnel --background detaches and serves; --status and --stop find it by pi
     assert.equal(stop.code, 0, stop.stderr);
     assert.match(stop.stderr, new RegExp(`stopped \\(pid ${pid}\\)`));
     assert.equal(alive(pid), false);
+    // Without --listen the row says there is no TCP port rather than staying blank.
+    const plain = await stack.cli(['tunnel', '--background']);
+    assert.equal(plain.code, 0, plain.stderr);
+    pid = Number(/runs in the background \(pid (\d+)\)/.exec(plain.stderr)![1]);
+    const noTcp = await stack.cli(['tunnel', '--status']);
+    assert.match(noTcp.stdout, /^listen\s+no TCP port/m, noTcp.stdout);
+    assert.equal((await stack.cli(['tunnel', '--stop'])).code, 0);
     const none = await stack.cli(['tunnel', '--status']);
     assert.equal(none.code, 1);
     assert.match(none.stderr, /no tunnel holds context "lab" open/);

@@ -121,7 +121,8 @@ async function status(f: Factory): Promise<void> {
       ['context', name],
       ['socket', socketPath],
       ['pid', info.pid ? String(info.pid) : 'a foreground opsctl tunnel'],
-      ['listen', info.listen ?? ''],
+      // A blank cell would read as "listening on nothing known": say there is no TCP forward.
+      ['listen', info.listen ?? 'no TCP port (commands reach it through the socket; --listen adds one)'],
       ['started', info.startedAt],
       ['idle exit', info.idleExitMs ? `${Math.round(info.idleExitMs / 1000)} s after the last use (persist)` : 'never (stop it with opsctl tunnel --stop)'],
     ]);
