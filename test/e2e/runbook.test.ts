@@ -1,7 +1,7 @@
 /**
  * opsctl as a runbook calls it: no TTY, the built `bin/opsctl.js`, through
  * real OpenSSH sshd bastions and a real sshd on the service host, against the
- * real demo service. These are the checks of issue 3, black box.
+ * real demo service, black box: what README "Runbooks" promises.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

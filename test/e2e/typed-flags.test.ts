@@ -1,5 +1,5 @@
 /**
- * Typed flags end to end, as issue 11 found them: through a real bastion
+ * Typed flags end to end, as an operator first met them: through a real bastion
  * sshd and service-host sshd, the built CLI against the real demo service.
  * `flags set max_page_size 1.5` is refused by the service with a message
  * naming the type and bounds, and the public GET /orders keeps answering.

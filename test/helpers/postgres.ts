@@ -1,6 +1,6 @@
 /**
- * Test harness: a real, throwaway PostgreSQL cluster (Debian's package, see
- * RECIPES.md). PostgreSQL refuses to run as root, so initdb and pg_ctl run as
+ * Test harness: a real, throwaway PostgreSQL cluster (Debian's package:
+ * apt-get install postgresql). PostgreSQL refuses to run as root, so initdb and pg_ctl run as
  * the `postgres` user; the server listens only on a unix socket in a private
  * temp dir (no TCP), trust auth for the user `opsctl`. Unix sockets are files,
  * so processes in other network namespaces reach the same socket.

@@ -1,6 +1,6 @@
 /**
  * Test harness: real OpenSSH sshd processes on free loopback ports, each in
- * its own temp dir with a freshly generated host key (see RECIPES.md). Several
+ * its own temp dir with a freshly generated host key (openssh-server). Several
  * of them make a bastion chain. Every process is killed by its PID in stop().
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
