@@ -127,7 +127,7 @@ export function addGlobalOptions(program: Command): void {
     .option('--context <name>', 'context from the config file to use (env OPSCTL_CONTEXT)')
     .option('--bastion <chain>', 'bastion chain [user@]host[:port][,...], like ssh -J', hopList('--bastion', 'a bastion chain [user@]host[:port][,...]'))
     .option('--host <host>', 'service host [user@]host[:port] (an ~/.ssh/config alias works); a,b,c or repeated for a fleet', collectHosts)
-    .option('--hosts-file <file>', 'service hosts, one per line (a fleet)')
+    .option('--hosts-file <file>', 'service hosts, one per line (a fleet)', nonEmpty('--hosts-file', 'a file with one host per line'))
     .option('--max-concurrency <n>', 'fleet: hosts connected and asked in parallel (default 16)', parseConcurrency, 16)
     .option('--max-errors <n|p%>', 'fleet: stop scheduling more hosts once more than this many failed (default 0)', parseMaxErrors)
     .option('--batch <waves>', 'fleet: change hosts in waves such as 1,25%,100%, halting when a done host turns unhealthy', parseBatchOption)

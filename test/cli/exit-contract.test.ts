@@ -75,6 +75,7 @@ test('2: usage — unknown names get did-you-mean from the live list; server req
     [['--bastion', 'a@@b', '--host', 'svc', 'health'], /--bastion: invalid user name "a@" in "a@@b"/],
     [['--host', '', 'health'], /--host is empty/],
     [['--bastion', '', 'health'], /--bastion is empty/],
+    [['--hosts-file', '', 'health'], /--hosts-file is empty/],
     [['--host', 'a,,b', 'health'], /has an empty entry/],
     [['--timeout', '0', 'health'], /--timeout must be a number of seconds greater than 0 and at most 3600/],
   ] as Array<[string[], RegExp]>) {
