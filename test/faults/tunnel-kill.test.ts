@@ -4,7 +4,7 @@
  * CLI, on the service host (and, second, on the bastion), is killed by PID
  * while the migration job runs
  * (demo-service --slow-migrations). The job belongs to the service
- * (docs/protocol.md, jobs), so it completes exactly once; the CLI exits 5
+ * (README, "Long work"), so it completes exactly once; the CLI exits 5
  * (connection) and prints the command that re-attaches; that command, and
  * `jobs status` / `jobs wait`, report the success.
  */

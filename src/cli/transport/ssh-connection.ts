@@ -231,7 +231,7 @@ export async function connectHop(hop: Hop, kind: HopKind, via: SshConnection | u
       // will not destroy a socket whose reading side ended). Nothing can
       // arrive after 'end', so close the channel now: the connection and
       // every channel on it then fail at once instead of going silent until
-      // --timeout (docs/protocol.md: a dropped stream is exit 5).
+      // --timeout (README, "Long work": a dead SSH connection exits 5 at once).
       s.once('end', () => s.destroy());
       client
         .on('ready', () => finish(undefined))
