@@ -60,8 +60,11 @@ test('unknown host on a TTY answered "n": exit 5, nothing recorded', async (t) =
   try {
     await run.waitFor(/Trust this service host key/);
     run.type('n');
-    const { code } = await run.exit();
+    const { code, screen } = await run.exit();
     assert.equal(code, 5);
+    // A declined question is not ticked: ✖ and "no", never a green ✔.
+    assert.match(screen, /✖ The authenticity of service host/, screen);
+    assert.doesNotMatch(screen, /✔/, screen);
   } finally {
     run.kill();
   }
