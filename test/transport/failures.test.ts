@@ -172,10 +172,13 @@ test('the service host\'s sshd dies under an open stream behind a bastion: the s
     stream.on('close', () => resolve({ err: undefined, at: Date.now() }));
     stream.resume();
   });
+  // The authenticated connection's process (`sshd: USER`, or `USER@notty`
+  // below a `[priv]` monitor); not the start-up probe's, if still around.
   const procs = sshdConnectionProcesses(host.pid);
-  assert.equal(procs.length, 1, `one process serves the connection: ${JSON.stringify(procs)}`);
+  const session = procs.filter((p) => /^sshd: [^\s[\]]+$/.test(p.title));
+  assert.equal(session.length, 1, `one process serves the connection: ${JSON.stringify(procs)}`);
   const killedAt = Date.now();
-  process.kill(procs[0]!.pid, 'SIGKILL');
+  process.kill(session[0]!.pid, 'SIGKILL');
   const { err, at } = await failed;
   assert.ok(at - killedAt < 5000, `the stream failed ${at - killedAt} ms after the kill, not after the 20 s --timeout`);
   assert.ok(err instanceof ConnectionError, `a ConnectionError, got ${String(err)}`);
