@@ -255,7 +255,10 @@ test('CLI: a service that never answers: --timeout bounds the request, exit 5', 
       const took = Date.now() - started;
       assert.equal(r.code, 5, r.stderr);
       assert.match(r.stderr, /internal port 127\.0\.0\.1:\d+ .* did not answer within 3 s \(--timeout\)/);
-      assert.ok(took >= 3000 && took < 9000, `took ${took} ms`);
+      // At least the 3 s of silence; the upper bound leaves room for process
+      // start and the SSH handshake on a loaded machine, far below the 30 s
+      // at which the harness would call it a hang.
+      assert.ok(took >= 3000 && took < 15_000, `took ${took} ms`);
     } finally {
       for (const s of socks) s.destroy();
       await new Promise((r) => never.close(r));
