@@ -47,6 +47,12 @@ function parsePort(v: string): number {
   return n;
 }
 
+/** `--reason "$WHY"` with WHY unset would record an empty reason, or satisfy require-reason with nothing. */
+function parseReason(v: string): string {
+  if (!v.trim()) throw new UsageError('--reason is empty: say why (it goes into the audit log), or leave the option out');
+  return v;
+}
+
 function parseTimeout(v: string): number {
   const n = v.trim() === '' ? NaN : Number(v);
   if (!Number.isFinite(n) || n <= 0 || n > 3600) throw new UsageError(`--timeout must be a number of seconds greater than 0 and at most 3600 (e.g. 30 or 0.5), got "${v}"`);
@@ -133,10 +139,10 @@ export function addGlobalOptions(program: Command): void {
     .option('--batch <waves>', 'fleet: change hosts in waves such as 1,25%,100%, halting when a done host turns unhealthy', parseBatchOption)
     .option('--port <n>', 'internal port on the service host\'s loopback (default 9900)', parsePort)
     .option('--identity <spec>', 'keychain:NAME | agent | FILE')
-    .option('--known-hosts <file>', 'known_hosts file to check host keys against (replaces the defaults)')
+    .option('--known-hosts <file>', 'known_hosts file to check host keys against (replaces the defaults)', nonEmpty('--known-hosts', 'a known_hosts file'))
     .addOption(new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS as string[]).default('table'))
     .option('-y, --yes', 'do not ask before destructive actions (required when not interactive)')
-    .option('--reason <text>', 'why: recorded in the server\'s audit log')
+    .option('--reason <text>', 'why: recorded in the server\'s audit log', parseReason)
     .option('--no-color', 'no colour (also: NO_COLOR)')
     .option('--timeout <seconds>', 'give up after this long: connecting, each request until fully answered, and silence in a stream', parseTimeout, 15)
     .option('--max-response-size <size>', 'largest answer accepted from the service, e.g. 64MiB (default 16MiB)', parseSize)

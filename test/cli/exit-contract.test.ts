@@ -76,6 +76,8 @@ test('2: usage — unknown names get did-you-mean from the live list; server req
     [['--host', '', 'health'], /--host is empty/],
     [['--bastion', '', 'health'], /--bastion is empty/],
     [['--hosts-file', '', 'health'], /--hosts-file is empty/],
+    [['--known-hosts', '', 'health'], /--known-hosts is empty/],
+    [['--reason', ' ', 'flags', 'set', 'max_page_size', '10'], /--reason is empty/],
     [['--host', 'a,,b', 'health'], /has an empty entry/],
     [['--timeout', '0', 'health'], /--timeout must be a number of seconds greater than 0 and at most 3600/],
   ] as Array<[string[], RegExp]>) {
