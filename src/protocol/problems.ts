@@ -24,6 +24,7 @@ export const PROBLEMS = {
   'method_not_allowed': { status: 405, title: 'Method not allowed' },
   'limit.jobs': { status: 429, title: 'Too many concurrent jobs' },
   'audit.unavailable': { status: 503, title: 'Audit log cannot be written; mutating requests are refused' },
+  'store.unavailable': { status: 503, title: 'A store cannot be written (disk full, database unreachable); nothing was changed' },
   'timeout': { status: 408, title: 'Request timed out' },
   'server.busy': { status: 503, title: 'Server is busy; retry shortly' },
   'internal': { status: 500, title: 'Internal error' },

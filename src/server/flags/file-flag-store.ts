@@ -67,13 +67,15 @@ export class FileFlagStore implements FlagStore {
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     const tmp = path.join(dir, `.${path.basename(this.file)}.${randomId(8)}.tmp`);
     const fh = await fs.open(tmp, 'wx', 0o600);
+    // A write that fails (a full disk) leaves no temp file behind, and the
+    // flag file is only ever replaced by a whole one.
     try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
+      try {
+        await fh.writeFile(text);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
       await fs.rename(tmp, this.file);
     } catch (e) {
       await fs.rm(tmp, { force: true });

@@ -133,6 +133,8 @@ export class FlagService implements FlagReader {
       this.inFlight.set(name, mine);
       try {
         await this.store.save(name, flag);
+      } catch (e) {
+        throw this.storeFailure(name, e);
       } finally {
         this.inFlight.delete(name);
       }
@@ -144,6 +146,20 @@ export class FlagService implements FlagReader {
     });
     this.queue = p.catch(() => undefined);
     return p;
+  }
+
+  /**
+   * A store that could not save (a full disk under the flag file, a database
+   * that went away): 503 store.unavailable, the flag keeps its value. The
+   * answer names only the error code — a message may carry the store's path
+   * or address — and the service log keeps the whole error.
+   */
+  private storeFailure(name: string, e: unknown): ProblemError {
+    if (e instanceof ProblemError) return e;
+    const err = e as { code?: unknown; message?: unknown };
+    this.log('error', `flag store could not save "${name}": ${typeof err?.message === 'string' ? err.message : String(e)}`);
+    const code = typeof err?.code === 'string' && /^[A-Z0-9_]{2,32}$/.test(err.code) ? ` (${err.code})` : '';
+    return new ProblemError('store.unavailable', `the flag store could not save "${name}"${code}; the flag keeps its value`);
   }
 
   /** A change the store reports: ours (already applied or about to be) or another writer's. */
