@@ -19,6 +19,17 @@ test('replay cache: remembers a nonce for the window, forgets it after, refuses 
   assert.equal(c.size, 1);
 });
 
+test('replay cache: a nonce that expires behind a later one still makes room when full; the live one stays', () => {
+  const c = new ReplayCache(60, 2);
+  const now = 1_000_000;
+  assert.equal(c.check('k', 'future', now + 50, now), 'fresh', 'signed 50 s ahead: remembered until now + 110');
+  assert.equal(c.check('k', 'old', now - 50, now), 'fresh', 'signed 50 s ago: remembered until now + 10');
+  assert.equal(c.check('k', 'x', now + 20, now + 20), 'fresh', 'the old one expired behind the future one: room is made');
+  assert.equal(c.check('k', 'future', now + 50, now + 20), 'replay', 'the live one is still remembered');
+  assert.equal(c.check('k', 'y', now + 20, now + 20), 'full', 'full of live nonces: refused, nothing evicted');
+  assert.equal(c.check('k', 'x', now + 20, now + 20), 'replay', 'and x is still remembered');
+});
+
 test('requireReasonForDestructive: a destructive call without Opsctl-Reason is 400 and does not run', async () => {
   let ran = 0;
   const h = await startHarness({
