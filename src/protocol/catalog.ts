@@ -3,6 +3,7 @@
  * serves. The server publishes it at GET /v1/catalog; the CLI derives its
  * subcommands, help, completions and man page from the same definitions.
  */
+import { JOB_ID_PATTERN, NAME_PATTERN } from './names.js';
 
 export type Role = 'viewer' | 'operator' | 'admin';
 export const ROLES: readonly Role[] = ['viewer', 'operator', 'admin'];
@@ -88,8 +89,8 @@ const obj = (properties: Record<string, JsonSchema> = {}, required: string[] = [
   additionalProperties: false,
 });
 
-const flagName: JsonSchema = { type: 'string', in: 'path', pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'flag name' };
-const jobId: JsonSchema = { type: 'string', in: 'path', pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'job id' };
+const flagName: JsonSchema = { type: 'string', in: 'path', pattern: NAME_PATTERN, description: 'flag name' };
+const jobId: JsonSchema = { type: 'string', in: 'path', pattern: JOB_ID_PATTERN, description: 'job id' };
 const migrationTarget: JsonSchema = { type: 'string', minLength: 1, description: 'migration id to stop at (inclusive)' };
 const approvalId: JsonSchema = { type: 'string', in: 'path', pattern: '^[A-Za-z0-9]{1,64}$', description: 'approval id' };
 const approvalDigest: JsonSchema = { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'digest of the held request as reviewed (from approvals show); 412 if it differs' };
@@ -174,7 +175,7 @@ export const STANDARD_ENDPOINTS: readonly EndpointDescriptor[] = [
     id: 'tasks.run', method: 'POST', path: '/v1/tasks/{name}/run', role: 'viewer', destructive: false, job: true, scope: 'instance',
     summary: 'Run a maintenance task',
     description: "Starts a task as a job. The role and destructiveness are the task's own (see tasks.list).",
-    params: obj({ name: { type: 'string', in: 'path', pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'task name' }, params: { type: 'object', description: 'task params' } }, ['name']),
+    params: obj({ name: { type: 'string', in: 'path', pattern: NAME_PATTERN, description: 'task name' }, params: { type: 'object', description: 'task params' } }, ['name']),
   },
   {
     id: 'jobs.list', method: 'GET', path: '/v1/jobs', role: 'viewer', destructive: false, job: false, scope: 'instance',

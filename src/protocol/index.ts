@@ -14,3 +14,6 @@ export * from './merkle.js';
 export * from './audit.js';
 export * from './whoami.js';
 export * from './grants.js';
+export * from './jobs.js';
+export * from './migrations.js';
+export * from './names.js';

@@ -1,34 +1,9 @@
 import type { Db } from '../db/open-database.js';
 import { totalCents, type Order, type OrderEvent } from './order.js';
+import { toOrder, type OrderRow } from './order-row.js';
 import type { CancelResult, NewOrder, OrderStats } from './orders-store.js';
 
 export type { CancelResult, NewOrder, OrderStats } from './orders-store.js';
-
-interface OrderRow {
-  id: number;
-  item: string;
-  quantity: number;
-  unit_price_cents: number;
-  discount_percent: number;
-  total_cents: number;
-  status: 'open' | 'cancelled';
-  created_at: string;
-  cancelled_at: string | null;
-}
-
-function toOrder(r: OrderRow): Order {
-  return {
-    id: r.id,
-    item: r.item,
-    quantity: r.quantity,
-    unitPrice: r.unit_price_cents / 100,
-    discountPercent: r.discount_percent,
-    total: r.total_cents / 100,
-    status: r.status,
-    createdAt: r.created_at,
-    cancelledAt: r.cancelled_at,
-  };
-}
 
 /**
  * SQL over the SQLite orders tables, synchronous as better-sqlite3 is; the
@@ -123,11 +98,11 @@ export class OrdersRepo {
         const want = totalCents(r.quantity, r.unit_price_cents, r.discount_percent);
         if (want !== r.total_cents) {
           fix.run(want, r.id);
-          this.event(r.id, 'total_recomputed', { from: r.total_cents / 100, to: want / 100 });
+          this.event(Number(r.id), 'total_recomputed', { from: r.total_cents / 100, to: want / 100 });
           corrected++;
         }
       }
-      return { scanned: rows.length, corrected, lastId: rows.length ? rows[rows.length - 1]!.id : after };
+      return { scanned: rows.length, corrected, lastId: rows.length ? Number(rows[rows.length - 1]!.id) : after };
     }).immediate();
   }
 

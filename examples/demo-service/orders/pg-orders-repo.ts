@@ -2,34 +2,8 @@ import type pg from 'pg';
 import { PG_MIGRATIONS } from '../db/postgres/pg-migrations.js';
 import type { SchemaStatus } from '../db/schema-status.js';
 import { totalCents, type Order, type OrderEvent } from './order.js';
+import { toOrder, type OrderRow } from './order-row.js';
 import type { CancelResult, NewOrder, OrderStats, OrdersDatabase, OrdersStore } from './orders-store.js';
-
-interface OrderRow {
-  // pg hands bigint (bigserial, count, sum) back as a string: numbers come from Number().
-  id: string;
-  item: string;
-  quantity: number;
-  unit_price_cents: number;
-  discount_percent: number;
-  total_cents: number;
-  status: 'open' | 'cancelled';
-  created_at: string;
-  cancelled_at: string | null;
-}
-
-function toOrder(r: OrderRow): Order {
-  return {
-    id: Number(r.id),
-    item: r.item,
-    quantity: r.quantity,
-    unitPrice: r.unit_price_cents / 100,
-    discountPercent: r.discount_percent,
-    total: r.total_cents / 100,
-    status: r.status,
-    createdAt: r.created_at,
-    cancelledAt: r.cancelled_at,
-  };
-}
 
 const ORDER_COLUMNS = 'id, item, quantity, unit_price_cents, discount_percent, total_cents, status, created_at, cancelled_at';
 

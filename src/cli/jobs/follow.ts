@@ -60,7 +60,7 @@ async function* ndjson(stream: AsyncIterable<Buffer | string>): AsyncGenerator<J
       try {
         yield JSON.parse(line) as JobEvent;
       } catch {
-        yield { type: 'log', level: 'warn', message: `unparseable event: ${line.slice(0, 200)}` };
+        yield { type: 'log', time: new Date().toISOString(), level: 'warn', message: `unparseable event: ${line.slice(0, 200)}` };
       }
     }
   }

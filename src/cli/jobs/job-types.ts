@@ -1,56 +1,10 @@
-/** The job shapes of protocol v1 as the CLI reads them (docs/protocol.md: jobs). */
+/**
+ * The job shapes as the CLI reads them: the wire types are src/protocol's
+ * (docs/protocol.md, "Jobs"); here what following a job adds, and readers.
+ */
+import { FINAL_JOB_STATES, type JobError, type JobProgress, type JobStarted, type JobState, type JobView } from '../../protocol/jobs.js';
 
-export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-
-export const FINAL_STATES: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
-
-export interface JobProgress {
-  current?: number | null;
-  total?: number | null;
-  fraction?: number | null;
-  message?: string | null;
-}
-
-export interface JobError {
-  code?: string;
-  message?: string;
-}
-
-/** jobs.get / one jobs.list entry. */
-export interface JobView {
-  id: string;
-  endpoint?: string;
-  name?: string;
-  state: JobState;
-  progress?: JobProgress | null;
-  result?: unknown;
-  error?: JobError | null;
-  startedBy?: string;
-  startedAt?: string;
-  endedAt?: string | null;
-  cancelRequested?: boolean;
-}
-
-/** The 202 answer of a job endpoint. */
-export interface JobStarted {
-  jobId: string;
-  state?: JobState;
-}
-
-/** One NDJSON line of jobs.events. */
-export interface JobEvent {
-  type: 'state' | 'progress' | 'log' | 'end' | string;
-  time?: string;
-  state?: JobState;
-  level?: string;
-  message?: string;
-  current?: number | null;
-  total?: number | null;
-  fraction?: number | null;
-  result?: unknown;
-  error?: JobError | null;
-  [field: string]: unknown;
-}
+export type { JobError, JobEvent, JobProgress, JobStarted, JobState, JobView } from '../../protocol/jobs.js';
 
 /** How a followed job ended. */
 export interface JobOutcome {
@@ -65,7 +19,7 @@ export function isJobStarted(v: unknown): v is JobStarted {
 }
 
 export function isFinal(state: string | undefined): state is JobState {
-  return state !== undefined && (FINAL_STATES as readonly string[]).includes(state);
+  return state !== undefined && (FINAL_JOB_STATES as readonly string[]).includes(state);
 }
 
 /** Accepts both `{jobs: [...]}` and a bare array from jobs.list. */

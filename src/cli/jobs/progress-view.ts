@@ -40,7 +40,7 @@ export function createProgressView(io: IOStreams, colors: Colors, rawJobId: stri
   const tty = Boolean(io.stderr.isTTY);
   const started = Date.now();
   let state: JobState | string = 'running';
-  let progress: JobProgress = {};
+  let progress: JobProgress = { current: null, total: null, fraction: null, message: null };
   let frame = 0;
   let drawn = false;
   let lastPlain = { bucket: -1, message: '', at: 0 };

@@ -5,10 +5,10 @@ import type { PortLog } from '../logger.js';
 import type { FlagChange, FlagDefinition, FlagReader, FlagStore, FlagValue, FlagView, StoredFlag, Unsubscribe } from '../options.js';
 import { coerceFlagValue, definitionProblem, flagBounds } from './flag-value.js';
 import { notifyAll } from './notify-all.js';
+import { NAME_RE } from '../../protocol/names.js';
 
 export type { FlagView };
 
-const FLAG_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 const sameFlag = (a: StoredFlag | undefined, b: StoredFlag): boolean =>
   a !== undefined && a.value === b.value && a.updatedBy === b.updatedBy && a.updatedAt === b.updatedAt;
@@ -32,7 +32,7 @@ export class FlagService implements FlagReader {
 
   constructor(definitions: FlagDefinition[], private readonly store: FlagStore, private readonly log: PortLog) {
     for (const def of definitions) {
-      if (!def || !FLAG_NAME.test(def.name)) throw new InternalPortConfigError(`flag name ${JSON.stringify(def?.name)} is invalid (letters, digits, _ . -)`);
+      if (!def || !NAME_RE.test(def.name)) throw new InternalPortConfigError(`flag name ${JSON.stringify(def?.name)} is invalid (letters, digits, _ . -)`);
       if (this.defs.has(def.name)) throw new InternalPortConfigError(`flag ${def.name} is defined twice`);
       if (!def.description) throw new InternalPortConfigError(`flag ${def.name} needs a description`);
       const problem = definitionProblem(def);

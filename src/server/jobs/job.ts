@@ -1,36 +1,9 @@
 import type { JobContext, Principal } from '../options.js';
 import type { JobSpec } from '../routing/route.js';
+import type { JobError, JobEvent, JobProgress, JobState, JobView } from '../../protocol/jobs.js';
 
-export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-
-export interface JobProgress {
-  current: number | null;
-  total: number | null;
-  fraction: number | null;
-  message: string | null;
-}
-
-export interface JobEvent {
-  type: 'state' | 'progress' | 'log' | 'end';
-  time: string;
-  [field: string]: unknown;
-}
-
-/** jobs.get / jobs.list shape. */
-export interface JobView {
-  id: string;
-  endpoint: string;
-  name?: string;
-  state: JobState;
-  progress: JobProgress;
-  result: unknown;
-  error: { code: string; message: string } | null;
-  startedBy: string;
-  startedByKeyid: string;
-  startedAt: string;
-  endedAt: string | null;
-  cancelRequested: boolean;
-}
+// The wire shapes live in src/protocol (docs/protocol.md, "Jobs"), shared with the CLI.
+export type { JobEvent, JobProgress, JobState, JobView } from '../../protocol/jobs.js';
 
 const MAX_EVENTS = 5000;
 
@@ -39,7 +12,7 @@ export class Job {
   state: JobState = 'queued';
   progress: JobProgress = { current: null, total: null, fraction: null, message: null };
   result: unknown = null;
-  error: { code: string; message: string } | null = null;
+  error: JobError | null = null;
   readonly startedAt = new Date().toISOString();
   endedAt: string | null = null;
   readonly events: JobEvent[] = [];

@@ -2,16 +2,11 @@ import { createHash } from 'node:crypto';
 import { ProblemError } from '../../protocol/index.js';
 import { canonicalJson } from '../canonical-json.js';
 import type { MigratorLike } from '../options.js';
+import type { MigrationDirection, MigrationPlan } from '../../protocol/migrations.js';
 
-export type Direction = 'up' | 'down';
-
-/** A plan: what up/down would apply, in order, and its hash. */
-export interface MigrationPlan {
-  direction: Direction;
-  to: string | null;
-  pending: string[];
-  planHash: string;
-}
+// The plan's wire shape lives in src/protocol (docs/protocol.md), shared with the CLI.
+export type { MigrationPlan } from '../../protocol/migrations.js';
+export type Direction = MigrationDirection;
 
 /** sha256 hex over the canonical JSON of {direction, to, pending}. */
 export function planHash(direction: Direction, to: string | null, pending: string[]): string {

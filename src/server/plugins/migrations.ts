@@ -2,6 +2,7 @@ import { ProblemError } from '../../protocol/index.js';
 import type { JobContext, MigrationsOptions } from '../options.js';
 import type { DryRunRequest, RouteRequest, RouteResult } from '../routing/route.js';
 import { computePlan, type Direction, type MigrationPlan } from './migration-plan.js';
+import type { MigrationStatus } from '../../protocol/migrations.js';
 import type { PluginContext } from './plugin-context.js';
 import { standardRoute } from './standard-endpoint.js';
 
@@ -52,7 +53,8 @@ export function registerMigrations(ctx: PluginContext, m: MigrationsOptions): vo
   ctx.register(standardRoute('migrations.status', {
     handler: async () => {
       const [applied, pending] = await Promise.all([m.migrator.executed(), m.migrator.pending()]);
-      return { body: { applied: applied.map((x) => ({ name: x.name })), pending: pending.map((x) => ({ name: x.name })) } };
+      const body: MigrationStatus = { applied: applied.map((x) => ({ name: x.name })), pending: pending.map((x) => ({ name: x.name })) };
+      return { body };
     },
   }));
   ctx.register(standardRoute('migrations.plan', {

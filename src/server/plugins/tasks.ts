@@ -7,15 +7,15 @@ import { auditParams } from '../routing/audit-params.js';
 import { compileParams, validateOrThrow } from '../routing/params.js';
 import type { PluginContext } from './plugin-context.js';
 import { standardRoute } from './standard-endpoint.js';
+import { NAME_RE } from '../../protocol/names.js';
 
-const TASK_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** tasks.list and tasks.run: the service's named maintenance tasks, each run as a job under its own role. */
 export function registerTasks(ctx: PluginContext, tasks: TaskDefinition[]): void {
   const byName = new Map<string, { task: TaskDefinition; validate: ValidateFunction }>();
   for (const task of tasks) {
     const fail = (why: string): never => { throw new InternalPortConfigError(`task ${JSON.stringify(task?.name)} cannot be registered: ${why}`); };
-    if (!task || typeof task.name !== 'string' || !TASK_NAME.test(task.name)) fail('its name must be 1-64 letters, digits, _ . -');
+    if (!task || typeof task.name !== 'string' || !NAME_RE.test(task.name)) fail('its name must be 1-64 letters, digits, _ . -');
     if (byName.has(task.name)) fail('the name is already taken');
     if (typeof task.summary !== 'string' || !task.summary.trim()) fail('a summary is required');
     if (!isRole(task.role)) fail('a role (viewer, operator or admin) is required');

@@ -1,12 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ApprovalPolicy, EndpointDescriptor, Role } from '../../protocol/index.js';
+import type { ApprovalPolicy, EndpointDescriptor, JobStarted, Role } from '../../protocol/index.js';
 import type { EndpointMeta, JobContext, Principal } from '../options.js';
 
-/** A started job as a route hands it back (answered 202 with Location). */
-export interface StartedJob {
-  jobId: string;
-  state: string;
-}
+/** A started job as a route hands it back (answered 202 with Location): the protocol's JobStarted, state always set. */
+export type StartedJob = Required<JobStarted>;
 
 export interface JobSpec {
   /** Shown in jobs.get next to the endpoint id (e.g. the task name). */

@@ -5,20 +5,12 @@
 import type { Output } from '../../output/output.js';
 import { ProblemError } from '../../../protocol/problem-error.js';
 import { UsageError } from '../../errors/usage-error.js';
+import type { MigrationRef } from '../../../protocol/migrations.js';
 
-export type MigrationItem = string | { name: string; [k: string]: unknown };
+// The wire shapes are src/protocol's (docs/protocol.md): status lists {name}, a plan names.
+export type { MigrationPlan, MigrationStatus } from '../../../protocol/migrations.js';
 
-export interface MigrationStatus {
-  applied: MigrationItem[];
-  pending: MigrationItem[];
-}
-
-export interface MigrationPlan {
-  pending: MigrationItem[];
-  planHash: string;
-  direction?: 'up' | 'down';
-  [k: string]: unknown;
-}
+export type MigrationItem = string | MigrationRef;
 
 export function nameOf(m: MigrationItem): string {
   return typeof m === 'string' ? m : m.name;
