@@ -25,13 +25,18 @@ export type { AuditVerifyResult } from '../../../protocol/audit.js';
 /**
  * The STATUS cell: the HTTP status, or where a record has none
  * (docs/protocol.md, audit format) what it marks: the write-ahead `accepted`
- * record before a change runs, and a job's completion, how the job ended.
+ * record before a change runs; a job's completion, how the job ended; an
+ * approval's record, its approvals so far; a grant's expiry.
  */
 export function statusText(status: unknown, r: Record<string, unknown>): string {
   if (status !== null && status !== undefined) return String(status);
   if (r.outcome === 'accepted') return r.jobId ? 'job started' : 'started';
   if (r.jobId && r.outcome === 'ok') return 'job succeeded';
   if (r.jobId && r.outcome === 'error') return r.code === 'cancelled' ? 'job cancelled' : 'job failed';
+  // An approval's own records (approved, rejected, expired): how far it got.
+  const approval = r.approval as { approvers?: unknown; required?: unknown } | undefined;
+  if (approval && Array.isArray(approval.approvers) && typeof approval.required === 'number') return `${approval.approvers.length}/${approval.required} approvals`;
+  if (r.grantId && r.outcome === 'expired') return 'grant ended';
   return '';
 }
 
