@@ -1,5 +1,5 @@
 import fs from 'node:fs/promises';
-import fsSync, { constants, type Stats } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import path from 'node:path';
 import {
   AuditChainChecker,
@@ -359,13 +359,12 @@ export class AuditLog {
     const durable = batch.some((p) => p.durable);
     let before = this.bytes;
     try {
-      before = this.currentSize() ?? await this.reopen();
+      before = (await this.currentSize()) ?? await this.reopen();
       try {
-        // One write(2) of the whole batch into the page cache, made
-        // synchronously: a few microseconds, where a thread-pool round trip
-        // costs the event loop several times that (and a context switch on a
-        // busy machine). What waits on the disk, fsync, stays off the loop.
-        const bytesWritten = fsSync.writeSync(this.fh.fd, buf, 0, buf.length);
+        // Asynchronous although a page-cache write takes microseconds: made
+        // synchronously (tried), it cost the service's public listener its
+        // p99 under load on a busy machine (src/server/README.md, "Performance").
+        const { bytesWritten } = await this.fh.write(buf, 0, buf.length);
         if (bytesWritten !== buf.length) throw new Error(`short write (${bytesWritten} of ${buf.length} bytes; disk full?)`);
         if (durable) await this.fh.sync();
       } catch (e) {
@@ -421,8 +420,13 @@ export class AuditLog {
    * so it also says where a failed write is cut back to); undefined when the
    * log was rotated, replaced or deleted behind the open descriptor.
    */
-  private currentSize(): number | undefined {
-    const st = fsSync.statSync(this.file, { throwIfNoEntry: false });
+  private async currentSize(): Promise<number | undefined> {
+    let st: Stats | undefined;
+    try {
+      st = await fs.stat(this.file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
     if (st && st.dev === this.ident.dev && st.ino === this.ident.ino) return st.size;
     this.replacedBy = st ? 'replaced' : 'removed';
     return undefined;

@@ -1,5 +1,5 @@
 import fs from 'node:fs/promises';
-import fsSync, { constants } from 'node:fs';
+import { constants } from 'node:fs';
 
 /** The `<audit>.head` anchor: the last record's seq and hash, so a cut tail is detectable. */
 export interface HeadAnchor {
@@ -46,15 +46,10 @@ export class HeadAnchorWriter {
     return new HeadAnchorWriter(fh);
   }
 
-  /**
-   * The pwrite itself is synchronous (a page-cache write of 160 bytes, far
-   * cheaper than a thread-pool round trip, once per batch); datasync, which
-   * waits on the disk, is not.
-   */
   async write(head: HeadAnchor, durable: boolean): Promise<void> {
     const json = JSON.stringify(head);
     const buf = Buffer.from(json.padEnd(ANCHOR_BYTES - 1, ' ') + '\n');
-    fsSync.writeSync(this.fh.fd, buf, 0, buf.length, 0);
+    await this.fh.write(buf, 0, buf.length, 0);
     if (buf.length > ANCHOR_BYTES) await this.fh.truncate(buf.length);
     if (durable) await this.fh.datasync();
   }
