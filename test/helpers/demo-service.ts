@@ -116,7 +116,10 @@ export async function startDemoService(opts: DemoServiceOptions): Promise<DemoSe
       return exited;
     })());
 
-  const timeoutMs = opts.startTimeoutMs ?? 20_000;
+  // Generous: a loaded 2-core CI machine running sshd-heavy tests in
+  // parallel has taken over 20 s to start the service; only a real hang
+  // waits this long.
+  const timeoutMs = opts.startTimeoutMs ?? 60_000;
   let line: string;
   try {
     line = await new Promise<string>((resolve, reject) => {
