@@ -73,9 +73,27 @@ test('npm run demo: the whole tour through the real tunnel, exit 0, nothing left
 test('npm run demo -- --keep: the printed line explores the kept environment; Ctrl-C tears it down', async (t) => {
   ensureBuilt();
   const env = freshHome(t);
-  const child = spawn(process.execPath, [DEMO, '--keep'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  // Its own process group, with the demo service it starts: if this test
+  // process dies mid-way, the exit hook takes both down by the group's id.
+  const child = spawn(process.execPath, [DEMO, '--keep'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const running = () => child.exitCode === null && child.signalCode === null;
+  const killGroup = () => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // the group is gone
+    }
+  };
+  process.once('exit', killGroup);
+  t.after(async () => {
+    // A failed assertion: Ctrl-C first, so the demo tears down its service and
+    // removes its temp dir (SIGKILL would leave both behind), then the group.
+    if (running()) {
+      child.kill('SIGINT');
+      await Promise.race([new Promise((r) => child.once('exit', r)), new Promise((r) => setTimeout(r, 25_000))]);
+    }
+    killGroup();
+    process.off('exit', killGroup);
   });
   let out = '';
   let err = '';
