@@ -97,7 +97,6 @@ export async function startDemoService(config: DemoServiceConfig): Promise<Runni
         ...(config.auditCheckpointEvery ? { checkpointEvery: config.auditCheckpointEvery } : {}),
         ...(config.auditCheckpointSeconds ? { checkpointSeconds: config.auditCheckpointSeconds } : {}),
       },
-      ...(config.auditSinks?.length ? { audit: { sinks: config.auditSinks, ...(config.auditStdoutAfter ? { stdoutAfter: config.auditStdoutAfter } : {}) } } : {}),
       // --database: grants in PostgreSQL too, so every replica honours a grant and its revocation.
       ...(shared ? { grants: { store: shared.grantStore } } : {}),
       flags: shared ? { definitions: FLAG_DEFINITIONS, store: shared.flagStore } : { definitions: FLAG_DEFINITIONS, file: path.join(config.dataDir, 'flags.json') },

@@ -102,13 +102,13 @@ test('verify is incremental from the newest verified checkpoint, a full walk on 
   }
 });
 
-test('demo service: --audit-checkpoint-every and --audit-checkpoint-seconds set the cadence; SIGTERM writes the shutdown checkpoint', async () => {
+test('demo service: --audit-checkpoint-every and --audit-checkpoint-seconds set the cadence, with a shipping sink too; SIGTERM writes the shutdown checkpoint', async () => {
   const { startDemoService } = await import('../helpers/demo-service.js');
   const { makeKey, SignedClient } = await import('../helpers/signed-client.js');
   const { tempDir } = await import('./fixtures/harness.js');
   const dir = tempDir('opsctl-audit-cadence-');
   const key = makeKey(dir, 'cadence-viewer');
-  const svc = await startDemoService({ authorizedKeys: `role="viewer" ${key.publicLine}\n`, dataDir: path.join(dir, 'data'), extraArgs: ['--audit-checkpoint-every', '4', '--audit-checkpoint-seconds', '3600'] });
+  const svc = await startDemoService({ authorizedKeys: `role="viewer" ${key.publicLine}\n`, dataDir: path.join(dir, 'data'), extraArgs: ['--audit-stdout', '--audit-checkpoint-every', '4', '--audit-checkpoint-seconds', '3600'] });
   try {
     const c = new SignedClient({ host: '127.0.0.1', port: svc.internal.port }, key);
     for (let i = 0; i < 9; i++) await c.call('health');
