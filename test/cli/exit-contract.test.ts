@@ -117,6 +117,7 @@ test('3, 4, 5, 6: auth, not confirmed, connection, conflict — each with its JS
   const fe = errorObject(fj.stderr);
   assert.equal(fe.code, 'fleet.failed');
   assert.equal(fe.message, '2 of 2 host(s) failed');
+  assert.deepEqual(fj.stderr.trim().split('\n').map((l) => Object.keys(JSON.parse(l) as object)), [['error']], `-o json: stderr is the one error object, nothing else:\n${fj.stderr}`);
   const human = await expectCode(fleet, 5, { realTunnel: true });
   assert.match(human.stderr, /2 host\(s\): 0 ok, 2 failed, 0 skipped/);
   assert.doesNotMatch(human.stderr, /opsctl: 2 of 2/, 'the tally is not said twice');

@@ -277,12 +277,15 @@ export async function runFleet(f: Factory, run: FleetRun): Promise<void> {
 
     if (g.output === 'json') out.printJson(fleetDocument(outcomes));
     else renderFleetHuman(out, outcomes);
-    if (g.output === 'json' || outcomes.length > 1 || outcomes.some((o) => o.status !== 'ok')) renderFleetProblems(out, outcomes);
+    // With -o json each host's error is in the document on stdout, and stderr
+    // carries only the one error object (README, "Exit codes"); a human gets
+    // the failed hosts and the tally instead.
+    if (g.output !== 'json' && (outcomes.length > 1 || outcomes.some((o) => o.status !== 'ok'))) renderFleetProblems(out, outcomes);
     const code = fleetExitCode(outcomes);
     if (code !== 0) {
       const failed = outcomes.filter((o) => o.status === 'failed').length;
       const skipped = outcomes.filter((o) => o.status === 'skipped').length;
-      // The tally is on stderr already (renderFleetProblems); this names it for -o json.
+      // A human has the tally on stderr already (renderFleetProblems); this names it for -o json.
       const message = `${failed} of ${outcomes.length} host(s) failed${skipped ? `, ${skipped} skipped` : ''}`;
       throw new OperationError(message, code, { code: 'fleet.failed', shown: true });
     }
