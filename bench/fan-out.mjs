@@ -93,7 +93,23 @@ export async function fanOut({ hosts: N = 20, runs = 7 } = {}) {
       { name: `xargs -P16 ssh -J bastion host curl ×${N}`, run: () => timed('bash', ['-c', parallel], env), tolerant: true },
     ];
     for (const c of cases) c.samples = [];
+    // Every case starts on a settled fleet. The ssh that xargs -P16 gets
+    // dropped leave sshd processes behind for seconds; a case run while they
+    // linger waits on the bastion's full accept queue (SYN retransmits: 1 s,
+    // 3 s, 7 s …) and measured the previous case, not itself (opsctl took
+    // 1.7 s on a fresh fleet and 11–17 s right after an xargs run).
+    const sshdCount = () => fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
+      try { return fs.readFileSync(`/proc/${d}/comm`, 'utf8').trim() === 'sshd'; } catch { return false; }
+    }).length;
+    const baseline = sshdCount();
+    let settledMs = 0;
+    const settle = async () => {
+      const t0 = Date.now();
+      while (sshdCount() > baseline && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 50));
+      settledMs = Math.max(settledMs, Date.now() - t0);
+    };
     const once = async (c) => {
+      await settle();
       const r = await c.run();
       if (c.tolerant) {
         const answered = r.stdout.trim().split('\n').filter(Boolean).length;
@@ -109,6 +125,7 @@ export async function fanOut({ hosts: N = 20, runs = 7 } = {}) {
     // Memory: the CLI holding every nested connection at once vs one host.
     const mem = { all: [], one: [] };
     for (let i = 0; i < runs; i++) {
+      await settle();
       const all = await timed(process.execPath, [CLI, '--max-concurrency', String(N), 'health', '-o', 'json'], env);
       const one = await timed(process.execPath, [CLI, '--host', names[0], 'health', '-o', 'json'], env);
       if (all.code !== 0 || one.code !== 0) throw new Error(`memory run failed: ${all.stderr}${one.stderr}`);
@@ -129,6 +146,7 @@ export async function fanOut({ hosts: N = 20, runs = 7 } = {}) {
     out.push('');
     out.push(`${pad('fan-out vs sequential ssh loop', 52)}${pad(ratioSeq.toFixed(2) + '×', 8)}${pad('≤ 0.2×', 8)}${ratioSeq <= 0.2 ? 'ok' : 'MISSED'}`);
     out.push(`${pad('fan-out vs xargs -P16 ssh', 52)}${pad(ratioPar.toFixed(2) + '×', 8)}(reported)`);
+    out.push(`before each case the fleet settled (no sshd left from the previous one) in at most ${(settledMs / 1000).toFixed(1)} s`);
     if (cases[2].dropped) out.push(`xargs -P16: ${cases[2].dropped} of ${runs + 1} runs lost hosts (bastion MaxStartups dropped connections)`);
     out.push(`peak RSS of opsctl: ${N} nested connections at once ${(hwmAll / 1024).toFixed(1)} MiB, 1 host ${(hwmOne / 1024).toFixed(1)} MiB → ${perConnKb.toFixed(0)} KiB per nested connection`);
     process.stdout.write(out.join('\n') + '\n');
@@ -141,6 +159,7 @@ export async function fanOut({ hosts: N = 20, runs = 7 } = {}) {
       hosts: N,
       runs,
       fleetBuildSeconds: buildS,
+      maxSettleMs: settledMs,
       cases: cases.map((c, i) => ({ name: c.name, medianMs: med[i], samplesMs: c.samples.map((x) => Math.round(x)), ...(c.dropped ? { runsWithDroppedHosts: c.dropped } : {}) })),
       ratios: [
         { what: 'fan-out vs sequential ssh -J … curl loop', ratio: ratioSeq, goal: 0.2, ok: ratioSeq <= 0.2 },
