@@ -35,3 +35,27 @@ export function checkIdentifier(kind: string, name: string): string {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`${kind} ${JSON.stringify(name)} must be a plain lower-case SQL identifier`);
   return name;
 }
+
+/**
+ * Runs `statements` (CREATE … IF NOT EXISTS) in one transaction under a
+ * transaction-scoped advisory lock named `lockName`. Replicas starting
+ * together would otherwise race on CREATE TABLE IF NOT EXISTS (a unique
+ * violation in pg_type); the lock serialises them. A pool lends one client
+ * for it; a client is used as it is.
+ */
+export async function createSchema(db: pg.Pool | pg.ClientBase, lockName: string, statements: string[]): Promise<void> {
+  const client = db instanceof pg.Pool ? await db.connect() : db;
+  try {
+    await client.query('BEGIN');
+    try {
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [lockName]);
+      for (const statement of statements) await client.query(statement);
+      await client.query('COMMIT');
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
+  } finally {
+    if (client !== db) (client as pg.PoolClient).release();
+  }
+}

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { FlagChange, FlagStore, FlagValue, StoredFlag, Unsubscribe } from '../options.js';
-import { checkIdentifier, defaultLog, ownPool, type PostgresConnection } from './connection.js';
+import { checkIdentifier, createSchema, defaultLog, ownPool, type PostgresConnection } from './connection.js';
 import { Listener } from './listener.js';
 
 export interface PostgresFlagStoreOptions extends PostgresConnection {
@@ -75,25 +75,14 @@ export class PostgresFlagStore implements FlagStore {
    */
   start(): Promise<void> {
     this.started ??= (async () => {
-      const client = await this.pool.connect();
-      try {
-        // Replicas starting together would race on CREATE TABLE IF NOT EXISTS
-        // (a unique violation in pg_type): serialise them on a transaction lock.
-        await client.query('BEGIN');
-        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`opsctl.schema.${this.table}`]);
-        await client.query(`CREATE TABLE IF NOT EXISTS ${this.table} (
+      await createSchema(this.pool, `opsctl.schema.${this.table}`, [
+        `CREATE TABLE IF NOT EXISTS ${this.table} (
           name text PRIMARY KEY,
           value jsonb NOT NULL,
           updated_by text,
           updated_at timestamptz
-        )`);
-        await client.query('COMMIT');
-      } catch (e) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw e;
-      } finally {
-        client.release();
-      }
+        )`,
+      ]);
       await this.listener.start();
     })();
     this.started.catch(() => { this.started = undefined; });

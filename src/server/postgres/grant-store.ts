@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { isRole } from '../../protocol/index.js';
 import type { GrantStore, StoredGrant } from '../options.js';
-import { checkIdentifier, defaultLog, ownPool, type PostgresConnection } from './connection.js';
+import { checkIdentifier, createSchema, defaultLog, ownPool, type PostgresConnection } from './connection.js';
 import { Listener } from './listener.js';
 
 export interface PostgresGrantStoreOptions extends PostgresConnection {
@@ -110,13 +110,8 @@ export class PostgresGrantStore implements GrantStore {
    */
   start(): Promise<void> {
     this.started ??= (async () => {
-      const client = await this.pool.connect();
-      try {
-        // Replicas starting together would race on CREATE TABLE IF NOT EXISTS
-        // (a unique violation in pg_type): serialise them on a transaction lock.
-        await client.query('BEGIN');
-        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`opsctl.schema.${this.table}`]);
-        await client.query(`CREATE TABLE IF NOT EXISTS ${this.table} (
+      await createSchema(this.pool, `opsctl.schema.${this.table}`, [
+        `CREATE TABLE IF NOT EXISTS ${this.table} (
           id text PRIMARY KEY,
           keyid text NOT NULL,
           public_key text NOT NULL,
@@ -131,16 +126,10 @@ export class PostgresGrantStore implements GrantStore {
           revoked_by text,
           approval_id text,
           expiry_recorded_at timestamptz
-        )`);
+        )`,
         // The per-request lookup (forKey) reads by key.
-        await client.query(`CREATE INDEX IF NOT EXISTS ${this.table}_keyid ON ${this.table} (keyid)`);
-        await client.query('COMMIT');
-      } catch (e) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw e;
-      } finally {
-        client.release();
-      }
+        `CREATE INDEX IF NOT EXISTS ${this.table}_keyid ON ${this.table} (keyid)`,
+      ]);
       await this.listener.start();
     })();
     this.started.catch(() => { this.started = undefined; });

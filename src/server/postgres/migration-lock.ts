@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { MigrationLock } from '../options.js';
-import { checkIdentifier, clientConfig, defaultLog, type PostgresConnection } from './connection.js';
+import { checkIdentifier, clientConfig, createSchema, defaultLog, type PostgresConnection } from './connection.js';
 
 export interface PostgresMigrationLockOptions extends Omit<PostgresConnection, 'pool'> {
   /** Table naming the holder (created if missing). Default `opsctl_migration_lock`. */
@@ -49,22 +49,14 @@ export class PostgresMigrationLock implements MigrationLock {
   }
 
   private ensureSchema(client: pg.Client): Promise<void> {
-    this.schema ??= (async () => {
-      await client.query('BEGIN');
-      try {
-        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`opsctl.schema.${this.table}`]);
-        await client.query(`CREATE TABLE IF NOT EXISTS ${this.table} (
-          id integer PRIMARY KEY CHECK (id = 1),
-          holder text NOT NULL,
-          acquired_at timestamptz NOT NULL,
-          backend_pid integer NOT NULL
-        )`);
-        await client.query('COMMIT');
-      } catch (e) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw e;
-      }
-    })();
+    this.schema ??= createSchema(client, `opsctl.schema.${this.table}`, [
+      `CREATE TABLE IF NOT EXISTS ${this.table} (
+        id integer PRIMARY KEY CHECK (id = 1),
+        holder text NOT NULL,
+        acquired_at timestamptz NOT NULL,
+        backend_pid integer NOT NULL
+      )`,
+    ]);
     this.schema.catch(() => { this.schema = undefined; });
     return this.schema;
   }

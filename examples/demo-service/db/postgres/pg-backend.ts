@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { Umzug, type RunnableMigration, type UmzugStorage } from 'umzug';
-import { PostgresFlagStore, PostgresMigrationLock } from '../../../../src/server/postgres/index.js';
+import { PostgresFlagStore, PostgresMigrationLock, createSchema } from '../../../../src/server/postgres/index.js';
 import type { Logger } from '../../logger.js';
 import { pgOrdersDatabase } from '../../orders/pg-orders-repo.js';
 import type { OrdersDatabase } from '../../orders/orders-store.js';
@@ -29,18 +29,7 @@ export async function openPostgresBackend(url: string, opts: { log: Logger; dela
   const pool = new pg.Pool({ connectionString: url, max: 4 });
   pool.on('error', (e) => opts.log('warn', `postgres: idle connection failed: ${e.message}`));
   try {
-    const c = await pool.connect();
-    try {
-      await c.query('BEGIN');
-      await c.query("SELECT pg_advisory_xact_lock(hashtext('demo.schema.migrations'))");
-      await c.query('CREATE TABLE IF NOT EXISTS migrations (name text PRIMARY KEY, applied_at text NOT NULL)');
-      await c.query('COMMIT');
-    } catch (e) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      c.release();
-    }
+    await createSchema(pool, 'demo.schema.migrations', ['CREATE TABLE IF NOT EXISTS migrations (name text PRIMARY KEY, applied_at text NOT NULL)']);
   } catch (e) {
     await pool.end().catch(() => undefined);
     throw new Error(`--database: cannot use the database: ${(e as Error).message}`, { cause: e });
