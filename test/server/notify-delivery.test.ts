@@ -222,7 +222,7 @@ test('a tampered body, a replay outside the window, a replay re-stamped: the sta
     const d = s.rx.deliveries[0]!;
     const headers = { 'webhook-id': d.id, 'webhook-timestamp': d.timestamp, 'webhook-signature': d.signature };
     const wh = new Webhook(s.secret);
-    assert.equal(wh.verify(d.body, headers).type, 'grant.created', 'the original verifies');
+    assert.equal((wh.verify(d.body, headers) as { type: string }).type, 'grant.created', 'the original verifies');
     assert.throws(() => wh.verify(d.body.replace('"viewer"', '"admin"'), headers), /No matching signature/, 'tampered');
     assert.throws(() => wh.verify(d.body, { ...headers, 'webhook-timestamp': String(Number(d.timestamp) + 1) }), /No matching signature/, 'replayed with a new timestamp');
     assert.throws(() => wh.verify(d.body, { ...headers, 'webhook-id': 'msg_other' }), /No matching signature/, 'another id');

@@ -1,4 +1,4 @@
-import type { ApprovalView, HeldAnswer } from '../../protocol/approvals.js';
+import { MAX_APPROVAL_WAIT_SECONDS, type ApprovalView, type HeldAnswer } from '../../protocol/approvals.js';
 import type { EndpointDescriptor } from '../../protocol/catalog.js';
 import { ProblemError } from '../../protocol/problem-error.js';
 import { remember } from '../command.js';
@@ -6,11 +6,19 @@ import { NotConfirmedError } from '../errors/not-confirmed-error.js';
 import { InterruptedError } from '../errors/interrupted-error.js';
 import type { Factory } from '../factory.js';
 import { sleep, watchInterrupt } from '../jobs/interrupt.js';
+import { ConnectionError } from '../transport/connection-error.js';
 import { commandDone } from './command-done.js';
 import { safeLine } from './terminal-text.js';
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
-const POLL_MS = 1000;
+/**
+ * One long-poll of approvals.get (`wait`): the port answers when the
+ * approval changes, or after this long — one request, one audit record, per
+ * change or per WAIT_SECONDS, not one per second (src/server/README.md).
+ */
+const WAIT_SECONDS = MAX_APPROVAL_WAIT_SECONDS;
+/** Between two plain reads of a port from before long-polls. */
+const FALLBACK_POLL_MS = 1000;
 
 /** The line a second person runs to approve, for the context this command used. */
 export async function approveLine(f: Factory, id: string): Promise<string> {
@@ -47,22 +55,39 @@ export async function waitForApproval(f: Factory, held: HeldAnswer, ep: Endpoint
   const tty = Boolean(f.io.stderr.isTTY);
   const started = Date.now();
   const watch = watchInterrupt();
+  const stopped = () => new InterruptedError(`stopped waiting; approval ${safeLine(a.id)} stays held. Check it with: opsctl approvals show ${safeLine(a.id)}`);
+  // The spinner runs on its own clock: the request below may take minutes.
   let frame = 0;
+  const spin = () => f.io.stderr.write(`\r\x1b[2K${FRAMES[frame++ % FRAMES.length]} waiting for approval ${safeLine(a.id)} (${Math.floor((Date.now() - started) / 1000)}s)`);
+  const spinner = tty ? setInterval(spin, 1000) : undefined;
+  if (tty) spin();
+  const timeoutMs = f.globals().timeout * 1000;
   let view: ApprovalView;
   try {
+    // A port from before long-polls refuses `wait` (400, field wait): ask it once a second instead.
+    let longPoll = true;
     for (;;) {
-      if (tty) {
-        const s = Math.floor((Date.now() - started) / 1000);
-        f.io.stderr.write(`\r\x1b[2K${FRAMES[frame++ % FRAMES.length]} waiting for approval ${safeLine(a.id)} (${s}s)`);
+      try {
+        view = longPoll
+          ? await client.call<ApprovalView>('approvals.get', { id: a.id, wait: WAIT_SECONDS }, { signal: watch.signal, timeoutMs: WAIT_SECONDS * 1000 + timeoutMs })
+          : await client.call<ApprovalView>('approvals.get', { id: a.id }, { signal: watch.signal });
+      } catch (e) {
+        if (watch.signal.aborted) throw stopped();
+        if (longPoll && e instanceof ProblemError && e.code === 'request.invalid' && (e.extensions as { field?: unknown }).field === 'wait') {
+          longPoll = false;
+          continue;
+        }
+        // A long-poll the port did not answer in time: ask again; any other failure ends the wait.
+        if (!(e instanceof ConnectionError && e.reason === 'timeout')) throw e;
+        f.debug(`waiting for approval ${a.id}: ${(e as Error).message}; asking again`);
+        continue;
       }
-      if (!(await sleep(POLL_MS, watch.signal))) {
-        throw new InterruptedError(`stopped waiting; approval ${safeLine(a.id)} stays held. Check it with: opsctl approvals show ${safeLine(a.id)}`);
-      }
-      view = await client.call<ApprovalView>('approvals.get', { id: a.id });
       if (view.state !== 'pending' && view.state !== 'approved') break;
+      if (!longPoll && !(await sleep(FALLBACK_POLL_MS, watch.signal))) throw stopped();
     }
   } finally {
     watch.dispose();
+    if (spinner) clearInterval(spinner);
     if (tty) f.io.stderr.write('\r\x1b[2K');
   }
   const approvers = view.approvers.map((x) => safeLine(x.name)).join(', ') || 'nobody';
@@ -74,6 +99,8 @@ export async function waitForApproval(f: Factory, held: HeldAnswer, ep: Endpoint
       throw new NotConfirmedError(`approval ${safeLine(a.id)} was rejected by ${safeLine(view.rejectedBy?.name ?? 'someone')}${view.rejectedBy?.reason ? ` (${safeLine(view.rejectedBy.reason)})` : ''}; nothing ran`);
     case 'expired':
       throw new NotConfirmedError(`approval ${safeLine(a.id)} expired at ${safeLine(view.expiresAt)} without enough approvals; nothing ran`);
+    case 'superseded':
+      throw new NotConfirmedError(`approval ${safeLine(a.id)} was closed: the same request was run by break-glass (${safeLine(view.supersededBy?.id ?? '?')}); nothing ran through this approval`);
     default: {
       const e = view.error ?? { code: 'internal', status: 500, detail: `approval ended ${view.state}` };
       throw new ProblemError(e.code, `approved by ${approvers}, but it did not run: ${safeLine(e.detail)}`, {}, e.status);
