@@ -180,3 +180,22 @@ test('every delivery verified; the same webhook-id never twice; no secret anywhe
   assert.equal(st.endpoints[0].hmac, true);
   assert.equal(st.endpoints[0].state, 'ok');
 });
+
+test('the receiver in docs/notifications.md, run as written, verifies every delivery (HMAC and Ed25519) and refuses a tampered one', async () => {
+  const doc = fs.readFileSync(new URL('../../docs/notifications.md', import.meta.url), 'utf8');
+  const block = /<!-- receiver-example[^>]*-->\s*```js\n([\s\S]*?)```/.exec(doc)?.[1];
+  assert.ok(block, 'the docs have the receiver example');
+  const file = path.join(path.dirname(secretFile), 'receiver.mjs');
+  fs.writeFileSync(file, block);
+  const { verifyDelivery } = (await import(file)) as { verifyDelivery: (h: Record<string, string>, body: string, o: { secret?: string; publicKey?: string }) => any };
+  const publicKey = (await h.viewer.call('notify.status')).json.publicKey as string;
+  assert.ok(rx.deliveries.length >= 10);
+  for (const d of rx.deliveries) {
+    const headers = { 'webhook-id': d.id, 'webhook-timestamp': d.timestamp, 'webhook-signature': d.signature };
+    if (Math.abs(Date.now() / 1000 - Number(d.timestamp)) > 250) continue;
+    assert.equal(verifyDelivery(headers, d.body, { secret })?.type, d.event?.type, 'HMAC');
+    assert.equal(verifyDelivery(headers, d.body, { publicKey })?.type, d.event?.type, 'Ed25519 with the published key only');
+    assert.equal(verifyDelivery(headers, d.body.replace('"data":{', '"data":{"x":1,'), { secret, publicKey }), null, 'tampered');
+    assert.equal(verifyDelivery({ ...headers, 'webhook-timestamp': String(Number(d.timestamp) - 3600) }, d.body, { secret, publicKey }), null, 'stale');
+  }
+});
