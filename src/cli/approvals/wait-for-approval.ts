@@ -5,6 +5,7 @@ import { remember } from '../command.js';
 import { NotConfirmedError } from '../errors/not-confirmed-error.js';
 import { InterruptedError } from '../errors/interrupted-error.js';
 import type { Factory } from '../factory.js';
+import type { Client } from '../client/client.js';
 import { sleep, watchInterrupt } from '../jobs/interrupt.js';
 import { ConnectionError } from '../transport/connection-error.js';
 import { commandDone } from './command-done.js';
@@ -61,30 +62,12 @@ export async function waitForApproval(f: Factory, held: HeldAnswer, ep: Endpoint
   const spin = () => f.io.stderr.write(`\r\x1b[2K${FRAMES[frame++ % FRAMES.length]} waiting for approval ${safeLine(a.id)} (${Math.floor((Date.now() - started) / 1000)}s)`);
   const spinner = tty ? setInterval(spin, 1000) : undefined;
   if (tty) spin();
-  const timeoutMs = f.globals().timeout * 1000;
   let view: ApprovalView;
   try {
-    // A port from before long-polls refuses `wait` (400, field wait): ask it once a second instead.
-    let longPoll = true;
-    for (;;) {
-      try {
-        view = longPoll
-          ? await client.call<ApprovalView>('approvals.get', { id: a.id, wait: WAIT_SECONDS }, { signal: watch.signal, timeoutMs: WAIT_SECONDS * 1000 + timeoutMs })
-          : await client.call<ApprovalView>('approvals.get', { id: a.id }, { signal: watch.signal });
-      } catch (e) {
-        if (watch.signal.aborted) throw stopped();
-        if (longPoll && e instanceof ProblemError && e.code === 'request.invalid' && (e.extensions as { field?: unknown }).field === 'wait') {
-          longPoll = false;
-          continue;
-        }
-        // A long-poll the port did not answer in time: ask again; any other failure ends the wait.
-        if (!(e instanceof ConnectionError && e.reason === 'timeout')) throw e;
-        f.debug(`waiting for approval ${a.id}: ${(e as Error).message}; asking again`);
-        continue;
-      }
-      if (view.state !== 'pending' && view.state !== 'approved') break;
-      if (!longPoll && !(await sleep(FALLBACK_POLL_MS, watch.signal))) throw stopped();
-    }
+    view = await awaitDecision(f, client, a.id, watch.signal);
+  } catch (e) {
+    if (watch.signal.aborted) throw stopped();
+    throw e;
   } finally {
     watch.dispose();
     if (spinner) clearInterval(spinner);
@@ -105,5 +88,38 @@ export async function waitForApproval(f: Factory, held: HeldAnswer, ep: Endpoint
       const e = view.error ?? { code: 'internal', status: 500, detail: `approval ended ${view.state}` };
       throw new ProblemError(e.code, `approved by ${approvers}, but it did not run: ${safeLine(e.detail)}`, {}, e.status);
     }
+  }
+}
+
+/**
+ * Waits until approval `id` is decided (any state but pending and approved)
+ * and resolves with it: long-polls of approvals.get, each answered at the
+ * approval's next change or after WAIT_SECONDS (a port from before
+ * long-polls, which refuses `wait`, is read once a second instead). Rejects
+ * when `signal` aborts, or with the error of a read that failed other than
+ * by a long-poll's own timeout.
+ */
+export async function awaitDecision(f: Factory, client: Client, id: string, signal: AbortSignal): Promise<ApprovalView> {
+  const timeoutMs = f.globals().timeout * 1000;
+  let longPoll = true;
+  for (;;) {
+    let view: ApprovalView;
+    try {
+      view = longPoll
+        ? await client.call<ApprovalView>('approvals.get', { id, wait: WAIT_SECONDS }, { signal, timeoutMs: WAIT_SECONDS * 1000 + timeoutMs })
+        : await client.call<ApprovalView>('approvals.get', { id }, { signal });
+    } catch (e) {
+      if (signal.aborted) throw e;
+      if (longPoll && e instanceof ProblemError && e.code === 'request.invalid' && (e.extensions as { field?: unknown }).field === 'wait') {
+        longPoll = false;
+        continue;
+      }
+      // A long-poll the port did not answer in time: ask again; any other failure ends the wait.
+      if (!(e instanceof ConnectionError && e.reason === 'timeout')) throw e;
+      f.debug(`waiting for approval ${id}: ${(e as Error).message}; asking again`);
+      continue;
+    }
+    if (view.state !== 'pending' && view.state !== 'approved') return view;
+    if (!longPoll && !(await sleep(FALLBACK_POLL_MS, signal))) throw new InterruptedError();
   }
 }
