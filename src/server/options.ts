@@ -282,7 +282,7 @@ export interface GrantsOptions {
 export interface NotifyEndpointOptions {
   /**
    * How health, metrics, the audit log and `opsctl notify status` name it
-   * (letters, digits, `.`, `_`, `-`); default the URL's host (`slack` for
+   * (letters, digits, `.`, `_`, `:`, `-`); default the URL's host and port (`slack` for
    * Slack). Never the URL itself: a URL may hold a token.
    */
   name?: string;

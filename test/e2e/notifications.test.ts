@@ -74,9 +74,12 @@ test('every event kind through the real CLI, verified by the receiver; a restart
   assert.equal(decided.outcome, 'ran');
   assert.equal(decided.jobId, of('job.finished').find((e) => e.data.approvalId === id)!.data.jobId);
 
+  assert.equal((await cli(ops.alice, ['migrate', 'up', '--yes'])).code, 0, 'migrated again for the task below');
+
   // The purge task held, then run by alice by break-glass: break_glass.used, and the held one withdrawn.
   const purge = ['tasks', 'run', 'purge-cancelled-orders', '--param', 'olderThanDays=0', '--yes'];
   const asked = await cli(ops.alice, ['-o', 'json', '--no-wait', ...purge]);
+  assert.equal(asked.code, 0, asked.stderr + asked.stdout);
   const purgeId = json(asked).approval.id as string;
   const glass = await cli(ops.alice, [...purge, '--follow', '--break-glass', 'incident 12: disk full']);
   assert.equal(glass.code, 0, glass.stderr);

@@ -31,7 +31,7 @@ export interface NotifySettings {
   command: string;
 }
 
-const NAME = /^[A-Za-z0-9._-]{1,64}$/;
+const NAME = /^[A-Za-z0-9._:-]{1,64}$/;
 /** Below this the retries do not span the outage a receiver may have (a night, a weekend's start). */
 export const PRODUCTION_MIN_GIVE_UP_SECONDS = 24 * 3600;
 
@@ -85,8 +85,8 @@ function resolveEndpoint(o: NotifyEndpointOptions, i: number, service: string, d
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') fail(`${where}: only http and https URLs are delivered to`);
   if (url.username || url.password) fail(`${where}: credentials in the URL are not sent; put a token in the path or use the whsec_ secret`);
-  const name = o.name ?? (kind === 'slack' ? 'slack' : url.host);
-  if (typeof name !== 'string' || !NAME.test(name)) fail(`${where}.name must be 1-64 letters, digits, ".", "_" or "-"`);
+  const name = o.name ?? (kind === 'slack' ? 'slack' : url.host.replace(/[^A-Za-z0-9._:-]/g, '').slice(0, 64));
+  if (typeof name !== 'string' || !NAME.test(name)) fail(`${where}.name must be 1-64 letters, digits, ".", "_", ":" or "-"`);
   let hmac = defaultSecret;
   if (o.secretFile !== undefined) {
     try {
