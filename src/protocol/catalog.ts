@@ -205,7 +205,7 @@ export const STANDARD_ENDPOINTS: readonly EndpointDescriptor[] = [
   {
     id: 'approvals.list', method: 'GET', path: '/v1/approvals', role: 'viewer', destructive: false, job: false, scope: 'service',
     summary: 'List held requests waiting for approval, and recent ones',
-    description: 'Requests held for a second person\'s approval (pending first), recently decided ones, and break-glass runs to review.',
+    description: 'Requests held for a second person\'s approval (pending first), recently decided ones, and break-glass runs to review. Every answer has a cursor; with wait and since (an earlier cursor), a long-poll answered at the next change of any approval or after wait seconds.',
     params: obj({
       state: { type: 'string', enum: ['pending', 'approved', 'rejected', 'expired', 'executed', 'failed', 'superseded'], in: 'query', description: 'only approvals in this state' },
       wait: approvalWait,
