@@ -142,15 +142,27 @@ export class AuditLog {
         : AuditSigningKey.loadOrCreate(options.signingKeyFile ?? path.join(path.dirname(a.file), 'audit-signing-key.pem'), log);
       await a.openFile(true);
       const torn = await a.cutTornTail();
-      await a.load();
+      const cut = await a.load(torn !== undefined);
       a.head = await HeadAnchorWriter.open(a.file);
       await a.head.write({ seq: a.seq, hash: a.hash }, true);
       a.sinks = (options.sinks ?? []).map((spec) => createSink(spec, appName, options.stdoutAfter, (sink, dropped, since) => {
         // The sink is back: the chain (and every sink) learns what it missed.
         a.append({ type: 'shipping', sink, dropped, since, reason: 'records that could not be shipped to this sink while it was down' } as never).catch(() => undefined);
       }));
-      if (torn) {
-        await a.append({ type: 'repair', tornBytes: torn.bytes, tornFile: path.basename(torn.file), reason: 'the log ended in an incomplete record (a crash or a failed write); those bytes were moved aside' } as never, { durable: true });
+      if (cut) {
+        // The repair takes the seq of the first record that is gone, so the
+        // chain, the line count (what checkpoints and proofs count) and the
+        // head anchor agree again; it names what was lost.
+        await a.append({
+          type: 'repair',
+          tornBytes: torn?.bytes ?? 0,
+          ...(torn ? { tornFile: path.basename(torn.file) } : {}),
+          cutSeqs: { from: cut.from, to: cut.to },
+          ...(cut.anchor ? { anchor: cut.anchor } : {}),
+          reason: torn
+            ? 'the log ended in an incomplete record (a crash or a failed write); those bytes were moved aside'
+            : 'the log ended before the record its head anchor names (its tail was cut)',
+        } as never, { durable: true });
       }
     } catch (e) {
       for (const s of a.sinks) await s.close();
@@ -222,8 +234,14 @@ export class AuditLog {
     }
   }
 
-  /** Reads the whole log once at start: Merkle tree, line offsets, newest checkpoint, where to continue. */
-  private async load(): Promise<void> {
+  /**
+   * Reads the whole log once at start: Merkle tree, line offsets, newest
+   * checkpoint, where to continue. The chain continues from the file's last
+   * whole record; when records are missing there (torn bytes were cut off,
+   * or the head anchor counted records the file no longer holds), returns
+   * the seqs that were lost, for the repair record.
+   */
+  private async load(torn: boolean): Promise<{ from: number; to: number; anchor?: { seq: number; hash: string } } | undefined> {
     const checker = new AuditChainChecker();
     checker.onCheckpoint = (state) => { this.verified = { state, offset: this.bytesAfterLine }; };
     let lastLine: Buffer | undefined;
@@ -255,17 +273,18 @@ export class AuditLog {
     }
     const head = await readHead(this.file);
     if (!result.ok) this.log('warn', `audit log ${this.file} does not verify: line ${result.firstBadRecord?.line}: ${result.firstBadRecord?.reason}`);
-    if (head && (!last || head.seq > last.seq)) {
-      // Continue after whichever is further: a cut tail then stays visible as
-      // a gap in the chain instead of being papered over by new records.
-      this.log('warn', `audit log ${this.file} does not verify: it ends at seq ${last?.seq ?? 0} but its head anchor says ${head.seq} (records deleted)`);
-      this.seq = head.seq;
-      this.hash = head.hash;
-    } else if (last) {
+    if (last) {
       this.seq = last.seq;
       this.hash = last.hash;
     }
     if (!result.ok) this.verified = undefined;
+    // A cut tail is not papered over: the repair record appended next names
+    // every seq the file lost, and takes the first one's place in the chain.
+    const anchorAhead = head !== undefined && head.seq > this.seq;
+    if (!torn && !anchorAhead) return undefined;
+    const cut = { from: this.seq + 1, to: Math.max(this.seq + 1, anchorAhead ? head.seq : 0), ...(anchorAhead ? { anchor: head } : {}) };
+    this.log('warn', `audit log ${this.file} ends at seq ${this.seq}${anchorAhead ? ` but its head anchor says ${head.seq}` : ' and an incomplete record'}: record(s) ${cut.from}..${cut.to} were cut (a crash, or deleted); a repair record says so`);
+    return cut;
   }
 
   private bytesAfterLine = 0;
