@@ -135,7 +135,7 @@ export class AuditLog {
   static async open(file: string, log: PortLog, options: AuditLogOptions = {}, appName = 'opsctl'): Promise<AuditLog> {
     const a = new AuditLog(path.resolve(file), log, options);
     await fs.mkdir(path.dirname(a.file), { recursive: true, mode: 0o700 });
-    a.lock = AuditLogLock.acquire(a.file);
+    a.lock = await AuditLogLock.acquire(a.file);
     try {
       a.key = options.signingKey !== undefined
         ? AuditSigningKey.fromOption(options.signingKey)
