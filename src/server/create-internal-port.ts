@@ -10,6 +10,7 @@ import { grantsResolver } from './grants/grant-resolver.js';
 import { ReplayCache } from './auth/replay-cache.js';
 import { AuditLog } from './audit/audit-log.js';
 import { InternalPortConfigError } from './config-error.js';
+import { ensurePrivateDataDir } from './private-data-dir.js';
 import { FileFlagStore } from './flags/file-flag-store.js';
 import { FlagService } from './flags/flag-service.js';
 import { IdempotencyCache } from './idempotency/idempotency-cache.js';
@@ -200,6 +201,8 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     { maxTtlSeconds: options.grants?.maxTtlSeconds ?? DEFAULT_GRANT_MAX_TTL_SECONDS, retainEndedSeconds: options.grants?.retainEndedSeconds ?? 86_400 },
   );
   try {
+    // A file store elsewhere than the audit log's directory gets the same check (src/server/README.md, "Files").
+    if (!options.grants?.store && options.grants?.file) await ensurePrivateDataDir(path.dirname(path.resolve(options.grants.file)));
     await grants.start();
   } catch (e) {
     flags.close();
@@ -253,6 +256,7 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
   const heldRun = { router, resolveKey, jobs, audit, log };
   let approvals: ApprovalService;
   try {
+    if (options.approvals?.file) await ensurePrivateDataDir(path.dirname(path.resolve(options.approvals.file)));
     approvals = await ApprovalService.open({
       file: options.approvals?.file ?? path.join(path.dirname(audit.file), 'approvals.json'),
       expirySeconds: options.approvals?.expirySeconds ?? 3600,

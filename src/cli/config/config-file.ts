@@ -3,8 +3,7 @@
  * Every context field can also come from a global flag, so a runbook can
  * run without this file at all.
  */
-import fs from 'node:fs';
-import { privateDirOf } from './private-dir.js';
+import { privateDirOf, readConfigText } from './private-dir.js';
 import { writePrivateFile } from './private-file.js';
 import { UsageError } from '../errors/usage-error.js';
 
@@ -93,13 +92,14 @@ function normalizeContext(name: string, raw: unknown, file: string): ContextConf
 
 /** Reads the config; a missing file is an empty config. */
 export async function readConfig(file: string): Promise<ConfigFile> {
-  let text: string;
+  let text: string | undefined;
   try {
-    text = await fs.promises.readFile(file, 'utf8');
+    text = readConfigText(file);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { contexts: {} };
+    if ((e as Error).name === 'UnsafeDirError') throw e;
     throw new UsageError(`cannot read config ${file}: ${(e as Error).message}`);
   }
+  if (text === undefined) return { contexts: {} };
   const YAML = await loadYaml();
   let doc: unknown;
   try {

@@ -30,12 +30,13 @@ function judge(dir: string, st: fs.Stats): string | undefined {
  * lstat. Returns the path to open files under (the target of an own
  * symlink), or why it must not be used.
  */
-export function usePrivateDir(dir: string, opts: { tighten?: boolean } = {}): { dir: string } | { why: string } {
+export function usePrivateDir(dir: string, opts: { tighten?: boolean; create?: boolean } = {}): { dir: string } | { why: string } {
   let st: fs.Stats;
   try {
     st = fs.lstatSync(dir);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return { why: `${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+    if (opts.create === false) return { dir };
     try {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
       st = fs.lstatSync(dir);
@@ -58,6 +59,14 @@ export function usePrivateDir(dir: string, opts: { tighten?: boolean } = {}): { 
   }
   const why = judge(dir, st);
   if (why) return { why };
+  // Nor in a parent where others could rename it away and put their own in its place.
+  const parent = path.dirname(real);
+  try {
+    const p = fs.statSync(parent);
+    if (parent !== real && (p.mode & 0o002) !== 0 && (p.mode & 0o1000) === 0) return { why: `${dir} is in ${parent}, which anyone can write to (not sticky)` };
+  } catch {
+    // the parent was there a moment ago; the next open will tell
+  }
   if ((st.mode & 0o077) !== 0 && opts.tighten !== false) {
     try {
       fs.chmodSync(real, 0o700);
@@ -107,12 +116,45 @@ export function privateCacheDir(env: Env): string {
 export function privateRuntimeDir(env: Env): string {
   const xdg = env.XDG_RUNTIME_DIR;
   const candidates = xdg && path.isAbsolute(xdg) ? [path.join(xdg, 'opsctl')] : [];
+  let noState: string | undefined;
   try {
     candidates.push(path.join(privateStateDir(env), 'run'));
-  } catch {
-    // no state dir either: only XDG_RUNTIME_DIR is left to try
+  } catch (e) {
+    noState = (e as Error).message;
   }
-  return firstPrivateDir(candidates, 'runtime files (tunnel sockets)');
+  try {
+    return firstPrivateDir(candidates, 'runtime files (tunnel sockets)');
+  } catch (e) {
+    if (!noState) throw e;
+    const u = e as UnsafeDirError;
+    const tried = candidates.length ? `${u.message.replace(/^no safe directory for opsctl's runtime files \(tunnel sockets\): /, '')}; ` : 'XDG_RUNTIME_DIR is not set; ';
+    throw new UnsafeDirError(`no safe directory for opsctl's runtime files (tunnel sockets): ${tried}${noState}`, u.hint);
+  }
+}
+
+/**
+ * The text of the config file, read only from a directory that passes the
+ * same check (a config another user can write would choose the operator's
+ * hosts and keys for them); the operator's own links inside it are
+ * followed, a FIFO never waited on. Undefined when there is no config file;
+ * UnsafeDirError when its directory must not be trusted.
+ */
+export function readConfigText(file: string): string | undefined {
+  const r = usePrivateDir(path.dirname(file), { tighten: false, create: false });
+  if ('why' in r) throw new UnsafeDirError(`not reading opsctl's config ${file}: ${r.why}`, 'opsctl reads its config only from a directory that is yours and that nobody else can write to');
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  try {
+    if (!fs.fstatSync(fd).isFile()) throw new UnsafeDirError(`not reading opsctl's config ${file}: it is not a regular file`);
+    return fs.readFileSync(fd, 'utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /**

@@ -15,6 +15,7 @@ import type { PortLog } from '../logger.js';
 import { bodyHash, GENESIS_HASH, type AuditEvent, type AuditRecord } from './audit-record.js';
 import { AuditLogLock } from './audit-lock.js';
 import { AuditSigningKey } from './audit-signing-key.js';
+import { ensurePrivateDataDir } from '../private-data-dir.js';
 import { boundDenial, DenialLimiter, isUnauthenticatedDenial, type DenialLimits } from './bounded-denials.js';
 import { HeadAnchorWriter, readHead } from './head-anchor.js';
 import { AuditMerkleTree } from './merkle-tree.js';
@@ -85,7 +86,8 @@ class OffsetArray {
   }
 }
 
-const OPEN_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
+// Never through a link, and never waiting on a FIFO someone put there (O_NONBLOCK; a no-op for a regular file).
+const OPEN_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /**
  * The append-only, hash-chained JSON Lines audit log (src/server/README.md,
@@ -134,12 +136,13 @@ export class AuditLog {
    */
   static async open(file: string, log: PortLog, options: AuditLogOptions = {}, appName = 'opsctl'): Promise<AuditLog> {
     const a = new AuditLog(path.resolve(file), log, options);
-    await fs.mkdir(path.dirname(a.file), { recursive: true, mode: 0o700 });
+    // The directory is checked before anything in it is opened (src/server/README.md, "Files").
+    await ensurePrivateDataDir(path.dirname(a.file));
+    const keyFile = options.signingKey === undefined ? path.resolve(options.signingKeyFile ?? path.join(path.dirname(a.file), 'audit-signing-key.pem')) : undefined;
+    if (keyFile && path.dirname(keyFile) !== path.dirname(a.file)) await ensurePrivateDataDir(path.dirname(keyFile));
     a.lock = await AuditLogLock.acquire(a.file);
     try {
-      a.key = options.signingKey !== undefined
-        ? AuditSigningKey.fromOption(options.signingKey)
-        : AuditSigningKey.loadOrCreate(options.signingKeyFile ?? path.join(path.dirname(a.file), 'audit-signing-key.pem'), log);
+      a.key = keyFile === undefined ? AuditSigningKey.fromOption(options.signingKey!) : AuditSigningKey.loadOrCreate(keyFile, log);
       await a.openFile(true);
       const torn = await a.cutTornTail();
       const cut = await a.load(torn !== undefined);
