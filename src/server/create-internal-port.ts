@@ -156,7 +156,8 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
   });
   const bound = await listenInternal(server, { ...options, ...(bindHost !== undefined ? { host: bindHost } : {}) }).catch((e: NodeJS.ErrnoException) => {
     if (e instanceof InternalPortConfigError) throw e;
-    const where = options.socketPath ?? `${bindHost ?? '127.0.0.1'}:${options.port ?? 0}`;
+    const host = bindHost ?? '127.0.0.1';
+    const where = options.socketPath ?? `${host.includes(':') ? `[${host}]` : host}:${options.port ?? 0}`;
     const why = e.code === 'EADDRINUSE' ? 'it is already in use (another process listens there)' : e.code === 'EACCES' ? 'permission denied' : (e.code ?? e.message);
     throw new InternalPortConfigError(`the internal port cannot listen on ${where}: ${why}`);
   });
