@@ -10,6 +10,7 @@ import { grantsResolver } from './grants/grant-resolver.js';
 import { ReplayCache } from './auth/replay-cache.js';
 import { AuditLog } from './audit/audit-log.js';
 import { InternalPortConfigError } from './config-error.js';
+import { ensurePrivateDataDir } from './private-data-dir.js';
 import { FileFlagStore } from './flags/file-flag-store.js';
 import { FlagService } from './flags/flag-service.js';
 import { IdempotencyCache } from './idempotency/idempotency-cache.js';
@@ -137,17 +138,72 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
 
   const allowlist = new Allowlist(options.authorizedKeysFile, log);
   allowlist.loadInitial();
+
+  // The listener is bound before anything is written (audit log, signing
+  // key, stores): a port in use, or any other refusal to bind, leaves
+  // nothing behind. Requests that arrive while the rest starts wait for it.
+  let handler: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | undefined;
+  const early: Array<() => void> = [];
+  const serve = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    connections.busy(res);
+    if (handler) handler(req, res);
+    else early.push(() => (handler ? handler(req, res) : req.socket.destroy()));
+  };
+  const requestTimeout = options.requestTimeoutMs ?? 30_000;
+  const headersTimeout = Math.min(options.headersTimeoutMs ?? 10_000, requestTimeout);
+  const server = http.createServer({
+    requestTimeout,
+    headersTimeout,
+    keepAliveTimeout: 5_000,
+    // Node checks these timeouts on an interval (30 s by default), which
+    // would make a short timeout meaningless.
+    connectionsCheckingInterval: Math.max(100, Math.min(5_000, Math.floor(headersTimeout / 4))),
+  }, serve);
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: import('node:stream').Duplex) => onClientError(instanceId, err, socket));
+  // Connections are bounded and idle ones evicted first (http/connection-cap.ts);
+  // the idle timer is a backstop that fires after Node's own 408 for slow headers;
+  // the no-op 'timeout' listener keeps Node from destroying a socket that is
+  // busy serving a long request when its idle timer fires.
+  const connections = capConnections(server, { maxConnections: options.maxConnections ?? 128, idleTimeoutMs: headersTimeout + 1000 });
+  server.on('timeout', () => undefined);
+  // Expect: 100-continue (curl does this for large bodies): refuse an
+  // oversized body before the client sends it, instead of inviting it.
+  const bodyLimit = options.bodyLimitBytes ?? 1024 * 1024;
+  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (Number.isFinite(declared) && declared > bodyLimit) res.setHeader('connection', 'close');
+    else res.writeContinue();
+    serve(req, res);
+  });
+  const bound = await listenInternal(server, { ...options, ...(bindHost !== undefined ? { host: bindHost } : {}) }).catch((e: NodeJS.ErrnoException) => {
+    if (e instanceof InternalPortConfigError) throw e;
+    const host = bindHost ?? '127.0.0.1';
+    const where = options.socketPath ?? `${host.includes(':') ? `[${host}]` : host}:${options.port ?? 0}`;
+    const why = e.code === 'EADDRINUSE' ? 'it is already in use (another process listens there)' : e.code === 'EACCES' ? 'permission denied' : (e.code ?? e.message);
+    throw new InternalPortConfigError(`the internal port cannot listen on ${where}: ${why}`);
+  });
+  /** Lets go of the listener after a start that failed. */
+  const unbind = async (): Promise<void> => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    for (const go of early.splice(0)) go();
+    await closed;
+    if (options.socketPath) fs.rmSync(options.socketPath, { force: true });
+  };
+
   let audit: AuditLog;
   try {
     audit = await AuditLog.open(options.auditLogFile, log, options.audit, options.service.name);
   } catch (e) {
+    await unbind();
     throw new InternalPortConfigError(`audit log ${options.auditLogFile} cannot be opened: ${(e as Error).message}`);
   }
-  // A start that fails from here on lets go of the audit log's lock, so the
-  // service (or a test) can try again in the same process.
+  // A start that fails from here on lets go of the audit log's lock and of
+  // the listener, so the service (or a test) can try again in the same process.
   const cleanups: Array<() => Promise<void>> = [];
   const giveUp = async (e: unknown): Promise<never> => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    await unbind();
     await audit.abandon();
     throw e;
   };
@@ -167,6 +223,8 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     { maxTtlSeconds: options.grants?.maxTtlSeconds ?? DEFAULT_GRANT_MAX_TTL_SECONDS, retainEndedSeconds: options.grants?.retainEndedSeconds ?? 86_400 },
   );
   try {
+    // A file store elsewhere than the audit log's directory gets the same check (src/server/README.md, "Files").
+    if (!options.grants?.store && options.grants?.file) await ensurePrivateDataDir(path.dirname(path.resolve(options.grants.file)));
     await grants.start();
   } catch (e) {
     flags.close();
@@ -223,6 +281,7 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
   const heldRun = { router, resolveKey, jobs, audit, log };
   let approvals: ApprovalService;
   try {
+    if (options.approvals?.file) await ensurePrivateDataDir(path.dirname(path.resolve(options.approvals.file)));
     approvals = await ApprovalService.open({
       file: options.approvals?.file ?? path.join(path.dirname(audit.file), 'approvals.json'),
       expirySeconds: options.approvals?.expirySeconds ?? 3600,
@@ -276,7 +335,7 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
   }
 
   const skew = options.clockSkewSeconds ?? 60;
-  const handler = createRequestHandler({
+  handler = createRequestHandler({
     router,
     // The same resolver re-checks a held request's requester when it runs.
     resolveKey,
@@ -295,38 +354,8 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     requireReasonForDestructive: options.requireReasonForDestructive === true,
     review: [approvalsStage(approvals)],
   });
-  const requestTimeout = options.requestTimeoutMs ?? 30_000;
-  const headersTimeout = Math.min(options.headersTimeoutMs ?? 10_000, requestTimeout);
-  const server = http.createServer({
-    requestTimeout,
-    headersTimeout,
-    keepAliveTimeout: 5_000,
-    // Node checks these timeouts on an interval (30 s by default), which
-    // would make a short timeout meaningless.
-    connectionsCheckingInterval: Math.max(100, Math.min(5_000, Math.floor(headersTimeout / 4))),
-  }, (req, res) => {
-    connections.busy(res);
-    handler(req, res);
-  });
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: import('node:stream').Duplex) => onClientError(instanceId, err, socket));
-  // Connections are bounded and idle ones evicted first (http/connection-cap.ts);
-  // the idle timer is a backstop that fires after Node's own 408 for slow headers;
-  // the no-op 'timeout' listener keeps Node from destroying a socket that is
-  // busy serving a long request when its idle timer fires.
-  const connections = capConnections(server, { maxConnections: options.maxConnections ?? 128, idleTimeoutMs: headersTimeout + 1000 });
-  server.on('timeout', () => undefined);
-  // Expect: 100-continue (curl does this for large bodies): refuse an
-  // oversized body before the client sends it, instead of inviting it.
-  const bodyLimit = options.bodyLimitBytes ?? 1024 * 1024;
-  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const declared = Number(req.headers['content-length'] ?? NaN);
-    if (Number.isFinite(declared) && declared > bodyLimit) res.setHeader('connection', 'close');
-    else res.writeContinue();
-    connections.busy(res);
-    handler(req, res);
-  });
+  for (const go of early.splice(0)) go();
 
-  const bound = await listenInternal(server, { ...options, ...(bindHost !== undefined ? { host: bindHost } : {}) }).catch(giveUp);
   log('info', `internal port of ${options.service.name} listening on ${bound.address} (${allowlist.size} key(s) allowed)`);
 
   let closing: Promise<void> | undefined;

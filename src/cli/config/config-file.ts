@@ -3,8 +3,8 @@
  * Every context field can also come from a global flag, so a runbook can
  * run without this file at all.
  */
-import fs from 'node:fs';
-import path from 'node:path';
+import { privateDirOf, readConfigText } from './private-dir.js';
+import { writePrivateFile } from './private-file.js';
 import { UsageError } from '../errors/usage-error.js';
 
 type YamlModule = typeof import('yaml');
@@ -92,13 +92,14 @@ function normalizeContext(name: string, raw: unknown, file: string): ContextConf
 
 /** Reads the config; a missing file is an empty config. */
 export async function readConfig(file: string): Promise<ConfigFile> {
-  let text: string;
+  let text: string | undefined;
   try {
-    text = await fs.promises.readFile(file, 'utf8');
+    text = readConfigText(file);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { contexts: {} };
+    if ((e as Error).name === 'UnsafeDirError') throw e;
     throw new UsageError(`cannot read config ${file}: ${(e as Error).message}`);
   }
+  if (text === undefined) return { contexts: {} };
   const YAML = await loadYaml();
   let doc: unknown;
   try {
@@ -118,21 +119,18 @@ export async function readConfig(file: string): Promise<ConfigFile> {
   return cfg;
 }
 
-/** Writes the config atomically (temp file + rename), mode 0600, directory 0700. */
-export async function writeConfig(file: string, cfg: ConfigFile): Promise<void> {
+/**
+ * Writes the config atomically (a temp file created exclusively beside it,
+ * then renamed over it), mode 0600, in a directory that is the operator's
+ * and writable by nobody else (README, "Local files"). `ownDir`: the file is
+ * in opsctl's own config directory (not one named by OPSCTL_CONFIG), which
+ * is tightened to 0700.
+ */
+export async function writeConfig(file: string, cfg: ConfigFile, opts: { ownDir?: boolean } = {}): Promise<void> {
   const YAML = await loadYaml();
-  await fs.promises.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  privateDirOf(file, 'config', { tighten: opts.ownDir === true });
   const body: Record<string, unknown> = {};
   if (cfg['current-context']) body['current-context'] = cfg['current-context'];
   body.contexts = cfg.contexts;
-  const text = YAML.stringify(body);
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fh = await fs.promises.open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await fs.promises.rename(tmp, file);
+  writePrivateFile(file, YAML.stringify(body), { sync: true });
 }
