@@ -165,7 +165,6 @@ export async function portThroughput({ seconds = 3, rounds = 3, cpuProf, scenari
     const bareReq = raw('GET', '/v1/health', {}, '127.0.0.1');
     const publicReq = raw('GET', '/orders', {}, `127.0.0.1:${service.public.port}`);
     const gen = (cfg) => loadGen({ host: '127.0.0.1', connections: CONNECTIONS, seconds, pids: [], ...cfg }, tmp);
-    const sat = { bare: {}, bareVerify: {}, port: {} };
     const cpuOf = async (rate) => {
       const b = await gen({ port: bare.port, request: bareReq, pids: [bare.pid], ...(rate ? { rate } : {}) });
       const bv = await gen({ port: bareVerify.port, request: bareReq, pids: [bareVerify.pid], ...(rate ? { rate } : {}) });

@@ -8,6 +8,9 @@ import { FileGrantStore } from './grants/file-grant-store.js';
 import { GrantService } from './grants/grant-service.js';
 import { grantsResolver } from './grants/grant-resolver.js';
 import { ReplayCache } from './auth/replay-cache.js';
+import { VerifyAdmission, verifyLimitsProblem } from './auth/verify-admission.js';
+import { VerifyQueue } from './auth/verify-queue.js';
+import { pace } from './http/pace.js';
 import { AuditLog } from './audit/audit-log.js';
 import { InternalPortConfigError } from './config-error.js';
 import { FileFlagStore } from './flags/file-flag-store.js';
@@ -49,6 +52,12 @@ function checkOptions(o: InternalPortOptions): void {
     if (g.granterRole !== undefined && !isRole(g.granterRole)) fail('grants.granterRole must be viewer, operator or admin');
   }
   for (const k of ['clockSkewSeconds', 'bodyLimitBytes', 'headersTimeoutMs', 'requestTimeoutMs', 'maxConcurrentJobs', 'maxConnections', 'shutdownGraceMs'] as const) positive(k);
+  const limitsProblem = verifyLimitsProblem(o.verifyLimits);
+  if (limitsProblem) fail(limitsProblem);
+  const rc = o.replayCache;
+  if (rc !== undefined && (!rc || typeof rc !== 'object' || (rc.noncesPerSecond !== undefined && (typeof rc.noncesPerSecond !== 'number' || !Number.isFinite(rc.noncesPerSecond) || rc.noncesPerSecond <= 0)))) {
+    fail('replayCache.noncesPerSecond must be a positive number');
+  }
   const a = o.approvals;
   if (a !== undefined) {
     if (!a || typeof a !== 'object') fail('approvals must be an object');
@@ -165,7 +174,9 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
   } catch (e) {
     return giveUp(new InternalPortConfigError((e as Error).message));
   }
-  const metrics = new PortMetrics(() => jobs.countByState());
+  const skew = options.clockSkewSeconds ?? 60;
+  const replay = ReplayCache.forWindow(skew, options.replayCache?.noncesPerSecond);
+  const metrics = new PortMetrics(() => jobs.countByState(), () => ({ entries: replay.size, capacity: replay.capacity }));
   registerAuditSinkMetrics(metrics.registry, audit);
   const router = new Router();
   // Approval policies of standard endpoints come from the options; a
@@ -227,7 +238,6 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     }
   }
 
-  const skew = options.clockSkewSeconds ?? 60;
   const handler = createRequestHandler({
     router,
     // The same resolver re-checks a held request's requester when it runs.
@@ -235,7 +245,9 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     // A shared grant store is asked for the signing key's grants first (one
     // indexed query), unless the allowlist already gives the key the top role.
     ...(grants.shared ? { prepareKey: (keyid: string) => (allowlist.lookup(keyid)?.role === ROLES[ROLES.length - 1] ? Promise.resolve() : grants.refreshKey(keyid)) } : {}),
-    replay: new ReplayCache(skew),
+    replay,
+    admission: new VerifyAdmission(options.verifyLimits),
+    verifyQueue: new VerifyQueue(1),
     audit,
     jobs,
     idempotency: new IdempotencyCache(),
@@ -249,6 +261,8 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
   });
   const requestTimeout = options.requestTimeoutMs ?? 30_000;
   const headersTimeout = Math.min(options.headersTimeoutMs ?? 10_000, requestTimeout);
+  // Two request starts per event-loop turn: the service's listeners get the loop between them (http/pace.ts).
+  const paced = pace(2);
   const server = http.createServer({
     requestTimeout,
     headersTimeout,
@@ -258,7 +272,7 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     connectionsCheckingInterval: Math.max(100, Math.min(5_000, Math.floor(headersTimeout / 4))),
   }, (req, res) => {
     connections.busy(res);
-    handler(req, res);
+    paced(() => handler(req, res));
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: import('node:stream').Duplex) => onClientError(instanceId, err, socket));
   // Connections are bounded and idle ones evicted first (http/connection-cap.ts);
