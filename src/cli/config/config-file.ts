@@ -3,6 +3,7 @@
  * Every context field can also come from a global flag, so a runbook can
  * run without this file at all.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors/usage-error.js';
@@ -90,14 +91,32 @@ function normalizeContext(name: string, raw: unknown, file: string): ContextConf
   return out;
 }
 
-/** Reads the config; a missing file is an empty config. */
-export async function readConfig(file: string): Promise<ConfigFile> {
-  let text: string;
-  try {
-    text = await fs.promises.readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { contexts: {} };
-    throw new UsageError(`cannot read config ${file}: ${(e as Error).message}`);
+/** Only what JSON keeps exactly (plain objects, arrays, strings, finite numbers, booleans, null). */
+function jsonExact(v: unknown): boolean {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return true;
+  if (typeof v === 'number') return Number.isFinite(v);
+  if (Array.isArray(v)) return v.every(jsonExact);
+  if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) return Object.values(v as object).every(jsonExact);
+  return false;
+}
+
+/**
+ * The config text parsed, from `cacheFile` when it holds the parse of this
+ * very text (keyed by its SHA-256, so any edit misses), else by the YAML
+ * parser, whose loading alone is about a sixth of a command sent through a
+ * held connection (README, "Performance"). The cache holds what the config
+ * holds (no secrets), 0600 in a 0700 directory; failing to write it costs
+ * the next command the parser again, nothing else.
+ */
+async function parseYaml(text: string, file: string, cacheFile: string | undefined): Promise<unknown> {
+  const sha256 = createHash('sha256').update(text).digest('hex');
+  if (cacheFile) {
+    try {
+      const c = JSON.parse(await fs.promises.readFile(cacheFile, 'utf8')) as { sha256?: unknown; doc?: unknown };
+      if (c.sha256 === sha256) return c.doc;
+    } catch {
+      /* no cache yet, or unreadable: parse */
+    }
   }
   const YAML = await loadYaml();
   let doc: unknown;
@@ -106,6 +125,32 @@ export async function readConfig(file: string): Promise<ConfigFile> {
   } catch (e) {
     throw new UsageError(`config ${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
   }
+  if (cacheFile && jsonExact(doc)) {
+    try {
+      await fs.promises.mkdir(path.dirname(cacheFile), { recursive: true, mode: 0o700 });
+      const tmp = `${cacheFile}.${process.pid}.tmp`;
+      await fs.promises.writeFile(tmp, JSON.stringify({ sha256, doc }), { mode: 0o600 });
+      await fs.promises.rename(tmp, cacheFile);
+    } catch {
+      /* only a cache */
+    }
+  }
+  return doc;
+}
+
+/**
+ * Reads the config; a missing file is an empty config. With `cacheFile`,
+ * an unchanged config is read without loading the YAML parser.
+ */
+export async function readConfig(file: string, cacheFile?: string): Promise<ConfigFile> {
+  let text: string;
+  try {
+    text = await fs.promises.readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { contexts: {} };
+    throw new UsageError(`cannot read config ${file}: ${(e as Error).message}`);
+  }
+  const doc = await parseYaml(text, file, cacheFile);
   if (doc === null || doc === undefined) return { contexts: {} };
   if (typeof doc !== 'object') throw new UsageError(`config ${file} must be a mapping`);
   const d = doc as Record<string, unknown>;
