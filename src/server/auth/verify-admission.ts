@@ -5,10 +5,13 @@
  * per keyid and per peer, and a request whose keyid or peer has spent its
  * budget is refused (429 `limit.auth`) BEFORE any verify is attempted.
  *
- * Only failures spend: a request takes one token from each of its two
- * buckets before its verify and gets both back when its signature verifies,
- * so legitimate traffic never runs a bucket down, however fast it comes; at
- * most `burst` verifies per bucket are in flight before their verdict.
+ * Only failures spend: a verify is attempted while both of the request's
+ * buckets hold a token, and a signature that does not verify takes one from
+ * each; legitimate traffic never runs a bucket down, however fast or
+ * concurrent it is. The check is made again when the verify is about to
+ * start (verify-queue.ts), so forgeries waiting in the queue meanwhile are
+ * refused there too: what a flood gets verified is the burst, the refill,
+ * and at most the verifies already running.
  *
  * The peer is the connection (remote address and port), not the address:
  * the port listens on loopback only and every client arrives from 127.0.0.1
@@ -47,8 +50,18 @@ class Buckets {
   private readonly map = new Map<string, { tokens: number; at: number }>();
   constructor(readonly limit: BucketLimit) {}
 
-  /** Takes a token; false (nothing taken) when there is none. */
-  take(key: string, now: number): boolean {
+  /** Whether `key` has a token (refilled to `now`); nothing is taken. */
+  has(key: string, now: number): boolean {
+    return this.bucket(key, now).tokens >= 1;
+  }
+
+  /** Takes a token (a failed verify); never below zero. */
+  take(key: string, now: number): void {
+    const b = this.bucket(key, now);
+    b.tokens = Math.max(0, b.tokens - 1);
+  }
+
+  private bucket(key: string, now: number): { tokens: number; at: number } {
     let b = this.map.get(key);
     if (b) {
       b.tokens = Math.min(this.limit.burst, b.tokens + ((now - b.at) / 1000) * this.limit.perSecond);
@@ -58,14 +71,7 @@ class Buckets {
       b = { tokens: this.limit.burst, at: now };
       this.map.set(key, b);
     }
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
-    return true;
-  }
-
-  give(key: string): void {
-    const b = this.map.get(key);
-    if (b) b.tokens = Math.min(this.limit.burst, b.tokens + 1);
+    return b;
   }
 
   /** Seconds until `key` has a token again (for Retry-After). */
@@ -96,20 +102,17 @@ export class VerifyAdmission {
     this.peers = new Buckets({ ...DEFAULT_VERIFY_LIMITS.perPeer, ...limits.perPeer });
   }
 
-  /** Before a verify: one token from the keyid's bucket and one from the peer's, or a refusal. */
+  /** Before a verify: may it be attempted (both buckets hold a token), or refused by which limit. */
   admit(keyid: string, peer: string, now = Date.now()): Admission {
-    if (!this.keyids.take(keyid, now)) return { ok: false, by: 'keyid', retryAfterSeconds: Math.max(1, this.keyids.wait(keyid)) };
-    if (!this.peers.take(peer, now)) {
-      this.keyids.give(keyid);
-      return { ok: false, by: 'peer', retryAfterSeconds: Math.max(1, this.peers.wait(peer)) };
-    }
+    if (!this.keyids.has(keyid, now)) return { ok: false, by: 'keyid', retryAfterSeconds: Math.max(1, this.keyids.wait(keyid)) };
+    if (!this.peers.has(peer, now)) return { ok: false, by: 'peer', retryAfterSeconds: Math.max(1, this.peers.wait(peer)) };
     return { ok: true };
   }
 
-  /** After the verify: a signature that verified gives both tokens back. */
-  verified(keyid: string, peer: string): void {
-    this.keyids.give(keyid);
-    this.peers.give(peer);
+  /** A signature that did not verify: one token from the keyid's bucket and one from the peer's. */
+  failed(keyid: string, peer: string, now = Date.now()): void {
+    this.keyids.take(keyid, now);
+    this.peers.take(peer, now);
   }
 }
 

@@ -1,4 +1,5 @@
 import { verifyPrepared, type PreparedVerification, type VerifyResult } from '../../protocol/index.js';
+import type { Admission } from './verify-admission.js';
 
 /**
  * Runs Ed25519 verifies on libuv's thread pool (crypto.verify with a
@@ -15,14 +16,24 @@ export class VerifyQueue {
 
   constructor(private readonly inFlight = 1) {}
 
-  run(p: PreparedVerification): Promise<VerifyResult> {
-    if (this.busy < this.inFlight) return this.start(p);
-    return new Promise<VerifyResult>((resolve) => {
-      this.waiting.push(() => resolve(this.start(p)));
+  /**
+   * The verdict, or the refusal `admit` gives when asked just before the
+   * verify starts (a flood's forgeries that waited in the queue while the
+   * first ones failed are refused there, unverified).
+   */
+  run(p: PreparedVerification, admit?: () => Admission): Promise<VerifyResult | Extract<Admission, { ok: false }>> {
+    if (this.busy < this.inFlight) return this.start(p, admit);
+    return new Promise((resolve) => {
+      this.waiting.push(() => resolve(this.start(p, admit)));
     });
   }
 
-  private start(p: PreparedVerification): Promise<VerifyResult> {
+  private start(p: PreparedVerification, admit?: () => Admission): Promise<VerifyResult | Extract<Admission, { ok: false }>> {
+    const a = admit?.();
+    if (a && !a.ok) {
+      this.waiting.shift()?.();
+      return Promise.resolve(a);
+    }
     this.busy++;
     return verifyPrepared(p, true).then((v) => {
       this.busy--;

@@ -48,7 +48,7 @@ import {
 } from '../../protocol/index.js';
 import type { KeyResolver, ResolvedKey } from '../auth/key-resolver.js';
 import type { ReplayCache } from '../auth/replay-cache.js';
-import type { VerifyAdmission } from '../auth/verify-admission.js';
+import type { Admission, VerifyAdmission } from '../auth/verify-admission.js';
 import type { VerifyQueue } from '../auth/verify-queue.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { AuditEvent } from '../audit/audit-record.js';
@@ -235,21 +235,27 @@ export const authenticate: Stage = async (deps, s) => {
     throw new ProblemError(prepared.code, prepared.detail);
   }
   const peer = s.event.peer ?? 'unknown';
-  const admitted = deps.admission?.admit(prepared.keyid, peer);
-  if (admitted && !admitted.ok) {
+  const refuse = (a: Extract<Admission, { ok: false }>): never => {
     s.event.keyid = prepared.keyid.slice(0, 200);
-    deps.metrics.refusedUnverified(admitted.by);
-    s.res.setHeader('retry-after', String(admitted.retryAfterSeconds));
-    throw new ProblemError('limit.auth', admitted.by === 'keyid'
-      ? `too many signatures by key ${prepared.keyid.slice(0, 64)} failed to verify; it is refused unverified for ${admitted.retryAfterSeconds} s`
-      : `too many signatures on this connection failed to verify; open a new one or retry in ${admitted.retryAfterSeconds} s`);
-  }
-  const verdict = deps.verifyQueue ? await deps.verifyQueue.run(prepared) : verifyPrepared(prepared);
+    deps.metrics.refusedUnverified(a.by);
+    s.res.setHeader('retry-after', String(a.retryAfterSeconds));
+    throw new ProblemError('limit.auth', a.by === 'keyid'
+      ? `too many signatures by key ${prepared.keyid.slice(0, 64)} failed to verify; it is refused unverified for ${a.retryAfterSeconds} s`
+      : `too many signatures on this connection failed to verify; open a new one or retry in ${a.retryAfterSeconds} s`);
+  };
+  const admission = deps.admission;
+  const admitted = admission?.admit(prepared.keyid, peer);
+  if (admitted && !admitted.ok) refuse(admitted);
+  const verdict = deps.verifyQueue
+    ? await deps.verifyQueue.run(prepared, admission ? () => admission.admit(prepared.keyid, peer) : undefined)
+    : verifyPrepared(prepared);
   if (!verdict.ok) {
+    if ('by' in verdict) return refuse(verdict);
     if (verdict.keyid) s.event.keyid = verdict.keyid.slice(0, 200);
+    // Only a signature that does not verify spends the admission budget.
+    admission?.failed(prepared.keyid, peer);
     throw new ProblemError(verdict.code, verdict.detail);
   }
-  deps.admission?.verified(verdict.keyid, peer);
   if (!resolved) throw new ProblemError('auth.unknown_key', `key ${verdict.keyid} is not in the allowlist`);
   s.resolved = resolved;
   s.principal = resolved.principal;
