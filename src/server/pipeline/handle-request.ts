@@ -4,7 +4,10 @@
  * refuse, or returns 'done' when it has answered the request itself):
  *
  *   1. authenticate  body size from Content-Length (413) → RFC 9421 signature
- *                    through the key resolver (401) → bound to this instance
+ *                    through the key resolver (401): its fields, coverage,
+ *                    key and window, then the admission limits on failed
+ *                    verifies (429 limit.auth, unverified), then the Ed25519
+ *                    verify (on the thread pool) → bound to this instance
  *                    (401 auth.instance) — nothing else is learnt about the
  *                    port by an unauthenticated caller
  *   2. readBody      body within the limit (413) → content-digest (401) →
