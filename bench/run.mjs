@@ -2,7 +2,9 @@
 // machine speed and load cancel out as far as they can. Every case runs N
 // times, round robin (after warm-up rounds), and the median is reported,
 // with the CPU time (user + system, from /usr/bin/time) of each command
-// beside its wall time, and the load average before and after.
+// beside its wall time — of the command's own processes only: what an
+// OpenSSH command makes sshd and the remote curl do is not in it — and the
+// load average before and after.
 //
 //   startup   node -e 0  vs  opsctl --help  vs  opsctl __complete (TAB on `flags get`)
 //   import    import('got')  vs  import('node:http')
