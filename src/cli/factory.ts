@@ -10,7 +10,7 @@ import { canPrompt, colorEnabled } from './io.js';
 import { DEFAULT_MAX_RESPONSE_SIZE, type GlobalOptions } from './globals.js';
 import { readConfig, type ConfigFile } from './config/config-file.js';
 import { configPath, ownKnownHostsPath, userKnownHostsPath, sshConfigPath } from './config/paths.js';
-import { privateRuntimeDir } from './config/private-dir.js';
+import { privateCacheDir, privateRuntimeDir } from './config/private-dir.js';
 import { resolveContext, type ResolvedContext } from './config/resolve-context.js';
 import { createOutput, type Output } from './output/output.js';
 import { createPrompter, type Prompter } from './prompt/prompter.js';
@@ -109,7 +109,9 @@ export function createFactory(io: IOStreams, getGlobals: () => GlobalOptions): F
     globals: () => currentTarget()?.globals ?? getGlobals(),
     configPath: () => configPath(env),
     config() {
-      configPromise ??= readConfig(configPath(env));
+      // The parsed config is cached by content, so an unchanged one skips the YAML parser
+      // (a leading dot: no context name, hence no completion cache, can take that file name).
+      configPromise ??= readConfig(configPath(env), () => path.join(privateCacheDir(env), '.config.parsed.json'));
       return configPromise;
     },
     invalidateConfig() {

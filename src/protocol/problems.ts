@@ -23,6 +23,7 @@ export const PROBLEMS = {
   'not_found': { status: 404, title: 'Not found' },
   'method_not_allowed': { status: 405, title: 'Method not allowed' },
   'limit.jobs': { status: 429, title: 'Too many concurrent jobs' },
+  'limit.auth': { status: 429, title: 'Too many signatures failed to verify for this key or connection; retry shortly' },
   'audit.unavailable': { status: 503, title: 'Audit log cannot be written; mutating requests are refused' },
   'store.unavailable': { status: 503, title: 'A store cannot be written (disk full, database unreachable); nothing was changed' },
   'timeout': { status: 408, title: 'Request timed out' },

@@ -8,6 +8,9 @@ import { FileGrantStore } from './grants/file-grant-store.js';
 import { GrantService } from './grants/grant-service.js';
 import { grantsResolver } from './grants/grant-resolver.js';
 import { ReplayCache } from './auth/replay-cache.js';
+import { VerifyAdmission, verifyLimitsProblem } from './auth/verify-admission.js';
+import { VerifyQueue } from './auth/verify-queue.js';
+import { pace } from './http/pace.js';
 import { AuditLog } from './audit/audit-log.js';
 import { InternalPortConfigError } from './config-error.js';
 import { ensurePrivateDataDir } from './private-data-dir.js';
@@ -54,6 +57,12 @@ function checkOptions(o: InternalPortOptions): void {
     if (g.granterRole !== undefined && !isRole(g.granterRole)) fail('grants.granterRole must be viewer, operator or admin');
   }
   for (const k of ['clockSkewSeconds', 'bodyLimitBytes', 'headersTimeoutMs', 'requestTimeoutMs', 'maxConcurrentJobs', 'maxConnections', 'shutdownGraceMs'] as const) positive(k);
+  const limitsProblem = verifyLimitsProblem(o.verifyLimits);
+  if (limitsProblem) fail(limitsProblem);
+  const rc = o.replayCache;
+  if (rc !== undefined && (!rc || typeof rc !== 'object' || (rc.noncesPerSecond !== undefined && (typeof rc.noncesPerSecond !== 'number' || !Number.isFinite(rc.noncesPerSecond) || rc.noncesPerSecond <= 0)))) {
+    fail('replayCache.noncesPerSecond must be a positive number');
+  }
   const a = o.approvals;
   if (a !== undefined) {
     if (!a || typeof a !== 'object') fail('approvals must be an object');
@@ -144,9 +153,11 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
   // nothing behind. Requests that arrive while the rest starts wait for it.
   let handler: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | undefined;
   const early: Array<() => void> = [];
+  const paced = pace(2);
   const serve = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     connections.busy(res);
-    if (handler) handler(req, res);
+    // Two request starts per event-loop turn: the service's listeners get the loop between them (http/pace.ts).
+    if (handler) paced(() => handler!(req, res));
     else early.push(() => (handler ? handler(req, res) : req.socket.destroy()));
   };
   const requestTimeout = options.requestTimeoutMs ?? 30_000;
@@ -246,7 +257,9 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
   } catch (e) {
     return giveUp(new InternalPortConfigError((e as Error).message));
   }
-  const metrics = new PortMetrics(() => jobs.countByState());
+  const skew = options.clockSkewSeconds ?? 60;
+  const replay = ReplayCache.forWindow(skew, options.replayCache?.noncesPerSecond);
+  const metrics = new PortMetrics(() => jobs.countByState(), () => ({ entries: replay.size, capacity: replay.capacity }));
   registerAuditSinkMetrics(metrics.registry, audit);
   const router = new Router();
   // Approval policies of standard endpoints come from the options; a
@@ -334,7 +347,6 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     }
   }
 
-  const skew = options.clockSkewSeconds ?? 60;
   handler = createRequestHandler({
     router,
     // The same resolver re-checks a held request's requester when it runs.
@@ -342,7 +354,9 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     // A shared grant store is asked for the signing key's grants first (one
     // indexed query), unless the allowlist already gives the key the top role.
     ...(grants.shared ? { prepareKey: (keyid: string) => (allowlist.lookup(keyid)?.role === ROLES[ROLES.length - 1] ? Promise.resolve() : grants.refreshKey(keyid)) } : {}),
-    replay: new ReplayCache(skew),
+    replay,
+    admission: new VerifyAdmission(options.verifyLimits),
+    verifyQueue: new VerifyQueue(1),
     audit,
     jobs,
     idempotency: new IdempotencyCache(),

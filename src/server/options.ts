@@ -5,6 +5,7 @@
  */
 import type { Registry } from 'prom-client';
 import type { AuditLogOptions } from './audit/audit-log.js';
+import type { VerifyLimits } from './auth/verify-admission.js';
 import type { ApprovalPolicy, JsonSchema, Role, Scope, HttpMethod, FlagType, FlagValue, FlagView } from '../protocol/index.js';
 
 export type { FlagType, FlagValue, FlagView };
@@ -404,6 +405,20 @@ export interface InternalPortOptions {
   audit?: AuditLogOptions;
   /** ± window for the signature's `created` (default 60). */
   clockSkewSeconds?: number;
+  /**
+   * Failed signature verifies allowed per keyid (default burst 20, 5/s) and
+   * per connection (burst 10, 2/s) before requests naming that keyid or on
+   * that connection are refused unverified with 429 `limit.auth`; only
+   * failures spend (src/server/README.md, "Performance of the internal port").
+   */
+  verifyLimits?: VerifyLimits;
+  /**
+   * The replay cache's cap is `noncesPerSecond` × a nonce's lifetime
+   * (2 × clockSkewSeconds): default 5,000, i.e. 600,000 nonces (≈ 60 bytes
+   * each) at ±60 s. A sustained signed rate above it gets 503 `server.busy`;
+   * a live nonce is never evicted (src/server/README.md, "Performance").
+   */
+  replayCache?: { noncesPerSecond?: number };
   /** Default 1 MiB. */
   bodyLimitBytes?: number;
   headersTimeoutMs?: number;

@@ -3,8 +3,9 @@
  * Every context field can also come from a global flag, so a runbook can
  * run without this file at all.
  */
+import { createHash } from 'node:crypto';
 import { privateDirOf, readConfigText } from './private-dir.js';
-import { writePrivateFile } from './private-file.js';
+import { readPrivateFile, writePrivateFile } from './private-file.js';
 import { UsageError } from '../errors/usage-error.js';
 
 type YamlModule = typeof import('yaml');
@@ -90,8 +91,63 @@ function normalizeContext(name: string, raw: unknown, file: string): ContextConf
   return out;
 }
 
-/** Reads the config; a missing file is an empty config. */
-export async function readConfig(file: string): Promise<ConfigFile> {
+/** Only what JSON keeps exactly (plain objects, arrays, strings, finite numbers, booleans, null). */
+function jsonExact(v: unknown): boolean {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return true;
+  if (typeof v === 'number') return Number.isFinite(v);
+  if (Array.isArray(v)) return v.every(jsonExact);
+  if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) return Object.values(v as object).every(jsonExact);
+  return false;
+}
+
+/**
+ * The config text parsed, from `cacheFile` when it holds the parse of this
+ * very text (keyed by its SHA-256, so any edit misses), else by the YAML
+ * parser, whose loading alone is about a sixth of a command sent through a
+ * held connection (README, "Performance"). The cache holds what the config
+ * holds (no secrets); `cacheFile()` names it in a checked private directory
+ * (README, "Local files") and it is read and written like every other file
+ * of opsctl's own. Failing to find or write it costs the next command the
+ * parser again, nothing else.
+ */
+async function parseYaml(text: string, file: string, cacheFile: (() => string | undefined) | undefined): Promise<unknown> {
+  const sha256 = createHash('sha256').update(text).digest('hex');
+  let cache: string | undefined;
+  try {
+    cache = cacheFile?.();
+  } catch {
+    cache = undefined;
+  }
+  if (cache) {
+    try {
+      const c = JSON.parse(readPrivateFile(cache) ?? 'null') as { sha256?: unknown; doc?: unknown } | null;
+      if (c && c.sha256 === sha256) return c.doc;
+    } catch {
+      /* unreadable: parse */
+    }
+  }
+  const YAML = await loadYaml();
+  let doc: unknown;
+  try {
+    doc = YAML.parse(text);
+  } catch (e) {
+    throw new UsageError(`config ${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (cache && jsonExact(doc)) {
+    try {
+      writePrivateFile(cache, JSON.stringify({ sha256, doc }));
+    } catch {
+      /* only a cache */
+    }
+  }
+  return doc;
+}
+
+/**
+ * Reads the config; a missing file is an empty config. With `cacheFile`,
+ * an unchanged config is read without loading the YAML parser.
+ */
+export async function readConfig(file: string, cacheFile?: () => string | undefined): Promise<ConfigFile> {
   let text: string | undefined;
   try {
     text = readConfigText(file);
@@ -100,13 +156,7 @@ export async function readConfig(file: string): Promise<ConfigFile> {
     throw new UsageError(`cannot read config ${file}: ${(e as Error).message}`);
   }
   if (text === undefined) return { contexts: {} };
-  const YAML = await loadYaml();
-  let doc: unknown;
-  try {
-    doc = YAML.parse(text);
-  } catch (e) {
-    throw new UsageError(`config ${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
-  }
+  const doc = await parseYaml(text, file, cacheFile);
   if (doc === null || doc === undefined) return { contexts: {} };
   if (typeof doc !== 'object') throw new UsageError(`config ${file} must be a mapping`);
   const d = doc as Record<string, unknown>;

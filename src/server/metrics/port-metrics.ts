@@ -7,8 +7,10 @@ export class PortMetrics {
   private readonly requests: Counter<'endpoint' | 'status'>;
   private readonly denied: Counter<'code'>;
   private readonly duration: Histogram<'endpoint'>;
+  private readonly unverified: Counter<'limit'>;
 
-  constructor(jobStates: () => Record<JobState, number>) {
+  /** `replayCache`: the nonce cache's size and cap, reported as gauges (src/server/README.md, "Performance"). */
+  constructor(jobStates: () => Record<JobState, number>, replayCache?: () => { entries: number; capacity: number }) {
     this.requests = new Counter({ name: 'opsctl_internal_requests_total', help: 'Requests to the internal port by endpoint and status', labelNames: ['endpoint', 'status'], registers: [this.registry] });
     this.denied = new Counter({ name: 'opsctl_internal_denied_total', help: 'Requests refused before running, by problem code', labelNames: ['code'], registers: [this.registry] });
     this.duration = new Histogram({
@@ -27,6 +29,16 @@ export class PortMetrics {
         for (const [state, n] of Object.entries(jobStates())) this.set({ state }, n);
       },
     });
+    this.unverified = new Counter({ name: 'opsctl_internal_verify_refused_total', help: 'Requests refused before their signature was verified because their keyid or connection had too many failed verifies (429 limit.auth), by limit', labelNames: ['limit'], registers: [this.registry] });
+    if (replayCache) {
+      new Gauge({ name: 'opsctl_internal_replay_cache_entries', help: 'Nonces remembered by the replay cache (live within the signature window)', registers: [this.registry], collect() { this.set(replayCache().entries); } });
+      new Gauge({ name: 'opsctl_internal_replay_cache_capacity', help: 'Most nonces the replay cache holds before refusing with 503 server.busy (scales with the signature window)', registers: [this.registry], collect() { this.set(replayCache().capacity); } });
+    }
+  }
+
+  /** A request refused before its verify by an admission limit ('keyid' or 'peer'). */
+  refusedUnverified(limit: 'keyid' | 'peer'): void {
+    this.unverified.inc({ limit });
   }
 
   observe(endpoint: string, status: number, seconds: number, deniedCode?: string): void {
