@@ -15,15 +15,18 @@ import { ensureBuilt, ROOT } from '../helpers/build.js';
 ensureBuilt();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsctl-config-cache-'));
 const file = path.join(dir, 'config.yaml');
-const cache = path.join(dir, 'cache', '.config.parsed.json');
+// Where the Factory puts it: the checked private cache dir (README, "Local files").
+const cache = path.join(dir, 'cache', 'opsctl', '.config.parsed.json');
 
 /** readConfig in a fresh process: the config it read and whether the yaml package was loaded. */
 function read(): { config: unknown; yamlLoaded: boolean; error?: string } {
   const src = `
     import { createRequire } from 'node:module';
     const { readConfig } = await import(${JSON.stringify(path.join(ROOT, 'dist/src/cli/config/config-file.js'))});
+    const { privateCacheDir } = await import(${JSON.stringify(path.join(ROOT, 'dist/src/cli/config/private-dir.js'))});
+    const cacheFile = () => privateCacheDir({ XDG_CACHE_HOME: ${JSON.stringify(path.join(dir, 'cache'))}, HOME: ${JSON.stringify(dir)} }) + '/.config.parsed.json';
     let config, error;
-    try { config = await readConfig(${JSON.stringify(file)}, ${JSON.stringify(cache)}); } catch (e) { error = e.message; }
+    try { config = await readConfig(${JSON.stringify(file)}, cacheFile); } catch (e) { error = e.message; }
     const loaded = Object.keys(createRequire(import.meta.url).cache).some((p) => p.includes('/node_modules/yaml/'));
     process.stdout.write(JSON.stringify({ config, yamlLoaded: loaded, error }));`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', src], { encoding: 'utf8' });
