@@ -7,6 +7,7 @@ export class PortMetrics {
   private readonly requests: Counter<'endpoint' | 'status'>;
   private readonly denied: Counter<'code'>;
   private readonly duration: Histogram<'endpoint'>;
+  private readonly ofrepRequests: Counter<'endpoint' | 'status'>;
 
   constructor(jobStates: () => Record<JobState, number>) {
     this.requests = new Counter({ name: 'opsctl_internal_requests_total', help: 'Requests to the internal port by endpoint and status', labelNames: ['endpoint', 'status'], registers: [this.registry] });
@@ -16,6 +17,13 @@ export class PortMetrics {
       help: 'Internal port request duration',
       labelNames: ['endpoint'],
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers: [this.registry],
+    });
+    // OFREP reads are not audited one by one (src/server/README.md, "OFREP"): this is what counts them.
+    this.ofrepRequests = new Counter({
+      name: 'opsctl_ofrep_requests_total',
+      help: 'Requests to the OFREP listener by endpoint (evaluate, bulk, other) and status (304: a bulk poll that found nothing new)',
+      labelNames: ['endpoint', 'status'],
       registers: [this.registry],
     });
     new Gauge({
@@ -33,5 +41,9 @@ export class PortMetrics {
     this.requests.inc({ endpoint, status: String(status) });
     this.duration.observe({ endpoint }, seconds);
     if (deniedCode) this.denied.inc({ code: deniedCode });
+  }
+
+  ofrep(endpoint: 'evaluate' | 'bulk' | 'other', status: number): void {
+    this.ofrepRequests.inc({ endpoint, status: String(status) });
   }
 }
