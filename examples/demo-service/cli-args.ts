@@ -7,12 +7,13 @@ export const USAGE = `usage: demo-service --data-dir DIR --internal-port N --pub
                     [--slow-migrations MS] [--audit-syslog udp://HOST:PORT|tcp://HOST:PORT|unix:PATH]...
                     [--audit-stdout] [--audit-checkpoint-every N] [--audit-checkpoint-seconds S]
                     [--database URL] [--approval-expiry SECONDS] [--no-approvals]
-                    [--ready-file FILE]
+                    [--ofrep unix:/PATH|127.0.0.1:PORT] [--ready-file FILE]
 
 Starts the demo orders service: a public HTTP API on --public-port and the
 opsctl internal port on --internal-port (0 = a free port for either). Once both
 listen it prints one line on stdout: {"internal":"HOST:PORT","public":"HOST:PORT"}
-(and writes the same line to --ready-file). Logs go to stderr. With
+(with --ofrep also "ofrep":"HOST:PORT" or the socket path) and writes the same line
+to --ready-file. Logs go to stderr. With
 --audit-stdout, the audit records follow that first line on stdout, one JSON
 line each. Under plain \`npm run\`, npm prints its own "> opsctl@… demo-service"
 banner on stdout first: use \`npm run -s demo-service\` or --ready-file.
@@ -37,6 +38,10 @@ banner on stdout first: use \`npm run -s demo-service\` or --ready-file.
   --approval-expiry S     how long a held request waits for its approval (default 3600)
   --no-approvals          run migrations.down and purge-cancelled-orders without a second person's
                           approval (by default each needs one, break-glass allowed)
+  --ofrep LISTEN          also serve the flags read-only over OFREP (OpenFeature Remote Evaluation
+                          Protocol) for a service in any language: unix:/PATH (socket 0600),
+                          127.0.0.1:PORT, [::1]:PORT or localhost:PORT (0 = a free port); unsigned,
+                          so loopback or a unix socket only
   --ready-file FILE       once both ports listen, write the address line to FILE (atomically: it
                           appears complete or not at all; any old FILE is removed at start, and
                           FILE again at a clean exit) — for a supervisor or script whose stdout
@@ -63,6 +68,8 @@ export interface DemoServiceArgs {
   approvalExpirySeconds: number;
   /** Where to write the address line too (--ready-file). */
   readyFile?: string;
+  /** --ofrep: where the OFREP listener listens (checked by the server module). */
+  ofrep?: string;
 }
 
 function port(name: string, raw: string | undefined): number {
@@ -103,6 +110,7 @@ export function parseDemoArgs(argv: string[]): DemoServiceArgs | null {
         'approval-expiry': { type: 'string' },
         'no-approvals': { type: 'boolean' },
         'ready-file': { type: 'string' },
+        ofrep: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -134,8 +142,10 @@ export function parseDemoArgs(argv: string[]): DemoServiceArgs | null {
   const expiry = values['approval-expiry'] ?? '3600';
   if (!/^\d{1,6}$/.test(expiry) || Number(expiry) < 1) throw new UsageError(`--approval-expiry must be a number of seconds, at least 1 (got "${expiry}")`);
   const readyFile = values['ready-file'] === undefined ? undefined : path.resolve(required('ready-file', values['ready-file']));
+  const ofrep = values.ofrep === undefined ? undefined : required('ofrep', values.ofrep);
   return {
     ...(database !== undefined ? { database } : {}),
+    ...(ofrep !== undefined ? { ofrep } : {}),
     ...(readyFile !== undefined ? { readyFile } : {}),
     dataDir,
     internalPort: port('internal-port', values['internal-port']),

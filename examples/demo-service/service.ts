@@ -47,6 +47,8 @@ export interface DemoServiceConfig {
   /** Default true: migrations.down and purge-cancelled-orders need one approval (break-glass allowed). */
   approvals?: boolean;
   approvalExpirySeconds?: number;
+  /** Serve the flags over OFREP too (src/server/README.md, "OFREP"): unix:/PATH or a loopback HOST:PORT. */
+  ofrep?: string;
   log: Logger;
 }
 
@@ -114,6 +116,7 @@ export async function startDemoService(config: DemoServiceConfig): Promise<Runni
       metricsRegistry: metrics.registry,
       healthChecks: healthChecks(data, () => portRef),
       endpoints: [ordersStatsEndpoint(data)],
+      ...(config.ofrep !== undefined ? { ofrep: { listen: config.ofrep } } : {}),
       log,
     });
     portRef = port.flags;

@@ -173,7 +173,7 @@ test('plain HTTP: every error has its OFREP code and status, JSON, never a stack
     ['POST', '/ofrep/v1/evaluate/flags/beta_share', '{"context":{"targetingKey":42}}', undefined, 400, 'INVALID_CONTEXT'],
     ['POST', '/ofrep/v1/evaluate/flags/beta_share', '{"context":{"plan":"pro"}}', undefined, 400, 'TARGETING_KEY_MISSING'],
     ['POST', '/ofrep/v1/evaluate/flags', '{"context":"x"}', undefined, 400, 'INVALID_CONTEXT'],
-    ['POST', '/ofrep/v1/evaluate/flags/new_checkout', '{}', { 'content-type': 'text/plain' }, 415, 'PARSE_ERROR'],
+    ['POST', '/ofrep/v1/evaluate/flags/new_checkout', 'a=b', { 'content-type': 'application/x-www-form-urlencoded' }, 400, 'PARSE_ERROR'],
     ['POST', '/ofrep/v1/evaluate/flags/new_checkout', '{}', { 'content-type': 'application/json', host: 'rebound.example:80' }, 403, 'GENERAL'],
     ['GET', '/ofrep/v1/evaluate/flags/new_checkout', undefined, {}, 405, 'GENERAL'],
     ['PUT', '/ofrep/v1/evaluate/flags', '{}', undefined, 405, 'GENERAL'],
@@ -193,10 +193,11 @@ test('plain HTTP: every error has its OFREP code and status, JSON, never a stack
   }
   // A single failure names its key, as OFREP's evaluationFailure requires.
   assert.equal((await raw('POST', '/ofrep/v1/evaluate/flags/nope', '{}')).json.key, 'nope');
-  // Hosts that are loopback pass; so do an empty body and a body with no context (only a rollout needs a key).
+  // Hosts that are loopback pass; so do an empty body, a body with no context (only a rollout needs a key) and no Content-Type.
   for (const host of ['localhost', `127.0.0.1:${h.port.ofrep!.port}`, '[::1]:1']) {
     assert.equal((await raw('POST', '/ofrep/v1/evaluate/flags/mode', '', { host })).status, 200, host);
   }
+  assert.equal((await raw('POST', '/ofrep/v1/evaluate/flags/mode', '{}', {})).json.value, 'readonly');
   // Too large: 413 before the body is read.
   const big = await raw('POST', '/ofrep/v1/evaluate/flags/mode', JSON.stringify({ context: { targetingKey: 'k', pad: 'x'.repeat(70_000) } }));
   assert.deepEqual([big.status, big.json.errorCode], [413, 'PARSE_ERROR']);

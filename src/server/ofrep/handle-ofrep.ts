@@ -66,12 +66,6 @@ async function handle(o: OfrepHandlerOptions, req: IncomingMessage, res: ServerR
     discardAndClose(req, OFREP_BODY_LIMIT);
     return;
   }
-  const type = req.headers['content-type'];
-  if (type !== undefined && !/^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i.test(type)) {
-    fail(415, 'PARSE_ERROR', 'the body must be JSON (Content-Type: application/json)');
-    discardAndClose(req, OFREP_BODY_LIMIT);
-    return;
-  }
   let raw: Buffer;
   try {
     raw = await readBody(req, OFREP_BODY_LIMIT);
