@@ -21,6 +21,8 @@ import { JobRegistry } from './jobs/job-registry.js';
 import { capConnections } from './http/connection-cap.js';
 import { checkListenTarget, listenInternal, resolveListenHost } from './listen/listen.js';
 import { portLogger, type PortLog } from './logger.js';
+import { ofrepListenTarget } from './ofrep/listen-target.js';
+import { startOfrep, type OfrepListener } from './ofrep/start-ofrep.js';
 import { PortMetrics } from './metrics/port-metrics.js';
 import { registerAuditSinkMetrics } from './audit/sinks/sink-metrics.js';
 import type { InternalPort, InternalPortOptions } from './options.js';
@@ -139,6 +141,10 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
   checkOptions(options);
   checkListenTarget(options);
   const bindHost = await resolveListenHost(options);
+  // The OFREP listener is checked (and its name resolved) before anything
+  // opens, like the port's own bind: a bad `ofrep.listen` changes nothing.
+  const ofrepTarget = options.ofrep !== undefined ? ofrepListenTarget(options.ofrep) : undefined;
+  const ofrepHost = ofrepTarget ? await resolveListenHost(ofrepTarget) : undefined;
   const log = portLogger(options);
   const startedAt = Date.now();
   // New at every start and different on every replica: what binds a signed
@@ -372,9 +378,11 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
 
   log('info', `internal port of ${options.service.name} listening on ${bound.address} (${allowlist.size} key(s) allowed)`);
 
+  let ofrep: OfrepListener | undefined;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      await ofrep?.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       // Long-polls answer now, so their connections are not left to be cut.
@@ -393,12 +401,31 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     return closing;
   };
 
+  if (ofrepTarget) {
+    try {
+      ofrep = await startOfrep({
+        target: { ...ofrepTarget, ...(ofrepHost !== undefined ? { host: ofrepHost } : {}) },
+        flags,
+        metrics,
+        log,
+        headersTimeoutMs: headersTimeout,
+        requestTimeoutMs: requestTimeout,
+        maxConnections: options.maxConnections ?? 128,
+      });
+    } catch (e) {
+      await close();
+      throw e;
+    }
+    log('info', `OFREP listener of ${options.service.name} on ${ofrep.address} (read-only, unsigned: every process that can reach it reads the flags)`);
+  }
+
   return {
     address: bound.address,
     host: bound.host,
     port: bound.port,
     instanceId,
     flags,
+    ...(ofrep ? { ofrep: { address: ofrep.address, host: ofrep.host, port: ofrep.port } } : {}),
     close,
   };
 }

@@ -386,6 +386,29 @@ export interface NotificationsOptions {
   pollSeconds?: number;
 }
 
+/**
+ * The OFREP listener (OpenFeature Remote Evaluation Protocol): the port's
+ * flags, read-only and unsigned, for a service in any language through its
+ * OpenFeature SDK's OFREP provider. src/server/README.md, "OFREP", has the
+ * endpoints and the threat model.
+ */
+export interface OfrepOptions {
+  /**
+   * Where it listens: `unix:/absolute/path.sock`, or loopback TCP as
+   * `127.0.0.1:PORT`, `[::1]:PORT` or `localhost:PORT` (port 0: a free one).
+   * Anything else is refused at start, with no override: every local process
+   * that can reach the listener reads every flag.
+   */
+  listen: string;
+  /**
+   * Mode of a `unix:` socket: `'0600'` (default: the service's own user) or
+   * `'0660'` (its group too, e.g. a sidecar's service running as another
+   * user of a shared group). A socket file left by a crashed process is
+   * replaced; a live socket or any other file at the path refuses the start.
+   */
+  socketMode?: '0600' | '0660';
+}
+
 export type HealthCheck = () => Promise<boolean | { ok: boolean; detail?: string }> | boolean | { ok: boolean; detail?: string };
 
 export interface InternalPortOptions {
@@ -452,6 +475,8 @@ export interface InternalPortOptions {
   grants?: GrantsOptions;
   /** Signed event notifications to webhooks and Slack (docs/notifications.md); off unless given. */
   notifications?: NotificationsOptions;
+  /** Serve the flags over OFREP on a second, read-only listener (started after the port listens, closed by close()). */
+  ofrep?: OfrepOptions;
   /** Where the port logs operational messages (never secrets). Default: stderr. */
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
@@ -465,5 +490,7 @@ export interface InternalPort {
   readonly instanceId: string;
   /** Read the current flag values from the service's own code. */
   readonly flags: FlagReader;
+  /** The OFREP listener when `ofrep` was given: `host:port` or the socket path (an OFREP provider's base URL is `http://` + a TCP address). */
+  readonly ofrep?: { readonly address: string; readonly host: string | undefined; readonly port: number | undefined };
   close(): Promise<void>;
 }

@@ -8,6 +8,7 @@ export class PortMetrics {
   private readonly denied: Counter<'code'>;
   private readonly duration: Histogram<'endpoint'>;
   private readonly unverified: Counter<'limit'>;
+  private readonly ofrepRequests: Counter<'endpoint' | 'status'>;
 
   /** `replayCache`: the nonce cache's size and cap, reported as gauges (src/server/README.md, "Performance"). */
   constructor(jobStates: () => Record<JobState, number>, replayCache?: () => { entries: number; capacity: number }) {
@@ -18,6 +19,13 @@ export class PortMetrics {
       help: 'Internal port request duration',
       labelNames: ['endpoint'],
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers: [this.registry],
+    });
+    // OFREP reads are not audited one by one (src/server/README.md, "OFREP"): this is what counts them.
+    this.ofrepRequests = new Counter({
+      name: 'opsctl_ofrep_requests_total',
+      help: 'Requests to the OFREP listener by endpoint (evaluate, bulk, other) and status (304: a bulk poll that found nothing new)',
+      labelNames: ['endpoint', 'status'],
       registers: [this.registry],
     });
     new Gauge({
@@ -45,5 +53,9 @@ export class PortMetrics {
     this.requests.inc({ endpoint, status: String(status) });
     this.duration.observe({ endpoint }, seconds);
     if (deniedCode) this.denied.inc({ code: deniedCode });
+  }
+
+  ofrep(endpoint: 'evaluate' | 'bulk' | 'other', status: number): void {
+    this.ofrepRequests.inc({ endpoint, status: String(status) });
   }
 }
