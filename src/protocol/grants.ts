@@ -49,5 +49,14 @@ export interface GrantList {
   maxTtlSeconds: number;
 }
 
+/** The answer of DELETE /v1/grants/{id}. */
+export interface GrantRevokeAnswer {
+  grant: GrantView;
+  /** False when it had already ended (nothing changed). */
+  revoked: boolean;
+  /** The grants made under it (recursively) that ended with it now, each also an audit record. */
+  ended: GrantView[];
+}
+
 /** The longest grant a service gives unless it configures otherwise: 8 hours. */
 export const DEFAULT_GRANT_MAX_TTL_SECONDS = 8 * 3600;
