@@ -116,6 +116,12 @@ export class GrantService {
   private sweeping: Promise<void> | undefined;
   private sweepAgain = false;
   private closed = false;
+  /**
+   * Grants whose parent ended that a sweep has tried to end already: not
+   * tried again on every request (a shared store that says "not active" is
+   * ahead of this replica's list, which the next re-read brings up to date).
+   */
+  private endingTried = new Set<string>();
 
   constructor(
     private readonly store: GrantStore,
@@ -162,7 +168,7 @@ export class GrantService {
       if (state !== 'active') continue;
       // A grant made under one that ended is over, whatever its own record says yet.
       if (!this.chainAlive(g, now)) {
-        noticedExpiry = true;
+        if (!this.endingTried.has(g.id)) noticedExpiry = true;
         continue;
       }
       if (!best || rank(g.role) > rank(best.role) || (rank(g.role) === rank(best.role) && g.expiresAt > best.expiresAt)) best = g;
@@ -441,6 +447,7 @@ export class GrantService {
       updated = await this.store.revoke(child.id, revokedBy, new Date(now).toISOString(), parentId);
     } catch (e) {
       // Still ended for every request (its parent is), and the next sweep tries to record it again.
+      this.endingTried.delete(child.id);
       this.log('error', `grant ${child.id}, made under ${parentId}, could not be marked revoked: ${(e as Error).message}`);
       return undefined;
     }
@@ -473,6 +480,8 @@ export class GrantService {
     }
     this.grants = next;
     this.keys = keys;
+    // A fresh list: whatever is still to be ended gets another try.
+    this.endingTried.clear();
   }
 
   private async reload(): Promise<void> {
@@ -525,7 +534,8 @@ export class GrantService {
     // pruned) without this end recorded yet: revoked now, one record each.
     for (const g of [...this.grants.values()]) {
       if (this.closed) return;
-      if (grantState(g, now) !== 'active' || this.chainAlive(g, now)) continue;
+      if (grantState(g, now) !== 'active' || this.chainAlive(g, now) || this.endingTried.has(g.id)) continue;
+      this.endingTried.add(g.id);
       const parent = this.endedParent(g, now);
       const parentId = typeof parent === 'string' ? parent : parent?.id ?? g.parents![0]!;
       const by = typeof parent === 'object' && parent.revokedBy ? parent.revokedBy : `end of grant ${parentId}`;
