@@ -18,6 +18,7 @@ export const PROBLEMS = {
   'approval.closed': { status: 409, title: 'The approval was already decided' },
   'approval.limit': { status: 429, title: 'Too many pending approvals for this requester' },
   'approval.break_glass': { status: 403, title: 'Break-glass is not allowed here' },
+  'grant.principal_taken': { status: 409, title: 'The grant\'s principal name belongs to an allowlisted key or another live grant' },
   'precondition.failed': { status: 412, title: 'Precondition failed' },
   'conflict.locked': { status: 409, title: 'Resource is locked' },
   'not_found': { status: 404, title: 'Not found' },

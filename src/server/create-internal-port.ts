@@ -237,7 +237,7 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     options.grants?.store ?? new FileGrantStore(options.grants?.file ?? path.join(path.dirname(audit.file), 'grants.json')),
     audit,
     log,
-    { maxTtlSeconds: options.grants?.maxTtlSeconds ?? DEFAULT_GRANT_MAX_TTL_SECONDS, retainEndedSeconds: options.grants?.retainEndedSeconds ?? 86_400 },
+    { maxTtlSeconds: options.grants?.maxTtlSeconds ?? DEFAULT_GRANT_MAX_TTL_SECONDS, retainEndedSeconds: options.grants?.retainEndedSeconds ?? 86_400, allowlist },
   );
   try {
     // A file store elsewhere than the audit log's directory gets the same check (src/server/README.md, "Files").
@@ -298,6 +298,8 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
   // Grants extend the allowlist: the higher role of the two wins.
   const resolveKey = grantsResolver(allowlist, grants);
   const heldRun = { router, resolveKey, jobs, audit, log };
+  // One set of Idempotency-Key bindings: requests that ran (admit) and requests held for approval.
+  const idempotency = new IdempotencyCache();
   let approvals: ApprovalService;
   try {
     if (options.approvals?.file) await ensurePrivateDataDir(path.dirname(path.resolve(options.approvals.file)));
@@ -308,6 +310,8 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
       audit,
       log,
       run: heldRun,
+      idempotency,
+      grantLive: (id) => grants.isLive(id),
     });
   } catch (e) {
     return giveUp(new InternalPortConfigError(`approvals cannot be loaded: ${(e as Error).message}`));
@@ -365,7 +369,7 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     verifyQueue: new VerifyQueue(1),
     audit,
     jobs,
-    idempotency: new IdempotencyCache(),
+    idempotency,
     metrics,
     log,
     bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,

@@ -163,6 +163,17 @@ export interface Principal {
   keyid: string;
   /** Set when the role in effect comes from a grant (see `grants`): its id, which the audit records carry. */
   grantId?: string;
+  /** With grantId: who gave that grant (its `grantedBy`). */
+  grantedBy?: string;
+  /**
+   * Whom the key acts for when approvals count persons (src/server/README.md,
+   * "Approvals count persons"): the allowlist name of an allowlisted key; for
+   * a key known only through a grant, the person who created the grant.
+   * Undefined means `name`.
+   */
+  person?: string;
+  /** The persons the role in effect comes from through grants (the granter, and theirs up the chain); empty without a grant. */
+  derivedFrom?: string[];
 }
 
 export interface RequestContext {
@@ -232,6 +243,18 @@ export interface StoredGrant {
   approvalId?: string;
   /** Set once the expiry audit record was written (exactly once, across replicas too). */
   expiryRecordedAt?: string;
+  /**
+   * Whom a key on no allowlist acts for under this grant: the person who
+   * created it (for an access request, the requester's person). Absent in
+   * grants stored before persons were counted (then `grantedBy`).
+   */
+  actsFor?: string;
+  /** Every person the grant's authority comes from (its granters, and theirs up the chain). */
+  derivedFrom?: string[];
+  /** The grants it was made under: it ends when any of them ends (revoked or expired). */
+  parents?: string[];
+  /** Set on a grant revoked because a grant it was made under ended: that grant's id. */
+  endedWith?: string;
 }
 
 /**
@@ -246,16 +269,22 @@ export interface GrantStore {
   readonly shared: boolean;
   load(): Promise<StoredGrant[]>;
   insert(grant: StoredGrant): Promise<void>;
-  /** Marks the grant revoked if it is neither revoked nor expired; the updated grant, or undefined when it was not active. */
-  revoke(id: string, revokedBy: string, revokedAt: string): Promise<StoredGrant | undefined>;
+  /**
+   * Marks the grant revoked if it is neither revoked nor expired; the updated
+   * grant, or undefined when it was not active. `endedWith` names the grant
+   * whose end ended this one (a revocation that cascades), kept as `endedWith`.
+   */
+  revoke(id: string, revokedBy: string, revokedAt: string, endedWith?: string): Promise<StoredGrant | undefined>;
   /** True for exactly one caller per grant: that caller writes the expiry record. */
   claimExpiry(id: string, at: string): Promise<boolean>;
   /** Forgets grants that ended before `before`. */
   prune(before: string): Promise<void>;
   /**
-   * The grants of one key as stored right now. A shared store that has it is
-   * asked before each request from a key that a grant could lift, so a grant
-   * created or revoked on another replica counts from the next request.
+   * The grants of one key as stored right now, plus every grant they were
+   * made under (`parents`, recursively), so that a parent ended on another
+   * replica ends them too. A shared store that has it is asked before each
+   * request from a key that a grant could lift, so a grant created or
+   * revoked on another replica counts from the next request.
    */
   forKey?(keyid: string): Promise<StoredGrant[]>;
   /** Calls back when another replica changed the store (shared stores); returns an unsubscribe function. */

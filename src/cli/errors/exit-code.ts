@@ -48,7 +48,7 @@ const BY_NAME: Record<string, { exitCode: number; code: string }> = {
 };
 
 /** Problem codes that mean "what you typed is wrong" rather than "it failed". */
-const USAGE_PROBLEMS = new Set(['request.invalid']);
+const USAGE_PROBLEMS = new Set(['request.invalid', 'grant.principal_taken']);
 
 export function reportError(err: unknown, ctx: ReportContext = {}): ErrorReport {
   if (!(err instanceof Error)) return { exitCode: ExitCode.FAILED, message: String(err), code: 'failed', status: null };
