@@ -12,6 +12,7 @@ export const DESCRIPTION = [
   `The target comes from a context in the config file, or from the global options, so a runbook needs no config file. Hosts named in ~/.ssh/config resolve as OpenSSH would (HostName, User, Port, IdentityFile, ProxyJump).`,
   `Destructive actions (applying or reverting migrations, destructive tasks) first show what will happen, then ask. A context marked protected makes the operator type its name; [[--yes]] skips the question; without a terminal and without [[--yes]] nothing is sent.`,
   `With [[-o json]] the result is exactly one JSON document on standard output (NDJSON for [[--follow]] streams); notes, progress and colour go to standard error.`,
+  `On a terminal, tables fit its width: the column naming what you type next (a flag, task or migration name, a job or approval id, a host) is never cut, descriptions are cut to one line ending in an ellipsis, and secondary columns are left out with a note; [[--wide]] cuts nothing. Piped, a table is tab-separated and whole.`,
 ];
 
 export const ENVIRONMENT: Array<[string, string]> = [

@@ -44,7 +44,8 @@ export function fleetDocument(outcomes: HostOutcome[]): unknown {
   };
 }
 
-const HOST: Column = { key: '__host', header: 'host' };
+// The host is what an operator types next (--host): never cut, like the item's own name.
+const HOST: Column = { key: '__host', header: 'host', fit: 'id' };
 
 /**
  * Rows whose `name` is the same on several hosts but whose `value` differs

@@ -46,14 +46,15 @@ export function auditColumns(c: Colors): Column[] {
     return s === 'denied' || s === 'error' ? c.red(s) : s === 'accepted' ? c.yellow(s) : c.green(s);
   };
   return [
-    { key: 'seq', header: 'seq' },
-    { key: 'time', header: 'time' },
+    { key: 'seq', header: 'seq', fit: 'id' },
+    // Cut no shorter than the time of day (2026-12-06T20:30:36…).
+    { key: 'time', header: 'time', minWidth: 20 },
     { key: 'principal', header: 'who', format: (v, r) => (v ? `${String(v)}${r.role ? ` (${String(r.role)})` : ''}` : String(r.keyid ?? '-')) },
     // The log's own records (checkpoint, repair, suppressed) have a type instead of an endpoint.
     { key: 'endpoint', header: 'endpoint', format: (v, r) => String(v ?? (r.type ? `[${String(r.type)}]` : `${String(r.method ?? '')} ${String(r.path ?? '')}`)) },
     { key: 'outcome', header: 'outcome', format: outcome },
     { key: 'status', header: 'status', format: (v, r) => `${statusText(v, r)}${r.code ? ` ${String(r.code)}` : ''}` },
-    { key: 'jobId', header: 'job' },
-    { key: 'reason', header: 'reason' },
+    { key: 'jobId', header: 'job', optional: true },
+    { key: 'reason', header: 'reason', fit: 'text' },
   ];
 }
