@@ -97,6 +97,31 @@ test('a task with --follow streams progress to the end', async (t) => {
   assert.equal(lines.at(-1).state, 'succeeded');
 });
 
+/** A line-by-line reader of stdout (a runbook's `while read`): every non-empty line must be one JSON object. */
+function jsonLines(stdout: string): Array<Record<string, any>> {
+  return stdout.split('\n').filter((l) => l !== '').map((l, i) => {
+    let v: unknown;
+    assert.doesNotThrow(() => (v = JSON.parse(l)), `line ${i + 1} is not one JSON document: ${l}\n--- stdout:\n${stdout}`);
+    assert.ok(v && typeof v === 'object' && !Array.isArray(v), `line ${i + 1} is not an object: ${l}`);
+    return v as Record<string, any>;
+  });
+}
+
+test('--follow -o json is NDJSON to the last line: a held request under --no-wait, the job\'s logs', async (t) => {
+  if (!stack) return t.skip('no sshd');
+  // The demo holds purge-cancelled-orders for a second person: the approval is the one line.
+  const held = await stack.cli([...stack.connection, '-o', 'json', 'tasks', 'run', 'purge-cancelled-orders', '--param', 'olderThanDays=30', '--yes', '--follow', '--no-wait']);
+  assert.equal(held.code, 0, held.stderr);
+  const lines = jsonLines(held.stdout);
+  assert.equal(lines.length, 1, held.stdout);
+  assert.match(String(lines[0]!.approval?.id), /\S/);
+  const run = await stack.cli([...stack.connection, '-o', 'json', 'tasks', 'run', 'recompute-totals', '--param', 'pauseMs=0']);
+  assert.equal(run.code, 0, run.stderr);
+  const logs = await stack.cli([...stack.connection, '-o', 'json', 'jobs', 'logs', JSON.parse(run.stdout).jobId, '--follow']);
+  assert.equal(logs.code, 0, logs.stderr);
+  assert.equal(jsonLines(logs.stdout).at(-1)!.type, 'end');
+});
+
 test('audit tail shows the records; audit verify is ok', async (t) => {
   if (!stack) return t.skip('no sshd');
   const tail = await stack.cli([...stack.connection, '-o', 'json', 'audit', 'tail', '-n', '5']);

@@ -195,9 +195,21 @@ export class Output {
     return Boolean(this.io.stdout.isTTY);
   }
 
-  /** The one JSON document of a -o json run. */
+  /** The command streams (--follow, --watch): under -o json every stdout line is one JSON object. */
+  private streaming = false;
+
+  /**
+   * Marks this run as a stream (--follow, --watch): from now on a JSON
+   * document is written on one line too, so a line-by-line reader (`jq -c`,
+   * `while read`) never meets a pretty-printed one after the NDJSON lines.
+   */
+  beginStream(): void {
+    this.streaming = true;
+  }
+
+  /** The one JSON document of a -o json run (one line when the run streams). */
   printJson(value: unknown): void {
-    this.io.stdout.write(JSON.stringify(value, null, 2) + '\n');
+    this.io.stdout.write((this.streaming ? JSON.stringify(value) : JSON.stringify(value, null, 2)) + '\n');
   }
 
   /** One NDJSON line (for --follow streams under -o json). */
