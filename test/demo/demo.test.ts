@@ -3,7 +3,9 @@
  * step of the tour ran, nothing left running, nothing left on disk, nothing
  * written to HOME. And `--keep`: the one pasted line drives the kept
  * environment (a real command, and TAB completion with nothing else to
- * source, in bash, zsh and fish), Ctrl-C tears it down.
+ * source, in bash, zsh and fish), the second line makes a second terminal
+ * bob, with whom README's two-person approval walkthrough runs as written,
+ * and Ctrl-C tears it down.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureBuilt, ROOT } from '../helpers/stack.js';
+import { requireTmux, runInTerminal } from '../helpers/tmux.js';
 
 const DEMO = path.join(ROOT, 'dist/src/demo/main.js');
 
@@ -52,6 +55,8 @@ test('npm run demo: the whole tour through the real tunnel, exit 0, nothing left
     '$ opsctl flags enable maintenance_mode',
     '$ opsctl metrics --filter ^demo_orders',
     '$ opsctl tasks run recompute-totals --follow',
+    '$ opsctl tasks run purge-cancelled-orders --param olderThanDays=30 --yes --no-wait',
+    'bob$ opsctl approvals approve ',
     '$ opsctl audit tail -n 8',
     '$ opsctl audit verify',
   ]) {
@@ -63,6 +68,7 @@ test('npm run demo: the whole tour through the real tunnel, exit 0, nothing left
   assert.match(r.stdout, /HTTP 503 .*maintenance/);
   assert.match(all, /progress 100%/);
   assert.match(all, /audit log intact/);
+  assert.match(all, /approved: tasks\.run ran as alice/, 'bob approved what alice asked for');
   assert.match(r.stdout, /Torn down/);
   const dir = demoDir(r.stdout);
   assert.equal(fs.existsSync(dir), false, 'temp dir removed');
@@ -107,9 +113,9 @@ test('npm run demo -- --keep: the printed line explores the kept environment; Ct
     if (Date.now() > deadline) assert.fail(`no paste line:\n${out}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-  // No $SHELL in this environment: the line is for bash, and only one line.
+  // No $SHELL in this environment: the lines are for bash, one for you and one for a second person.
   const [, line, bashFile] = pasteLine.exec(out)!;
-  assert.equal(out.split('\n').filter((l) => /^ {2}source /.test(l)).length, 1, 'one line to paste');
+  assert.deepEqual(out.split('\n').filter((l) => /^ {2}source /.test(l)).map((l) => path.basename(l)), ['activate.bash', 'activate-bob.bash'], 'one line to paste, and one for bob');
   const dir = demoDir(out);
   assert.ok(bashFile!.startsWith(dir), `the file lives in the demo dir: ${bashFile}`);
 
@@ -154,6 +160,8 @@ test('npm run demo -- --keep: the printed line explores the kept environment; Ct
     for (const name of ['discount_percent', 'maintenance_mode', 'max_page_size']) assert.ok(names.includes(name), `fish offers ${name}: ${f.stdout} ${f.stderr}`);
   }
 
+  await readmeTwoPersonWalkthrough(t, env, line!, /^ {2}(source \S+activate-bob\.bash)$/m.exec(out)![1]!);
+
   assert.ok(processesUsing(dir).length > 0, 'the demo service runs while kept');
   child.kill('SIGINT');
   const code = await exited;
@@ -162,3 +170,55 @@ test('npm run demo -- --keep: the printed line explores the kept environment; Ct
   assert.deepEqual(processesUsing(dir), [], 'nothing left running');
   assert.deepEqual(fs.readdirSync(env.HOME!).filter((f) => f !== 'bin'), [], 'nothing written to HOME');
 });
+
+/**
+ * README "Approvals and dry-run": the `alice$` and `bob$` lines exactly as
+ * written (Q3vX… replaced by the real id), alice in one terminal (her
+ * command waits), bob in another (he types "approve"); alice's own attempt to
+ * approve is refused before anything is shown.
+ */
+async function readmeTwoPersonWalkthrough(t: { diagnostic(s: string): void }, env: Record<string, string>, aliceLine: string, bobLine: string): Promise<void> {
+  if (requireTmux(t as never)) return;
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const said = (who: string) =>
+    readme.split('\n').filter((l) => l.startsWith(`${who}$ `)).map((l) => l.slice(who.length + 2).replace(/\s{2,}#.*$/, '').trim());
+  const [down, ...aliceRest] = said('alice');
+  const [show, approve, ...bobRest] = said('bob');
+  assert.ok(down && show && approve && !aliceRest.length && !bobRest.length, `the README's walkthrough: alice ${said('alice')} bob ${said('bob')}`);
+  const shell = (activate: string, command: string) => runInTerminal(['bash', '--norc', '--noprofile', '-c', `${activate}\n${command}`], env, ROOT);
+
+  const alice = shell(aliceLine, down!);
+  try {
+    const screen = await alice.waitFor(/a second person runs:\s+opsctl --context demo approvals approve [A-Za-z0-9]{16}/, 60_000);
+    const id = /held as approval ([A-Za-z0-9]{16}), expires/.exec(screen)![1]!;
+    // The README's own words for what alice sees, with the demo's context.
+    assert.match(screen, new RegExp(`migrations\\.down needs 1 approval\\(s\\) by another person: held as approval ${id}, expires `));
+
+    const self = shell(aliceLine, `opsctl approvals approve ${id}`);
+    const refused = await self.exit();
+    assert.equal(refused.code, 3, refused.screen);
+    assert.match(refused.screen, /alice asked for this request and cannot approve it; another person must/);
+    assert.doesNotMatch(refused.screen, /Type "approve"/);
+
+    const shown = spawnSync('bash', ['--norc', '--noprofile', '-c', `${bobLine}\n${show!.replace('Q3vX…', id)}`], { env, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(shown.status, 0, shown.stderr);
+    assert.match(shown.stdout, /requester\s+alice \(admin/);
+    assert.match(shown.stdout, /reason\s+roll back release 42/);
+    const bob = shell(bobLine, approve!.replace('Q3vX…', id));
+    try {
+      await bob.waitFor(/Type "approve" to approve/, 60_000);
+      bob.type('approve');
+      const r = await bob.exit();
+      assert.equal(r.code, 0, r.screen);
+      assert.match(r.screen, /approved: migrations\.down ran as alice/);
+    } finally {
+      bob.kill();
+    }
+    const done = await alice.exit();
+    assert.equal(done.code, 0, done.screen);
+    assert.match(done.screen, /approved by bob; migrations\.down ran/);
+    assert.match(done.screen, /reverted 2 migration\(s\)/);
+  } finally {
+    alice.kill();
+  }
+}

@@ -19,12 +19,5 @@ export function sameDigest(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/**
- * Principal names compared the way a person reads them: "Alice", " alice "
- * and the full-width "ａｌｉｃｅ" are the same person, so a second key under
- * a look-alike name cannot approve its owner's own request.
- */
-export function samePerson(a: string, b: string): boolean {
-  const norm = (s: string) => s.normalize('NFKC').trim().toLowerCase().replace(/\s+/g, ' ');
-  return norm(a) === norm(b);
-}
+// The CLI refuses the requester too, before asking (src/cli/commands/approvals/approve.ts): one rule, in the protocol.
+export { samePerson } from '../../protocol/approvals.js';
