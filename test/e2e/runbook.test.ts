@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { startStack, runCli, type Stack } from '../helpers/stack.js';
+import { startStack, runCli, privateHome, type Stack } from '../helpers/stack.js';
 import { startSshd, freePort, TEST_USER, type Sshd } from '../helpers/sshd.js';
 import { generateKeyPair } from '../helpers/keys.js';
 import { startSshAgent, sshAgentMissing } from '../helpers/ssh-agent.js';
@@ -177,6 +177,44 @@ test('an unknown host without a TTY: exit 5, refused', async (t) => {
   assert.equal(r.code, 5, r.stderr);
   assert.match(r.stderr, /unknown host key/i);
   assert.equal(fs.readFileSync(kh, 'utf8'), `${stack.bastion.knownHostsLine}\n`, 'nothing recorded without a TTY');
+});
+
+test('an unknown host key on a fresh machine: the hint\'s commands work as printed (ssh-keyscan for the bastion, doctor --accept-host-key behind it)', async (t) => {
+  if (!stack) return t.skip('no sshd');
+  // A new operator's machine: no ~/.config/opsctl, no ~/.ssh, no --known-hosts.
+  const fresh = privateHome('opsctl-fresh-');
+  cleanups.push(() => fs.rmSync(fresh.dir, { recursive: true, force: true }));
+  const conn = [...stack.connection];
+  conn.splice(conn.indexOf('--known-hosts'), 2);
+  const ownKnownHosts = path.join(fresh.env.XDG_CONFIG_HOME!, 'opsctl', 'known_hosts');
+  assert.equal(fs.existsSync(path.dirname(ownKnownHosts)), false);
+
+  const first = await runCli([...conn, 'health'], fresh.env);
+  assert.equal(first.code, 5, first.stderr);
+  assert.match(first.stderr, /unknown host key for bastion .* no terminal to confirm it/);
+  const keyscan = /^ {2}(mkdir -p -m 700 .* && ssh-keyscan .*)$/m.exec(first.stderr);
+  assert.ok(keyscan, `a command for the first hop:\n${first.stderr}`);
+  const ran = spawnSync('bash', ['-c', keyscan[1]!], { env: fresh.env, encoding: 'utf8' });
+  assert.equal(ran.status, 0, ran.stderr);
+  assert.equal(fs.statSync(path.dirname(ownKnownHosts)).mode & 0o777, 0o700);
+
+  // The service host is behind the bastion: ssh-keyscan cannot reach it from here, opsctl can.
+  const second = await runCli([...conn, 'health'], fresh.env);
+  assert.equal(second.code, 5, second.stderr);
+  assert.match(second.stderr, /unknown host key for host /);
+  assert.doesNotMatch(second.stderr, /ssh-keyscan/, 'no keyscan hint for a hop behind a bastion');
+  const doctor = /^ {2}opsctl doctor --accept-host-key (SHA256:\S+)/m.exec(second.stderr);
+  assert.ok(doctor, second.stderr);
+  const accepted = await runCli([...conn, 'doctor', '--accept-host-key', doctor[1]!], fresh.env);
+  assert.equal(accepted.code, 0, accepted.stdout + accepted.stderr);
+  assert.match(accepted.stderr, /recorded host key SHA256:\S+ of host .* \(accepted with --accept-host-key\)/);
+  const third = await runCli([...conn, 'health'], fresh.env);
+  assert.equal(third.code, 0, third.stderr);
+
+  // A fingerprint that is not the presented one changes nothing.
+  const wrong = await runCli([...conn, '--known-hosts', path.join(fresh.dir, 'other_known_hosts'), 'doctor', '--accept-host-key', `SHA256:${'A'.repeat(43)}`], fresh.env);
+  assert.equal(wrong.code, 5, wrong.stderr);
+  assert.equal(fs.existsSync(path.join(fresh.dir, 'other_known_hosts')), false);
 });
 
 test('a key the SSH hops accept but the service does not: exit 3', async (t) => {
