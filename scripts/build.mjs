@@ -25,6 +25,11 @@ if (process.argv.includes('--if-stale') && fs.existsSync(stamp) && fs.existsSync
   if (Math.max(...inputs.map(newest)) <= fs.statSync(stamp).mtimeMs) process.exit(0);
 }
 
+// --clean (prepack: what npm pack and npm publish ship): start from an empty
+// dist/, so no file of an older build (a module since renamed or removed) is
+// packed. The incremental build info goes too, or tsc would emit nothing.
+if (process.argv.includes('--clean')) fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
+
 const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
 if (tsc.status !== 0) {
   process.stderr.write('build: TypeScript reported errors (see above)\n');
