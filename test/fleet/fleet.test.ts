@@ -115,37 +115,6 @@ test('jobs in a fleet: status/wait/logs go to the job\'s host, noted or looked f
   assert.match(none.stderr, /job NoSuchJob0000000 not found on any host \(asked node0, node1, node2, node3\)/);
 });
 
-test('--follow -o json on a fleet: every stdout line is one JSON object, events tagged with their host, a summary line last', { skip }, async () => {
-  for (const h of ['node1', 'node2']) assert.equal((await fleet.opsctl(['--host', h, 'migrate', 'up', '--yes'])).code, 0, `migrate ${h}`);
-  // What a runbook's `while read line` does: parse each line on its own.
-  const lines = (stdout: string) => stdout.split('\n').filter(Boolean).map((l) => {
-    try {
-      return JSON.parse(l) as Record<string, any>;
-    } catch {
-      throw new Error(`not one JSON object per line: ${JSON.stringify(l)}\n--- stdout:\n${stdout}`);
-    }
-  });
-  const r = await fleet.opsctl(['--host', 'node1,node2', 'tasks', 'run', 'recompute-totals', '--param', 'pauseMs=0', '--yes', '--follow', '-o', 'json']);
-  assert.equal(r.code, 0, r.stderr);
-  const events = lines(r.stdout);
-  const summary = events.at(-1)!;
-  assert.equal(summary.type, 'summary');
-  assert.deepEqual(summary.summary, { ok: 2, failed: 0, skipped: 0 });
-  assert.deepEqual(summary.hosts.map((h: { host: string }) => h.host), ['node1', 'node2']);
-  for (const host of ['node1', 'node2']) {
-    const ends = events.filter((e) => e.host === host && e.type === 'end');
-    assert.equal(ends.length, 1, `one end event from ${host}`);
-    assert.equal(ends[0]!.state, 'succeeded');
-  }
-  // jobs logs goes to the job's host: its events, then the summary line.
-  const id = events.find((e) => e.host === 'node2')!.jobId as string;
-  const logs = await fleet.opsctl(['jobs', 'logs', id, '--follow', '-o', 'json']);
-  assert.equal(logs.code, 0, logs.stderr);
-  const logLines = lines(logs.stdout);
-  assert.equal(logLines.at(-1)!.type, 'summary');
-  assert.ok(logLines.slice(0, -1).every((e) => e.host === 'node2' && e.jobId === id), logs.stdout);
-});
-
 test('a dead host: the others answer, exit 5, the summary counts it; --max-errors 0 stops a change', { skip }, async () => {
   fleet.hosts[2]!.killSshd();
   const r = await fleet.opsctl(['health', '-o', 'json', '--timeout', '5']);
