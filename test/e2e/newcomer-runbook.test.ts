@@ -60,7 +60,7 @@ test('an unknown host key on a fresh machine: the hint\'s commands work as print
 
   const first = await runCli([...conn, 'health'], fresh.env);
   assert.equal(first.code, 5, first.stderr);
-  assert.match(first.stderr, /unknown host key for bastion .* no terminal to confirm it/);
+  assert.match(first.stderr, /unknown host key for bastion .* no TTY to confirm it/);
   const keyscan = /^ {2}(mkdir -p -m 700 .* && ssh-keyscan .*)$/m.exec(first.stderr);
   assert.ok(keyscan, `a command for the first hop:\n${first.stderr}`);
   const ran = spawnSync('bash', ['-c', keyscan[1]!], { env: fresh.env, encoding: 'utf8' });

@@ -133,7 +133,7 @@ export class HostKeyVerifier {
     }
     const prompt = this.opts.prompt;
     if (!prompt) {
-      throw new HostKeyError(`unknown host key for ${where}: ${keyType} ${fp}; no terminal to confirm it`, {
+      throw new HostKeyError(`unknown host key for ${where}: ${keyType} ${fp}; no TTY to confirm it`, {
         ...details,
         problem: 'unknown',
         hint: trustHint(fp, hop, this.opts.files[0], direct),
