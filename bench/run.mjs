@@ -19,7 +19,8 @@
 //   fanout    a fleet run against OpenSSH loops (bench/fan-out.mjs; root)
 //
 //   npm run bench -- [--only startup,oneshot,reuse,port,…] [--runs N] [--warmup N]
-//                    [--remote-user NAME]
+//                    [--remote-user NAME] [--cpu-prof DIR]   (profiles one more run of
+//                    each opsctl case and prints its self time by function)
 //
 // The OpenSSH side logs in as a user whose shell starts clean, as a user's
 // own account does: `ssh host cmd` runs `$SHELL -c cmd`, and bash then
@@ -38,6 +39,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sshdMissing, startSshd } from '../test/helpers/sshd.ts';
 import { startDemoService } from '../test/helpers/demo-service.ts';
+import { formatSummary, summariseProfile } from './cpu-profile-summary.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -194,6 +196,8 @@ if (only.has('oneshot') || only.has('reuse')) {
       if (warm.status !== 0) throw new Error(`bench: the persisted context did not work: ${warm.stderr}`);
       started.push({ stop: async () => void spawnSync(node, [CLI, '--context', 'held', 'tunnel', '--stop'], { cwd: root, env, stdio: 'ignore' }) });
       addCase('reuse', 'opsctl health (held connection)', node, [CLI, '--context', 'held', 'health', '-o', 'json']);
+      // What node itself costs to start here (the held command's floor).
+      if (!cases.some((c) => c.name === 'node -e 0')) addCase('reuse', 'node -e 0', node, ['-e', '0']);
     }
   }
 }
@@ -221,6 +225,18 @@ try {
       const { ms, cpu } = once(c);
       c.samples.push(ms);
       c.cpu.push(cpu);
+    }
+  }
+  // --cpu-prof DIR: one more run of every opsctl case under node --cpu-prof,
+  // its self time by function printed below the figures (what to cut next).
+  const profDir = opt('--cpu-prof');
+  if (profDir) {
+    for (const c of cases.filter((x) => x.cmd === node && x.args[0] === CLI)) {
+      const dir = path.resolve(profDir, c.name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, ''));
+      fs.mkdirSync(dir, { recursive: true });
+      once({ ...c, args: ['--cpu-prof', '--cpu-prof-dir', dir, ...c.args] });
+      const file = fs.readdirSync(dir).filter((n) => n.endsWith('.cpuprofile')).map((n) => path.join(dir, n)).sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
+      if (file) notes.push(`\n${c.name}: CPU profile ${file}\n${formatSummary(summariseProfile(file), 25)}`);
     }
   }
 } catch (e) {
