@@ -263,6 +263,9 @@ const comparisons = [
   { what: 'opsctl health (context) vs ssh -J … curl', a: 'opsctl health (context add)', b: 'ssh -J bastion host curl …', goal: 0.5 },
   { what: 'opsctl health (context) vs ssh -J -W (transport only)', a: 'opsctl health (context add)', b: 'ssh -J bastion -W 127.0.0.1:PORT host' },
   { what: 'opsctl health, held vs ssh -S master … curl', a: 'opsctl health (held connection)', b: 'ssh -S master host curl …', goal: 1.2 },
+  // The held command's floor: no node process can start faster than this.
+  { what: 'node -e 0 vs ssh -S master … curl (held floor)', a: 'node -e 0', b: 'ssh -S master host curl …' },
+  { what: 'opsctl health, held vs node -e 0', a: 'opsctl health (held connection)', b: 'node -e 0' },
 ].map((c) => ({ ...c, ratio: ratio(c.a, c.b), cpuRatio: ratio(c.a, c.b, medCpu) })).filter((c) => c.ratio !== undefined && Number.isFinite(c.ratio));
 const gotCost = med["import('got')"] - med["import('node:http')"];
 
