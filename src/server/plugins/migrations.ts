@@ -37,10 +37,12 @@ async function runMigrations(m: MigrationsOptions, plan: MigrationPlan, job: Job
   job.progress({ current: 0, total, message: total ? `${total} migration(s) to ${plan.direction === 'up' ? 'apply' : 'revert'}` : 'nothing to do' });
   try {
     if (!total) return { direction: plan.direction, applied: [], planHash: plan.planHash };
+    // The job goes along for migrators that run commands (their output is the job's log).
+    const migrationJob = { log: (message: string, level?: 'info' | 'warn' | 'error') => job.log(message, level), signal: job.signal };
     const ran = plan.direction === 'up'
-      ? await m.migrator.up(plan.to ? { to: plan.to } : {})
+      ? await m.migrator.up(plan.to ? { to: plan.to } : {}, migrationJob)
       // umzug's down({to}) is inclusive: stop at the oldest migration of the plan.
-      : await m.migrator.down({ to: plan.to === '0' ? 0 : plan.pending[plan.pending.length - 1]! });
+      : await m.migrator.down({ to: plan.to === '0' ? 0 : plan.pending[plan.pending.length - 1]! }, migrationJob);
     const names = ran.map((r) => r.name);
     return { direction: plan.direction, [plan.direction === 'up' ? 'applied' : 'reverted']: names, planHash: plan.planHash };
   } finally {
