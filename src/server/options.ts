@@ -107,6 +107,8 @@ export interface MigrationJob {
   log(message: string, level?: 'info' | 'warn' | 'error'): void;
   /** Aborted when an operator cancels the job or the port shuts down. */
   signal: AbortSignal;
+  /** Fields for the job's final audit record (JobContext.auditResult), e.g. a command's exit status. */
+  auditResult?(fields: Record<string, string | number | boolean | null>): void;
 }
 
 /**
@@ -218,6 +220,13 @@ export interface CustomEndpoint extends EndpointMeta {
   validate?(params: Record<string, unknown>): void;
   /** For job endpoints: runs as a server-owned job (202 {jobId}). */
   job?(params: Record<string, unknown>, ctx: JobContext): Promise<unknown>;
+  /**
+   * For job endpoints: runs in the request, before the job starts, to take
+   * what the job needs (a lock): a ProblemError refuses the request (409
+   * conflict.locked) and no job starts; the function it returns runs when
+   * the job has ended, whatever the outcome (give the lock back).
+   */
+  beforeJob?(params: Record<string, unknown>, ctx: RequestContext): Promise<(() => Promise<void> | void) | void> | (() => Promise<void> | void) | void;
   /** What a dry-run (Opsctl-Dry-Run: 1) answers as "would change"; without it, the validated params. */
   dryRun?(params: Record<string, unknown>, ctx: RequestContext): Promise<unknown> | unknown;
 }

@@ -13,9 +13,12 @@ export function customEndpointRoute(ep: CustomEndpoint): RouteDefinition {
   if (isJob === (typeof ep?.handler === 'function')) {
     throw new InternalPortConfigError(`endpoint ${JSON.stringify(ep?.id)} cannot be registered: give exactly one of handler or job`);
   }
-  if (ep.validate !== undefined && typeof ep.validate !== 'function') {
-    throw new InternalPortConfigError(`endpoint ${JSON.stringify(ep.id)} cannot be registered: validate must be a function`);
+  for (const hook of ['validate', 'dryRun', 'beforeJob'] as const) {
+    if (ep[hook] !== undefined && typeof ep[hook] !== 'function') {
+      throw new InternalPortConfigError(`endpoint ${JSON.stringify(ep.id)} cannot be registered: ${hook} must be a function`);
+    }
   }
+  if (ep.beforeJob !== undefined && !isJob) throw new InternalPortConfigError(`endpoint ${JSON.stringify(ep.id)} cannot be registered: beforeJob is for job endpoints`);
   const destructive = ep.destructive === true;
   return {
     id: ep.id,
@@ -34,7 +37,16 @@ export function customEndpointRoute(ep: CustomEndpoint): RouteDefinition {
     ...(typeof ep.validate === 'function' ? { policy: (params) => ({ role: ep.role, destructive, validate: () => ep.validate!(params) }) } : {}),
     ...(typeof ep.dryRun === 'function' ? { dryRun: ({ params, principal, requestId, reason }) => ep.dryRun!(params, { principal, requestId, reason }) } : {}),
     handler: async ({ params, principal, requestId, reason, startJob }) => {
-      if (isJob) return { job: startJob({ name: ep.id, run: (jc) => ep.job!(params, jc) }) };
+      if (isJob) {
+        const release = typeof ep.beforeJob === 'function' ? await ep.beforeJob(params, { principal, requestId, reason }) : undefined;
+        try {
+          return { job: startJob({ name: ep.id, run: (jc) => ep.job!(params, jc), ...(typeof release === 'function' ? { onEnd: release } : {}) }) };
+        } catch (e) {
+          // The job never started: what beforeJob took is given back now.
+          if (typeof release === 'function') await release();
+          throw e;
+        }
+      }
       const body = await ep.handler!(params, { principal, requestId, reason });
       if (isTextAnswer(body)) return { raw: body.text, contentType: 'text/plain; charset=utf-8' };
       return { body: body === undefined ? null : body };

@@ -1,5 +1,5 @@
 import { ProblemError } from '../../protocol/index.js';
-import type { JobContext, MigrationsOptions } from '../options.js';
+import type { JobContext, MigrationJob, MigrationsOptions } from '../options.js';
 import type { DryRunRequest, RouteRequest, RouteResult } from '../routing/route.js';
 import { computePlan, type Direction, type MigrationPlan } from './migration-plan.js';
 import type { MigrationStatus } from '../../protocol/migrations.js';
@@ -38,7 +38,11 @@ async function runMigrations(m: MigrationsOptions, plan: MigrationPlan, job: Job
   try {
     if (!total) return { direction: plan.direction, applied: [], planHash: plan.planHash };
     // The job goes along for migrators that run commands (their output is the job's log).
-    const migrationJob = { log: (message: string, level?: 'info' | 'warn' | 'error') => job.log(message, level), signal: job.signal };
+    const migrationJob: MigrationJob = {
+      log: (message, level) => job.log(message, level),
+      signal: job.signal,
+      ...(job.auditResult ? { auditResult: (fields: Record<string, string | number | boolean | null>) => job.auditResult!(fields) } : {}),
+    };
     const ran = plan.direction === 'up'
       ? await m.migrator.up(plan.to ? { to: plan.to } : {}, migrationJob)
       // umzug's down({to}) is inclusive: stop at the oldest migration of the plan.
