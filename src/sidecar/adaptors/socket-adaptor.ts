@@ -105,7 +105,7 @@ export function socketExchange(file: string, line: string, o: { timeoutMs: numbe
       chunks.push(c);
     });
     sock.once('end', () => finish(undefined));
-    sock.once('error', (e) => finish(chunks.length ? undefined : upstreamUnavailable(o.what, causeOf(e))));
+    sock.once('error', (e) => finish(upstreamUnavailable(o.what, causeOf(e))));
   });
 }
 

@@ -108,13 +108,15 @@ export function requestUpstream(up: HttpUpstream, r: UpstreamRequest): Promise<U
       // The Host header is ours to set (empty for Caddy's admin socket): Node must not add its own.
       setHost: false,
     });
+    // Each refusal settles first, then tears the request down (whose own
+    // error and close events then find the promise settled).
     const timer = setTimeout(() => {
-      req.destroy();
       finish(upstreamTimeout(r.what, r.timeoutMs));
+      req.destroy();
     }, r.timeoutMs);
     const onAbort = () => {
-      req.destroy();
       finish(new Error('aborted'));
+      req.destroy();
     };
     r.signal?.addEventListener('abort', onAbort, { once: true });
     req.once('error', (e) => finish(upstreamUnavailable(r.what, causeOf(e))));
@@ -124,17 +126,17 @@ export function requestUpstream(up: HttpUpstream, r: UpstreamRequest): Promise<U
       let size = 0;
       const declared = Number(res.headers['content-length'] ?? NaN);
       if (Number.isFinite(declared) && declared > r.maxBytes) {
+        finish(upstreamTooLarge(r.what, r.maxBytes));
         res.destroy();
         req.destroy();
-        finish(upstreamTooLarge(r.what, r.maxBytes));
         return;
       }
       res.on('data', (c: Buffer) => {
         size += c.length;
         if (size > r.maxBytes) {
+          finish(upstreamTooLarge(r.what, r.maxBytes));
           res.destroy();
           req.destroy();
-          finish(upstreamTooLarge(r.what, r.maxBytes));
           return;
         }
         chunks.push(c);

@@ -25,7 +25,7 @@ export interface YamlSource {
 export function parseYamlSource(text: string): YamlSource {
   const lc = new LineCounter();
   // YAML 1.1 merge keys (<<: *anchor) let a config share adaptor settings.
-  const doc: Document = parseDocument(text, { lineCounter: lc, merge: true, uniqueKeys: true, prettyErrors: false });
+  const doc: Document = parseDocument(text, { lineCounter: lc, merge: true, uniqueKeys: true, prettyErrors: true });
   const syntax: ConfigProblem[] = [...doc.errors, ...doc.warnings].map((e) => {
     const pos = e.linePos?.[0];
     return { path: [], message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''), severity: doc.errors.includes(e) ? 'error' : 'warning', ...(pos ? { line: pos.line, col: pos.col } : {}) };
