@@ -5,6 +5,7 @@
  * checks and metrics all at once, or refuse it with the reasons in the log
  * and keep the running one.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createInternalPort } from '../../server/create-internal-port.js';
@@ -38,8 +39,12 @@ export interface Sidecar {
   address: string;
   /** The config in force. */
   readonly loaded: LoadedConfig;
-  /** Loads the file again and applies it, or refuses it (the running config stays). */
-  reload(why: string): Promise<ReloadResult>;
+  /**
+   * Loads the file again and applies it, or refuses it (the running config
+   * stays). quietIfRefusedBefore: the same bytes as the last refused file
+   * are not checked and logged again (the file watcher's case).
+   */
+  reload(why: string, opts?: { quietIfRefusedBefore?: boolean }): Promise<ReloadResult>;
   close(): Promise<void>;
 }
 
@@ -108,13 +113,30 @@ export async function startSidecar(file: string, o: StartOptions): Promise<Sidec
   // Reloads run one at a time; a change arriving meanwhile runs once after.
   let running: Promise<ReloadResult> | undefined;
   let again = false;
-  const reloadOnce = async (why: string): Promise<ReloadResult> => {
+  // The bytes of the last refused file: the watcher does not refuse (and log) them again.
+  let refusedHash: string | undefined;
+  const reloadOnce = async (why: string, quietIfRefusedBefore: boolean): Promise<ReloadResult> => {
+    if (quietIfRefusedBefore && refusedHash !== undefined) {
+      try {
+        if (createHash('sha256').update(fs.readFileSync(file)).digest('hex') === refusedHash) return { result: 'refused', reasons: ['refused before'] };
+      } catch {
+        // unreadable: loadConfig reports it
+      }
+    }
     const { loaded: next, problems: found } = await loadConfig(file, env);
+    const refuse = (): void => {
+      try {
+        refusedHash = createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+      } catch {
+        refusedHash = undefined;
+      }
+      metrics.reload('refused');
+    };
     if (!next) {
       const reasons = found.filter((p) => p.severity === 'error').map((p) => formatProblem(file, p));
       o.log('error', `reload (${why}) refused: the config has ${reasons.length} problem(s); the running config stays`);
       for (const r of reasons) o.log('error', `  ${r}`);
-      metrics.reload('refused');
+      refuse();
       return { result: 'refused', reasons };
     }
     if (next.hash === loaded.hash) {
@@ -127,7 +149,7 @@ export async function startSidecar(file: string, o: StartOptions): Promise<Sidec
     if (changed.length) {
       const reasons = [`${changed.join(', ')} changed: only endpoints, health, metrics and the migration commands reload; restart opsctl-port to apply the rest`];
       o.log('error', `reload (${why}) refused: ${reasons[0]}; the running config stays`);
-      metrics.reload('refused');
+      refuse();
       return { result: 'refused', reasons };
     }
     try {
@@ -135,7 +157,7 @@ export async function startSidecar(file: string, o: StartOptions): Promise<Sidec
     } catch (e) {
       const reasons = [(e as Error).message];
       o.log('error', `reload (${why}) refused: ${reasons[0]}; the running config stays`);
-      metrics.reload('refused');
+      refuse();
       return { result: 'refused', reasons };
     }
     if (next.migrations) rt.migrator?.setConfig(next.migrations);
@@ -146,21 +168,22 @@ export async function startSidecar(file: string, o: StartOptions): Promise<Sidec
     const removed = [...before].filter((id) => !after.has(id));
     const summary = `${next.endpoints.length} endpoint(s)${added.length ? `, added ${added.join(', ')}` : ''}${removed.length ? `, removed ${removed.join(', ')}` : ''}; sha256 ${next.hash.slice(0, 12)}`;
     loaded = next;
+    refusedHash = undefined;
     metrics.reload('applied');
     o.log('info', `reload (${why}) applied: ${summary}`);
     return { result: 'applied', summary };
   };
-  const reload = (why: string): Promise<ReloadResult> => {
+  const reload = (why: string, opts: { quietIfRefusedBefore?: boolean } = {}): Promise<ReloadResult> => {
     if (running) {
       again = true;
       return running;
     }
     running = (async () => {
       try {
-        let r = await reloadOnce(why);
+        let r = await reloadOnce(why, opts.quietIfRefusedBefore === true);
         while (again) {
           again = false;
-          r = await reloadOnce(`${why}, changed again meanwhile`);
+          r = await reloadOnce(`${why}, changed again meanwhile`, true);
         }
         return r;
       } catch (e) {
@@ -183,7 +206,7 @@ export async function startSidecar(file: string, o: StartOptions): Promise<Sidec
       watcher = fs.watch(path.dirname(path.resolve(file)), (_event, name) => {
         if (name !== null && name !== base) return;
         clearTimeout(debounce);
-        debounce = setTimeout(() => { void reload('the config file changed'); }, 250);
+        debounce = setTimeout(() => { void reload('the config file changed', { quietIfRefusedBefore: true }); }, 250);
       });
       watcher.on('error', (e) => o.log('warn', `watching ${file} failed (${e.message}); reload with SIGHUP`));
     } catch (e) {
