@@ -32,7 +32,8 @@ export class StepFailedError extends Error {
 
 const STEP_TIMEOUT_MS = 90_000;
 
-function opsctl(s: TourSetup, args: string[]): Promise<void> {
+/** Runs one `opsctl …` of the tour, printed first; a non-zero exit fails the step. */
+export function opsctl(s: TourSetup, args: string[]): Promise<void> {
   s.narrator.command(['opsctl', ...args]);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [s.cli, ...args], { env: s.ws.env, stdio: ['ignore', 'inherit', 'inherit'] });
@@ -49,12 +50,13 @@ function opsctl(s: TourSetup, args: string[]): Promise<void> {
   });
 }
 
-interface PublicAnswer {
+export interface PublicAnswer {
   status: number;
   body: Record<string, unknown>;
 }
 
-function publicApi(s: TourSetup, method: 'GET' | 'POST', path: string, body?: unknown): Promise<PublicAnswer> {
+/** One request to the service's public API, shown as the curl that does the same. */
+export function publicApi(s: TourSetup, method: 'GET' | 'POST', path: string, body?: unknown): Promise<PublicAnswer> {
   const url = `http://${s.public.host}:${s.public.port}${path}`;
   const payload = body === undefined ? undefined : JSON.stringify(body);
   s.narrator.command(payload ? ['curl', '-s', '-X', method, url, '-H', 'content-type: application/json', '-d', payload] : ['curl', '-s', url]);
@@ -77,7 +79,7 @@ function publicApi(s: TourSetup, method: 'GET' | 'POST', path: string, body?: un
   });
 }
 
-function expectStatus(s: TourSetup, a: PublicAnswer, status: number, summary: (b: Record<string, unknown>) => string): void {
+export function expectStatus(s: TourSetup, a: PublicAnswer, status: number, summary: (b: Record<string, unknown>) => string): void {
   const line = `HTTP ${a.status} ${summary(a.body)}`;
   if (a.status !== status) {
     s.narrator.fail(line);
