@@ -8,6 +8,9 @@
 //   reuse        opsctl health through a persisted connection (persist: 10m)
 //                vs  ssh -S through an OpenSSH ControlMaster, both running curl's job
 //   import cost  import('got')  vs  import('node:http')
+//   opsctl-port  a proxied GET through opsctl-port vs straight to Caddy's
+//                admin socket (CPU per request), and `opsctl call
+//                caddy.config` vs `ssh -J … curl --unix-socket` (bench/sidecar.mjs)
 //
 // Results: a table on stdout and bench/results.json. Not part of npm test.
 //   node bench/run.mjs [--runs N] [--warmup N]
@@ -220,3 +223,6 @@ await (await import('./port-throughput.mjs')).portThroughput();
 
 // Fan-out over a fleet of hosts in network namespaces (bench/fan-out.mjs; needs root).
 await (await import('./fan-out.mjs')).fanOut();
+
+// opsctl-port in front of Caddy's admin API (bench/sidecar.mjs; needs Debian's caddy).
+await (await import('./sidecar.mjs')).sidecarBench();
