@@ -75,7 +75,8 @@ const agents = new Map<string, http.Agent>();
 function agentFor(up: HttpUpstream): http.Agent {
   let a = agents.get(up.label);
   if (!a) {
-    a = new http.Agent({ keepAlive: true, maxSockets: 32, maxFreeSockets: 4, timeout: 30_000 });
+    // As many idle sockets kept as may be open: a burst would otherwise close and reopen them.
+    a = new http.Agent({ keepAlive: true, maxSockets: 32, maxFreeSockets: 32, timeout: 30_000 });
     agents.set(up.label, a);
   }
   return a;

@@ -208,6 +208,11 @@ async function check(config: SidecarConfig, ctx: PrepareEnv, file: string, dir: 
     problems.error(at('audit', 'signingKeyFile'), `${signingKeyFile} is readable by group or others; chmod 600 it`);
   }
 
+  // Job slots as the module checks them: the reserved ones must leave one for everyone.
+  const maxJobs = config.jobs?.maxConcurrent ?? 4;
+  const reserved = (config.jobs?.reservedSlots?.operator ?? 0) + (config.jobs?.reservedSlots?.admin ?? (config.jobs?.reservedSlots ? 0 : maxJobs >= 2 ? 1 : 0));
+  if (reserved >= maxJobs) problems.error(at('jobs', config.jobs?.reservedSlots ? 'reservedSlots' : 'maxConcurrent'), `${reserved} reserved job slot(s) leave none of ${maxJobs} for viewers; reserve fewer or allow more`);
+
   // Flags as the module checks them, placed at their definition.
   const seenFlags = new Set<string>();
   (config.flags?.definitions ?? []).forEach((def, i) => {
