@@ -47,6 +47,12 @@ export interface Factory {
   hostKeyPrompt(recordIn: string): HostKeyPrompt | undefined;
   /** A verbose note on stderr (-v). */
   debug(message: string): void;
+  /**
+   * A factory for another context (same IO, globals but `--context NAME`),
+   * for a command that talks to several contexts at once (approvals watch
+   * --all-contexts). Its tunnel is its own; close it with its close().
+   */
+  forContext(name: string): Factory;
   /** Closes whatever was opened (the tunnel). */
   close(): Promise<void>;
 }
@@ -224,6 +230,13 @@ export function createFactory(io: IOStreams, getGlobals: () => GlobalOptions): F
         verbose = false;
       }
       if (verbose) io.stderr.write(`opsctl: ${message}\n`);
+    },
+    forContext(name) {
+      // Connection flags given on the command line would point every context at one host: only the context's own apply.
+      return createFactory(io, () => {
+        const { bastion: _b, host: _h, hosts: _hs, hostsFile: _hf, port: _p, identity: _i, knownHosts: _k, ...g } = getGlobals();
+        return { ...g, context: name };
+      });
     },
     async close() {
       if (tunnelPromise) {

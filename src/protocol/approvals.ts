@@ -5,8 +5,16 @@
  */
 import type { ApprovalPolicy, Role } from './catalog.js';
 
-export type ApprovalState = 'pending' | 'approved' | 'rejected' | 'expired' | 'executed' | 'failed';
-export const APPROVAL_STATES: readonly ApprovalState[] = ['pending', 'approved', 'rejected', 'expired', 'executed', 'failed'];
+/**
+ * `superseded`: the requester ran the same request by break-glass while it
+ * waited, so it was closed (nothing runs through it any more); its
+ * `supersededBy` names the break-glass entry.
+ */
+export type ApprovalState = 'pending' | 'approved' | 'rejected' | 'expired' | 'executed' | 'failed' | 'superseded';
+export const APPROVAL_STATES: readonly ApprovalState[] = ['pending', 'approved', 'rejected', 'expired', 'executed', 'failed', 'superseded'];
+
+/** The longest long-poll of approvals.get and approvals.list (`wait`, seconds). */
+export const MAX_APPROVAL_WAIT_SECONDS = 300;
 
 export interface ApprovalActor {
   name: string;
@@ -49,12 +57,24 @@ export interface ApprovalView {
   plan?: unknown;
   /** A dry-run of the held request taken now (approvals.get only). */
   dryRun?: unknown;
+  /** Set when the same requester ran the same request by break-glass while this one waited: the break-glass entry's id. */
+  supersededBy?: { id: string; at: string };
   /** Set for a request that ran at once by break-glass: listed for review afterwards. */
   breakGlass?: { reason: string };
   /** Once run: the answer the requester would have had (202 {jobId} for job endpoints). */
   result?: { status: number; body: unknown; jobId?: string };
   /** Why it did not run when the count was reached (plan moved, role removed...). */
   error?: { code: string; status: number; detail: string };
+}
+
+/**
+ * GET /v1/approvals: pending first, then recently decided ones. `cursor`
+ * names this state of the list: sent back as `since` with `wait`, the
+ * request is answered as soon as anything changed (or after `wait` seconds).
+ */
+export interface ApprovalList {
+  approvals: ApprovalView[];
+  cursor: string;
 }
 
 /** The 202 answer to a request that is held for approval. */

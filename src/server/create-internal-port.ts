@@ -27,6 +27,10 @@ import { ApprovalService } from './approvals/approval-service.js';
 import { checkPolicy, holdable } from './approvals/policy.js';
 import { approvalsStage } from './approvals/approvals-stage.js';
 import { registerApprovals } from './plugins/approvals.js';
+import { ApprovalWatch } from './approvals/approval-watch.js';
+import { startNotifications, type Notifications } from './notify/start-notifications.js';
+import { registerNotifyMetrics } from './notify/notify-metrics.js';
+import type { FinishedJob } from './notify/events.js';
 import type { PluginContext } from './plugins/plugin-context.js';
 import { STANDARD_PLUGINS } from './plugins/standard-plugins.js';
 import { Router } from './routing/router.js';
@@ -74,10 +78,27 @@ function onClientError(instanceId: string, err: NodeJS.ErrnoException, socket: i
   socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${INSTANCE_HEADER}: ${instanceId}\r\nconnection: close\r\n\r\n${body}`);
 }
 
-function jobEndHook(audit: AuditLog, log: PortLog) {
+function jobEndHook(audit: AuditLog, log: PortLog, finished: (j: FinishedJob) => void) {
   return async (job: import('./jobs/job.js').Job) => {
     const meta = job.meta as JobAuditMeta | undefined;
     if (!meta) return;
+    // Destructive work ending is worth telling people about (docs/notifications.md, job.finished).
+    if (meta.destructive) {
+      finished({
+        id: job.id,
+        endpoint: job.endpoint,
+        name: job.spec.name,
+        state: job.state,
+        startedAt: job.startedAt,
+        endedAt: job.endedAt ?? new Date().toISOString(),
+        principal: job.principal.name,
+        reason: meta.base.reason,
+        params: meta.base.params,
+        error: job.error,
+        approvalId: meta.base.approval?.id,
+        breakGlass: meta.base.breakGlass,
+      });
+    }
     try {
       await audit.append({
         ...meta.base,
@@ -162,12 +183,14 @@ export async function createInternalPort(given: InternalPortOptions): Promise<In
   }
   cleanups.push(() => grants.close());
 
+  // Set once notifications have started (below); jobs cannot end before the port listens.
+  let notifications: Notifications | undefined;
   let jobs: JobRegistry;
   try {
     jobs = new JobRegistry({
       maxConcurrent: options.maxConcurrentJobs ?? 4,
       ...(options.reservedJobSlots ? { reservedSlots: options.reservedJobSlots } : {}),
-      onEnd: jobEndHook(audit, log),
+      onEnd: jobEndHook(audit, log, (j) => notifications?.jobFinished(j)),
       log,
     });
   } catch (e) {
@@ -201,6 +224,7 @@ export async function createInternalPort(given: InternalPortOptions): Promise<In
     flags,
     grants,
     metrics,
+    notifier: undefined,
     startedAt,
     log,
   };
@@ -220,19 +244,43 @@ export async function createInternalPort(given: InternalPortOptions): Promise<In
   } catch (e) {
     return giveUp(new InternalPortConfigError(`approvals cannot be loaded: ${(e as Error).message}`));
   }
+  // Long-polls of approvals.get/list wait on this (src/server/README.md, "Approvals and dry-run").
+  const approvalWatch = new ApprovalWatch(approvals);
+  cleanups.push(async () => {
+    approvalWatch.close();
+    approvals.close();
+  });
+  if (options.notifications !== undefined) {
+    try {
+      notifications = await startNotifications({
+        options: options.notifications,
+        service: options.service.name,
+        instanceId,
+        dataDir: path.dirname(audit.file),
+        audit,
+        approvals,
+        grants,
+        log,
+      });
+    } catch (e) {
+      return giveUp(e instanceof InternalPortConfigError ? e : new InternalPortConfigError(`notifications cannot be started: ${(e as Error).message}`));
+    }
+    const started = notifications;
+    cleanups.push(() => started.close());
+    ctx.notifier = started.notifier;
+    registerNotifyMetrics(metrics.registry, started.notifier);
+  }
   try {
     for (const plugin of STANDARD_PLUGINS) {
       // The approval endpoints come before the service's own, which can never shadow them.
-      if (plugin.name === 'custom-endpoints') registerApprovals(ctx, approvals, heldRun);
+      if (plugin.name === 'custom-endpoints') registerApprovals(ctx, approvals, heldRun, approvalWatch);
       plugin.register(ctx);
     }
   } catch (e) {
-    approvals.close();
     return giveUp(e);
   }
   for (const id of policies.keys()) {
     if (!router.catalog().some((e) => e.id === id)) {
-      approvals.close();
       return giveUp(new InternalPortConfigError(`approvals.endpoints names "${id}", which this port does not serve`));
     }
   }
@@ -296,11 +344,15 @@ export async function createInternalPort(given: InternalPortOptions): Promise<In
     closing ??= (async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // Long-polls answer now, so their connections are not left to be cut.
+      approvalWatch.close();
       approvals.close();
       await jobs.shutdown(options.shutdownGraceMs ?? 10_000);
       server.closeAllConnections();
       await closed;
       flags.close();
+      // After the jobs (their job.finished events are queued), before the audit log (its records).
+      await notifications?.close();
       await grants.close();
       await audit.close();
       if (options.socketPath) fs.rmSync(options.socketPath, { force: true });

@@ -308,6 +308,116 @@ export interface GrantsOptions {
   retainEndedSeconds?: number;
 }
 
+/**
+ * One receiver of event notifications (docs/notifications.md). Plain data
+ * and file paths only, so a config file can say the same.
+ */
+export interface NotifyEndpointOptions {
+  /**
+   * How health, metrics, the audit log and `opsctl notify status` name it
+   * (letters, digits, `.`, `_`, `:`, `-`); default the URL's host and port (`slack` for
+   * Slack). Never the URL itself: a URL may hold a token.
+   */
+  name?: string;
+  /**
+   * `webhook` (default): Standard Webhooks, signed. `slack`: a Slack
+   * incoming webhook, sent a readable message (Slack cannot verify a
+   * signature, so none is sent).
+   */
+  kind?: 'webhook' | 'slack';
+  /** http(s) URL of the receiver. */
+  url?: string;
+  /** A file holding the URL instead (required for Slack: its URL is the secret). */
+  urlFile?: string;
+  /** A file holding this endpoint's `whsec_…` secret (HMAC `v1` signatures); default `NotificationsOptions.secretFile`. */
+  secretFile?: string;
+  /** Which events it gets: exact types (`grant.ended`) or a family (`approval.*`); default all. */
+  events?: string[];
+}
+
+/** When a failed delivery is tried again (docs/notifications.md, "Delivery"). */
+export interface NotifyRetryOptions {
+  /** After the first failed attempt (default 5 s); doubled after each, with ±25 % jitter. */
+  firstDelaySeconds?: number;
+  /** The longest pause between two attempts (default 3600). */
+  maxDelaySeconds?: number;
+  /** Counted from the event: the last attempt is made then, and a delivery that still fails is given up (default 97200 = 27 h; production: at least 24 h). */
+  giveUpAfterSeconds?: number;
+}
+
+/**
+ * Where deliveries wait until they succeed. The default is a journal file
+ * in the data dir (one instance); a store every replica shares (a database)
+ * makes each event delivered once for the whole fleet. `claim` must be
+ * atomic in the store: a delivery is leased to one worker at a time.
+ */
+export interface NotifyQueueStore {
+  /** True when every replica uses this same store. */
+  readonly shared: boolean;
+  /** Queues deliveries, ignoring ids queued before (within the store's memory of ids, at least 48 h). Resolves once they are stored. */
+  enqueue(deliveries: NotifyDelivery[]): Promise<void>;
+  /** Leases up to `limit` due deliveries of these endpoints to `worker` for `leaseMs`, counting an attempt on each. */
+  claim(worker: string, endpoints: string[], limit: number, leaseMs: number): Promise<NotifyDelivery[]>;
+  /** Delivered: never sent again. */
+  complete(id: string, worker: string): Promise<void>;
+  /** This attempt failed: try again at `nextAt` (the lease ends). */
+  retry(id: string, worker: string, nextAt: string, failure: { status: number | null; error: string }): Promise<void>;
+  /** Given up (410, or past giveUpAfterSeconds): never sent again. */
+  drop(id: string, worker: string, why: string): Promise<void>;
+  /** When the next delivery of these endpoints is due (ms since the epoch), undefined when none waits. */
+  nextDue(endpoints: string[]): Promise<number | undefined>;
+  /** Deliveries waiting, per endpoint. */
+  pending(endpoints: string[]): Promise<Record<string, number>>;
+  /** Calls back when another replica queued something; returns the unsubscribe function. */
+  watch?(onChange: () => void): () => void;
+  close?(): Promise<void>;
+}
+
+/** One queued delivery: an event for one endpoint, with the exact body every attempt sends. */
+export interface NotifyDelivery {
+  /** `<webhook-id>.<endpoint key>`: unique per event and endpoint. */
+  id: string;
+  /** The `webhook-id`: the event's id, the same on every attempt and for every endpoint. */
+  msgId: string;
+  /** The endpoint's key (a hash of its service, kind, name and URL). */
+  endpoint: string;
+  type: string;
+  body: string;
+  createdAt: string;
+  /** Attempts made so far. */
+  attempts: number;
+  nextAt: string;
+}
+
+/** Event notifications: Standard Webhooks and Slack (docs/notifications.md). */
+export interface NotificationsOptions {
+  endpoints: NotifyEndpointOptions[];
+  /** The default `whsec_…` secret file of every webhook endpoint (each may name its own). Without one, only Ed25519 (`v1a`) signatures are sent. */
+  secretFile?: string;
+  /** Ed25519 private key (PKCS#8 PEM, or `whsk_…`) of the `v1a` signatures; default `<audit log dir>/notify-signing-key.pem`, generated 0600 at first start. */
+  signingKeyFile?: string;
+  /**
+   * The start of the command an event tells a person to run: the port
+   * cannot know the operator's context name. Default `opsctl --context <service name>`.
+   */
+  command?: string;
+  /** grant.expiring is sent this long before a grant ends (default 600). Grants no longer than that get none. */
+  grantExpiringLeadSeconds?: number;
+  /** The default store's journal (default `<audit log dir>/notify-queue.jsonl`). */
+  file?: string;
+  /** A shared store (e.g. PostgresNotifyQueue from opsctl/server/postgres); `file` is then unused. */
+  store?: NotifyQueueStore;
+  /** One attempt's limit, connecting to reading the status (default 10). */
+  timeoutSeconds?: number;
+  /** Attempts in flight per endpoint (default 2). */
+  concurrency?: number;
+  /** Failed attempts in a row that make health `degraded` (default 5). */
+  failureThreshold?: number;
+  retry?: NotifyRetryOptions;
+  /** How often a shared store is asked for due deliveries besides its change notices (default 2). */
+  pollSeconds?: number;
+}
+
 export type HealthCheck = () => Promise<boolean | { ok: boolean; detail?: string }> | boolean | { ok: boolean; detail?: string };
 
 export interface InternalPortOptions {
@@ -367,6 +477,8 @@ export interface InternalPortOptions {
   approvals?: ApprovalsOptions;
   /** Short-lived access for keys (grants.* endpoints); on by default with a file store. */
   grants?: GrantsOptions;
+  /** Signed event notifications to webhooks and Slack (docs/notifications.md); off unless given. */
+  notifications?: NotificationsOptions;
   /** Where the port logs operational messages (never secrets). Default: stderr. */
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }

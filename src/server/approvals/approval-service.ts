@@ -1,9 +1,10 @@
-import { ProblemError, roleAllows, type ApprovalState, type ApprovalView, type HeldAnswer, type Role } from '../../protocol/index.js';
+import { ProblemError, roleAllows, type ApprovalActor, type ApprovalDecision, type ApprovalOutcome, type ApprovalState, type ApprovalView, type HeldAnswer, type Role } from '../../protocol/index.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { AuditEvent } from '../audit/audit-record.js';
 import type { PortLog } from '../logger.js';
 import type { Principal } from '../options.js';
 import { randomId } from '../random-id.js';
+import { canonicalJson } from '../canonical-json.js';
 import { toView, type ApprovalRecord } from './approval-record.js';
 import { ApprovalStore } from './approval-store.js';
 import { requestDigest, sameDigest, samePerson } from './digest.js';
@@ -46,6 +47,18 @@ export interface Actor {
   peer: string | null;
 }
 
+/**
+ * One change of an approval, after it was saved (and audited): what the
+ * long-polls of approvals.get/list and the event notifications follow.
+ * `updated` is any other change (a break-glass run's result noted).
+ */
+export type ApprovalChange =
+  | { kind: 'requested'; approval: ApprovalView }
+  | { kind: 'approved'; approval: ApprovalView; by: ApprovalDecision }
+  | { kind: 'decided'; approval: ApprovalView; outcome: ApprovalOutcome; by?: ApprovalActor }
+  | { kind: 'break-glass'; approval: ApprovalView }
+  | { kind: 'updated'; approval: ApprovalView };
+
 export interface ApproveOutcome {
   approval: ApprovalView;
   /** False when this person had approved already (approving twice counts once). */
@@ -63,6 +76,7 @@ export class ApprovalService {
   private queue: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private readonly store: ApprovalStore;
+  private readonly observers = new Set<(change: ApprovalChange) => void>();
 
   private constructor(private readonly o: ApprovalServiceOptions) {
     this.store = new ApprovalStore(o.file);
@@ -95,6 +109,22 @@ export class ApprovalService {
     if (this.timer) clearInterval(this.timer);
   }
 
+  /** Calls `listener` after every saved change; returns the function that stops it. */
+  observe(listener: (change: ApprovalChange) => void): () => void {
+    this.observers.add(listener);
+    return () => this.observers.delete(listener);
+  }
+
+  private changed(change: ApprovalChange): void {
+    for (const l of this.observers) {
+      try {
+        l(change);
+      } catch (e) {
+        this.o.log('error', `an approval observer failed: ${(e as Error).message}`);
+      }
+    }
+  }
+
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const p = this.queue.then(fn);
     this.queue = p.catch(() => undefined);
@@ -124,7 +154,10 @@ export class ApprovalService {
       if (!due.length) return;
       for (const r of due) r.state = 'expired';
       await this.store.save(this.records);
-      for (const r of due) await this.audit(r, 'expired', undefined, undefined).catch(() => this.o.log('error', `the expiry of approval ${r.id} could not be written to the audit log`));
+      for (const r of due) {
+        await this.audit(r, 'expired', undefined, undefined).catch(() => this.o.log('error', `the expiry of approval ${r.id} could not be written to the audit log`));
+        this.changed({ kind: 'decided', approval: toView(r), outcome: 'expired' });
+      }
     }).catch((e: Error) => this.o.log('error', `approval expiry sweep failed: ${e.message}`));
   }
 
@@ -144,6 +177,7 @@ export class ApprovalService {
       this.records.push(rec);
       // The `pending` record is the pipeline's answer record of this request.
       await this.persist(rec);
+      this.changed({ kind: 'requested', approval: toView(rec) });
       return held(rec);
     });
   }
@@ -151,11 +185,26 @@ export class ApprovalService {
   /** A break-glass run, listed among the approvals so it is reviewed afterwards. */
   recordBreakGlass(input: HoldInput, reason: string): Promise<ApprovalRecord> {
     return this.exclusive(async () => {
-      const rec = this.newRecord(input, Date.now());
+      const now = Date.now();
+      const rec = this.newRecord(input, now);
       rec.state = 'executed';
       rec.breakGlass = { reason };
       this.records.push(rec);
+      // The same request, held for the same requester, is closed by this
+      // run: it would otherwise wait for approvers to run it a second time.
+      const superseded = this.records.filter((r) => r !== rec && r.state === 'pending' && Date.parse(r.expiresAt) > now && sameRequest(r, rec));
+      for (const r of superseded) {
+        r.state = 'superseded';
+        r.supersededBy = { id: rec.id, at: new Date(now).toISOString() };
+      }
       await this.persist(rec);
+      this.changed({ kind: 'break-glass', approval: toView(rec) });
+      for (const r of superseded) {
+        const by = { keyid: input.requester.keyid, name: input.requester.name, role: input.requester.role };
+        await this.audit(r, 'superseded', { principal: input.requester, requestId: input.audit.requestId, peer: input.audit.peer }, `run by break-glass (${rec.id}): ${reason}`)
+          .catch(() => this.o.log('error', `the closing of approval ${r.id} (run by break-glass) could not be written to the audit log`));
+        this.changed({ kind: 'decided', approval: toView(r), outcome: 'withdrawn', by });
+      }
       return rec;
     });
   }
@@ -172,6 +221,7 @@ export class ApprovalService {
         rec.result = result;
       }
       await this.store.save(this.records);
+      this.changed({ kind: 'updated', approval: toView(rec) });
     }).catch((e: Error) => this.o.log('error', `approval ${id} could not be updated: ${e.message}`));
   }
 
@@ -276,18 +326,21 @@ export class ApprovalService {
       if (reached) rec.state = 'approved';
       await this.store.save(this.records);
       await this.audit(rec, 'approved', actor, reason);
+      this.changed({ kind: 'approved', approval: toView(rec), by: rec.approvers[rec.approvers.length - 1]! });
       if (!reached) return { approval: toView(rec), counted: true };
       try {
         const result = await runHeld(this.o.run, rec, { id: rec.id, requester: rec.requester.name, approvers: rec.approvers.map((a) => a.name), required: rec.required });
         rec.state = 'executed';
         rec.result = result;
         await this.store.save(this.records);
+        this.changed({ kind: 'decided', approval: toView(rec), outcome: 'ran' });
         return { approval: toView(rec), counted: true, result };
       } catch (e) {
         const p = e as ProblemError;
         rec.state = 'failed';
         rec.error = { code: String(p.code), status: p.status, detail: p.detail ?? p.message };
         await this.store.save(this.records);
+        this.changed({ kind: 'decided', approval: toView(rec), outcome: 'failed' });
         throw new ProblemError(p.code, `approved, but the held request did not run: ${p.detail ?? p.message}`, { ...p.extensions, approval: toView(rec) }, p.status);
       }
     });
@@ -306,8 +359,25 @@ export class ApprovalService {
       rec.rejectedBy = { name: actor.principal.name, keyid: actor.principal.keyid, role: actor.principal.role, at: new Date().toISOString(), ...(reason ? { reason } : {}) };
       await this.store.save(this.records);
       await this.audit(rec, 'rejected', actor, reason);
+      const by = { name: actor.principal.name, keyid: actor.principal.keyid, role: actor.principal.role };
+      this.changed({ kind: 'decided', approval: toView(rec), outcome: own ? 'withdrawn' : 'rejected', by });
       return toView(rec);
     });
+  }
+}
+
+/** The same request as signed: endpoint, method, path, query and body (what the digest covers, less the signature's own parameters). */
+function sameRequest(a: ApprovalRecord, b: ApprovalRecord): boolean {
+  return (a.requester.keyid === b.requester.keyid || samePerson(a.requester.name, b.requester.name)) && a.endpoint === b.endpoint && a.method === b.method && a.path === b.path && a.query === b.query && sameBody(a.bodyText, b.bodyText);
+}
+
+/** Bodies equal as JSON (key order and spacing aside), else byte for byte. */
+function sameBody(a: string, b: string): boolean {
+  if (a === b) return true;
+  try {
+    return canonicalJson(JSON.parse(a || 'null')) === canonicalJson(JSON.parse(b || 'null'));
+  } catch {
+    return false;
   }
 }
 

@@ -36,6 +36,12 @@ export interface Granter {
   ownGrantExpiresAt?: string;
 }
 
+/** One change of a grant made by this replica, after it was stored (event notifications follow these). */
+export type GrantChange =
+  | { kind: 'created'; grant: StoredGrant }
+  | { kind: 'revoked'; grant: StoredGrant; by: Principal }
+  | { kind: 'expired'; grant: StoredGrant };
+
 // setTimeout's ceiling (about 24.8 days); a later expiry is re-armed when the timer fires.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 // A shared store is re-read this often even without a change notice, so a lost notice delays a revocation by at most this.
@@ -84,6 +90,7 @@ export class GrantService {
   private sweeping: Promise<void> | undefined;
   private sweepAgain = false;
   private closed = false;
+  private readonly observers = new Set<(change: GrantChange) => void>();
 
   constructor(
     private readonly store: GrantStore,
@@ -91,6 +98,26 @@ export class GrantService {
     private readonly log: PortLog,
     readonly options: GrantServiceOptions,
   ) {}
+
+  /**
+   * Calls `listener` after each grant this replica created, revoked, or
+   * recorded the expiry of (exactly once across replicas: the store's
+   * claimExpiry). Returns the function that stops it.
+   */
+  observe(listener: (change: GrantChange) => void): () => void {
+    this.observers.add(listener);
+    return () => this.observers.delete(listener);
+  }
+
+  private changed(change: GrantChange): void {
+    for (const l of this.observers) {
+      try {
+        l(change);
+      } catch (e) {
+        this.log('error', `a grant observer failed: ${(e as Error).message}`);
+      }
+    }
+  }
 
   get shared(): boolean {
     return this.store.shared;
@@ -244,6 +271,7 @@ export class GrantService {
     await this.store.insert(grant);
     this.put(grant, key.key);
     this.arm();
+    this.changed({ kind: 'created', grant });
     return grant;
   }
 
@@ -259,6 +287,7 @@ export class GrantService {
       return { grant: grantView(this.grants.get(id) ?? g, now), revoked: false };
     }
     this.put(updated);
+    this.changed({ kind: 'revoked', grant: updated, by });
     return { grant: grantView(updated, now), revoked: true };
   }
 
@@ -344,6 +373,7 @@ export class GrantService {
       } catch {
         this.log('error', `the expiry of grant ${g.id} (${g.principal}, ${g.role}) could not be written to the audit log`);
       }
+      this.changed({ kind: 'expired', grant: g });
     }
     const cut = new Date(now - this.options.retainEndedSeconds * 1000).toISOString();
     const stale = [...this.grants.values()].filter((g) => grantEndedAt(g) <= Date.parse(cut) && (g.revokedAt || g.expiryRecordedAt));

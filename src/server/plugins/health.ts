@@ -60,6 +60,8 @@ export function registerHealth(ctx: PluginContext): void {
       for (const s of ctx.audit.sinkStatus) {
         checks[`audit-sink ${s.name}`] = s.problem ? { ok: false, detail: `${s.problem}; ${s.dropped} record(s) dropped so far` } : { ok: true, detail: `${s.dropped} record(s) dropped so far` };
       }
+      // Event delivery: an endpoint failing past the threshold, given up on, or gone (410) is degraded.
+      if (ctx.notifier) Object.assign(checks, ctx.notifier.healthChecks());
       // The key that signs audit checkpoints, for operators to pin (src/server/README.md, "Audit log").
       const auditKey = ctx.audit.signingKey;
       // As loaded when this request was authenticated (a lookup stats the file): no second stat.
@@ -81,6 +83,8 @@ export function registerHealth(ctx: PluginContext): void {
           status: ok ? 'ok' : 'degraded',
           checks,
           audit: { publicKey: auditKey.publicKey, keyid: auditKey.keyid },
+          // The key of every delivery's v1a signature, for receivers to pin (docs/notifications.md).
+          ...(ctx.notifier ? { notify: { publicKey: ctx.notifier.publicKey } } : {}),
         },
       };
     },
