@@ -74,6 +74,8 @@ wait
       { id: 'x.sleep', summary: 'sleeps', role: 'operator', params: params({ tag: { type: 'string', pattern: '^[a-z]+$' } }, ['tag']), exec: { argv: ['./bin/sleeper.sh', '{tag}'], env: { set: { OUT: dir } }, timeout: '60s', killGrace: '1s' } },
       { id: 'x.short', summary: 'times out', role: 'operator', params: params({ tag: { type: 'string', pattern: '^[a-z]+$' } }, ['tag']), exec: { argv: ['./bin/sleeper.sh', '{tag}'], env: { set: { OUT: dir } }, timeout: '1s', killGrace: '500ms' } },
       { id: 'x.locked', summary: 'one at a time', role: 'operator', exec: { argv: ['/bin/sleep', '3'], lock: 'the-lock' } },
+      // Switching users needs opsctl-port to run as root (check refuses it otherwise).
+      ...(process.getuid?.() === 0 ? [{ id: 'x.whoami', summary: 'who runs it', role: 'operator', exec: { argv: ['/usr/bin/id', '-u'], user: 'nobody', cwd: '/' } }] : []),
     ],
   };
   fs.writeFileSync(path.join(dir, 'opsctl-port.yaml'), JSON.stringify(config, null, 2));
@@ -201,4 +203,15 @@ test('a lock: while one job holds it, a second request gets 409 naming the holde
   const third = await operator.send('POST', '/v1/x/locked', { body: {} });
   assert.equal(third.status, 202, 'the lock is free once the job ended');
   await waitForJob(operator, third.json.jobId, 20_000);
+});
+
+test('user: the command runs as that user (and its group), not as opsctl-port', async (t) => {
+  if (process.getuid?.() !== 0) {
+    t.skip('switching users needs root');
+    return;
+  }
+  const r = await run('x.whoami', {});
+  assert.equal(r.job?.state, 'succeeded', JSON.stringify(r));
+  const nobody = Number(fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('nobody:'))!.split(':')[2]);
+  assert.deepEqual((r.job!.result as { tail: string[] }).tail, [String(nobody)]);
 });
