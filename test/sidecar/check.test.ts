@@ -163,6 +163,24 @@ test('migrations: commands that must take {target}, a regex that must name its g
   assert.match(r.stderr, /migrations\.yaml:11:13: error: migrations\.progress: not a valid regular expression/);
 });
 
+test('a param inside the script of sh -c (or python -c, perl -e …) is refused: it would be code', () => {
+  const r = check('shell.yaml', `${HEAD}endpoints:
+  - id: app.greet
+    summary: greet
+    role: operator
+    params: {type: object, properties: {who: {type: string}}, required: [who]}
+    exec: {argv: [/bin/sh, -c, "echo hello {who}"]}
+  - id: app.greet2
+    summary: greet safely
+    role: operator
+    params: {type: object, properties: {who: {type: string}}, required: [who]}
+    exec: {argv: [/bin/sh, -c, 'echo hello "$1"', sh, "{who}"]}
+`);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /shell\.yaml:10:32: error: endpoints\[0\]\.exec\.argv\[2\]: \{who\} inside the script of sh -c would be code, not data/);
+  assert.equal(r.stderr.split('\n').filter((l) => l.includes(': error: ')).length, 1, 'the positional-argument form is fine');
+});
+
 test('a valid config exits 0 and lists its endpoints; --json gives one document', () => {
   const yaml = `${HEAD}endpoints:
   - id: app.ping

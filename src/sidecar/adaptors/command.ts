@@ -16,6 +16,9 @@ import type { ParamsInfo } from './params-info.js';
 import { refuse, templateText } from './param-guards.js';
 import { fillTemplate, parseTemplate, type Template } from './template.js';
 
+/** Commands whose -c / -e argument is a program: a param must not go into it. */
+const INTERPRETER = /^(sh|bash|dash|zsh|ksh|mksh|ash|fish|busybox|python[0-9.]*|perl[0-9.]*|ruby[0-9.]*|node|nodejs|php[0-9.]*|lua[0-9.]*|tclsh|awk|gawk|mawk|osascript)$/;
+
 /** PATH a command gets unless its env says otherwise. */
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -103,10 +106,16 @@ export function prepareCommand(spec: CommandSpec, where: ConfigPath, ctx: Prepar
     }
   };
   const args: Template[] = [];
+  // A param inside the script of `sh -c`, `python3 -c`, `perl -e` … would be
+  // code to that interpreter: refused (pass it as an argument of its own).
+  const interpreter = first !== undefined && INTERPRETER.test(path.basename(first));
   rest.forEach((a, i) => {
     try {
       const t = parseTemplate(a);
       known(t, [...where, 'argv', i + 1], 'argv', false);
+      if (interpreter && t.params.length && i > 0 && /^-[A-Za-z]*[ceEp]$/.test(rest[i - 1]!)) {
+        problems.error([...where, 'argv', i + 1], `{${t.params[0]}} inside the script of ${path.basename(first!)} ${rest[i - 1]} would be code, not data: pass it as an argument of its own (e.g. sh -c 'cmd "$1"' sh {${t.params[0]}})`);
+      }
       args.push(t);
     } catch (e) {
       problems.error([...where, 'argv', i + 1], (e as Error).message);

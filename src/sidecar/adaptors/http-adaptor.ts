@@ -121,6 +121,7 @@ export async function prepareHttp(spec: HttpAdaptorSpec, where: ConfigPath, ctx:
     }
     if (typeof v === 'string') {
       if (/[\r\n\0]/.test(v)) problems.error([...where, 'headers', name], 'a header value cannot contain a line break');
+      if (/\{[A-Za-z_][A-Za-z0-9_]*\}/.test(v)) problems.warn([...where, 'headers', name], 'header values are not templates: the braces are sent as they are');
       headers[lower] = v;
     } else {
       const s = readSecret(v, [...where, 'headers', name], problems, ctx.resolvePath, ctx.env);
