@@ -51,6 +51,8 @@ export interface DemoServiceConfig {
   notifyUrls?: string[];
   notifySecretFile?: string;
   notifySlackUrlFile?: string;
+  /** Serve the flags over OFREP too (src/server/README.md, "OFREP"): unix:/PATH or a loopback HOST:PORT. */
+  ofrep?: string;
   log: Logger;
 }
 
@@ -140,6 +142,7 @@ export async function startDemoService(config: DemoServiceConfig): Promise<Runni
       metricsRegistry: metrics.registry,
       healthChecks: healthChecks(data, () => portRef),
       endpoints: [ordersStatsEndpoint(data)],
+      ...(config.ofrep !== undefined ? { ofrep: { listen: config.ofrep } } : {}),
       log,
     });
     portRef = port.flags;

@@ -16,10 +16,23 @@ export const APPROVAL_STATES: readonly ApprovalState[] = ['pending', 'approved',
 /** The longest long-poll of approvals.get and approvals.list (`wait`, seconds). */
 export const MAX_APPROVAL_WAIT_SECONDS = 300;
 
+/**
+ * Who signed a held request or a decision on it. `person` is whom the key
+ * acts for when persons are counted (src/server/README.md, "Approvals
+ * count persons"): the allowlist name of an allowlisted key, or for a key
+ * known only through a grant, the person who created that grant. A key
+ * acting under a grant names it (`grantId`) and its granter (`grantedBy`);
+ * `derivedFrom` lists every person its authority comes from through grants.
+ */
 export interface ApprovalActor {
   name: string;
   keyid: string;
   role: Role;
+  /** Absent in approvals stored before persons were counted: then `name`. */
+  person?: string;
+  grantId?: string;
+  grantedBy?: string;
+  derivedFrom?: string[];
 }
 
 export interface ApprovalDecision extends ApprovalActor {
@@ -52,6 +65,8 @@ export interface ApprovalView {
   required: number;
   approverRole: Role;
   approvers: ApprovalDecision[];
+  /** Approvals given under a grant that has ended since: they no longer count. */
+  voided?: ApprovalDecision[];
   rejectedBy?: ApprovalDecision;
   /** What a dry-run answered when the request was held (for migrations: the plan). */
   plan?: unknown;
@@ -77,9 +92,13 @@ export interface ApprovalList {
   cursor: string;
 }
 
-/** The 202 answer to a request that is held for approval. */
+/**
+ * The 202 answer to a request that is held for approval. A retry with the
+ * same Idempotency-Key and body gets the same approval in its current state
+ * (`Idempotency-Replayed: true`), with `result` or `error` once it ran.
+ */
 export interface HeldAnswer {
-  approval: Pick<ApprovalView, 'id' | 'state' | 'expiresAt' | 'required' | 'digest' | 'endpoint'>;
+  approval: Pick<ApprovalView, 'id' | 'state' | 'expiresAt' | 'required' | 'digest' | 'endpoint'> & Partial<Pick<ApprovalView, 'result' | 'error'>>;
 }
 
 /** The 200 answer to a request sent with Opsctl-Dry-Run: 1. */

@@ -221,7 +221,7 @@ export const STANDARD_ENDPOINTS: readonly EndpointDescriptor[] = [
   {
     id: 'approvals.approve', method: 'POST', path: '/v1/approvals/{id}/approve', role: 'viewer', destructive: false, job: false, scope: 'service',
     summary: 'Approve a held request (it runs once enough people approved)',
-    description: 'The approver\'s own signed request carrying the digest they reviewed. Not the requester (403 approval.self); the policy\'s role is needed (403); wrong digest 412; expired 410. When the count is reached the held request runs as the requester.',
+    description: 'The approver\'s own signed request carrying the digest they reviewed. Not the requester, nor a key acting for them or whose authority comes from them through grants (403 approval.self); the policy\'s role is needed (403); wrong digest 412; expired 410. A second approval by the same person counts once. When the count is reached the held request runs as the requester.',
     params: obj({ id: approvalId, digest: approvalDigest, reason: approvalReason }, ['id', 'digest']),
   },
   {
@@ -269,13 +269,13 @@ export const STANDARD_ENDPOINTS: readonly EndpointDescriptor[] = [
   {
     id: 'grants.create', method: 'POST', path: '/v1/grants', role: 'admin', destructive: false, job: false, scope: 'instance',
     summary: 'Give a key a role for a limited time',
-    description: 'Accepts the key with the role until expiresAt, checked on every request (no reload). Never above the granter\'s own role (403); ttlSeconds above the service maximum (default 8 h) is 400. A key also on the allowlist gets the higher of its two roles.',
+    description: 'Accepts the key with the role until expiresAt, checked on every request (no reload). Never above the granter\'s own role (403) nor beyond a grant the granter acts under (400), and it ends with that grant; ttlSeconds above the service maximum (default 8 h) is 400. A principal that is an allowlisted person\'s or another live grant\'s name is 409 grant.principal_taken. A key on no allowlist acts for the granter when approvals count persons; a key also on the allowlist gets the higher of its two roles.',
     params: obj({
       publicKey: { type: 'string', minLength: 1, maxLength: 2000, description: 'OpenSSH public key line (ssh-ed25519 AAAA… [comment])' },
       role: { type: 'string', enum: ['viewer', 'operator', 'admin'], description: 'role the key gets' },
       ttlSeconds: { type: 'integer', minimum: 1, description: 'how long the grant lasts, in seconds' },
       reason: { type: 'string', minLength: 1, maxLength: 1000, description: 'why (kept with the grant and in the audit log)' },
-      principal: { type: 'string', pattern: '^[^\\x00-\\x1f\\x7f]{1,200}$', description: 'name for the key (default: the key comment, else its fingerprint)' },
+      principal: { type: 'string', pattern: '^[^\\x00-\\x1f\\x7f]{1,200}$', description: 'name for the key (default: the key comment, else its fingerprint); never an allowlisted person\'s or another live grant\'s name' },
     }, ['publicKey', 'role', 'ttlSeconds', 'reason']),
   },
   {
@@ -287,7 +287,7 @@ export const STANDARD_ENDPOINTS: readonly EndpointDescriptor[] = [
   {
     id: 'grants.revoke', method: 'DELETE', path: '/v1/grants/{id}', role: 'admin', destructive: false, job: false, scope: 'instance',
     summary: 'Revoke a grant now',
-    description: 'Ends the grant at once: the key\'s next request is judged without it.',
+    description: 'Ends the grant at once: the key\'s next request is judged without it. Every grant made under it ends too, recursively, each recorded in the audit log (listed as ended).',
     params: obj({ id: { type: 'string', in: 'path', pattern: '^[A-Za-z0-9]{1,64}$', description: 'grant id' } }, ['id']),
   },
   {

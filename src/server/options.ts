@@ -5,6 +5,7 @@
  */
 import type { Registry } from 'prom-client';
 import type { AuditLogOptions } from './audit/audit-log.js';
+import type { VerifyLimits } from './auth/verify-admission.js';
 import type { ApprovalPolicy, JsonSchema, Role, Scope, HttpMethod, FlagType, FlagValue, FlagView } from '../protocol/index.js';
 
 export type { FlagType, FlagValue, FlagView };
@@ -181,6 +182,17 @@ export interface Principal {
   keyid: string;
   /** Set when the role in effect comes from a grant (see `grants`): its id, which the audit records carry. */
   grantId?: string;
+  /** With grantId: who gave that grant (its `grantedBy`). */
+  grantedBy?: string;
+  /**
+   * Whom the key acts for when approvals count persons (src/server/README.md,
+   * "Approvals count persons"): the allowlist name of an allowlisted key; for
+   * a key known only through a grant, the person who created the grant.
+   * Undefined means `name`.
+   */
+  person?: string;
+  /** The persons the role in effect comes from through grants (the granter, and theirs up the chain); empty without a grant. */
+  derivedFrom?: string[];
 }
 
 export interface RequestContext {
@@ -264,6 +276,18 @@ export interface StoredGrant {
   approvalId?: string;
   /** Set once the expiry audit record was written (exactly once, across replicas too). */
   expiryRecordedAt?: string;
+  /**
+   * Whom a key on no allowlist acts for under this grant: the person who
+   * created it (for an access request, the requester's person). Absent in
+   * grants stored before persons were counted (then `grantedBy`).
+   */
+  actsFor?: string;
+  /** Every person the grant's authority comes from (its granters, and theirs up the chain). */
+  derivedFrom?: string[];
+  /** The grants it was made under: it ends when any of them ends (revoked or expired). */
+  parents?: string[];
+  /** Set on a grant revoked because a grant it was made under ended: that grant's id. */
+  endedWith?: string;
 }
 
 /**
@@ -278,16 +302,22 @@ export interface GrantStore {
   readonly shared: boolean;
   load(): Promise<StoredGrant[]>;
   insert(grant: StoredGrant): Promise<void>;
-  /** Marks the grant revoked if it is neither revoked nor expired; the updated grant, or undefined when it was not active. */
-  revoke(id: string, revokedBy: string, revokedAt: string): Promise<StoredGrant | undefined>;
+  /**
+   * Marks the grant revoked if it is neither revoked nor expired; the updated
+   * grant, or undefined when it was not active. `endedWith` names the grant
+   * whose end ended this one (a revocation that cascades), kept as `endedWith`.
+   */
+  revoke(id: string, revokedBy: string, revokedAt: string, endedWith?: string): Promise<StoredGrant | undefined>;
   /** True for exactly one caller per grant: that caller writes the expiry record. */
   claimExpiry(id: string, at: string): Promise<boolean>;
   /** Forgets grants that ended before `before`. */
   prune(before: string): Promise<void>;
   /**
-   * The grants of one key as stored right now. A shared store that has it is
-   * asked before each request from a key that a grant could lift, so a grant
-   * created or revoked on another replica counts from the next request.
+   * The grants of one key as stored right now, plus every grant they were
+   * made under (`parents`, recursively), so that a parent ended on another
+   * replica ends them too. A shared store that has it is asked before each
+   * request from a key that a grant could lift, so a grant created or
+   * revoked on another replica counts from the next request.
    */
   forKey?(keyid: string): Promise<StoredGrant[]>;
   /** Calls back when another replica changed the store (shared stores); returns an unsubscribe function. */
@@ -418,6 +448,29 @@ export interface NotificationsOptions {
   pollSeconds?: number;
 }
 
+/**
+ * The OFREP listener (OpenFeature Remote Evaluation Protocol): the port's
+ * flags, read-only and unsigned, for a service in any language through its
+ * OpenFeature SDK's OFREP provider. src/server/README.md, "OFREP", has the
+ * endpoints and the threat model.
+ */
+export interface OfrepOptions {
+  /**
+   * Where it listens: `unix:/absolute/path.sock`, or loopback TCP as
+   * `127.0.0.1:PORT`, `[::1]:PORT` or `localhost:PORT` (port 0: a free one).
+   * Anything else is refused at start, with no override: every local process
+   * that can reach the listener reads every flag.
+   */
+  listen: string;
+  /**
+   * Mode of a `unix:` socket: `'0600'` (default: the service's own user) or
+   * `'0660'` (its group too, e.g. a sidecar's service running as another
+   * user of a shared group). A socket file left by a crashed process is
+   * replaced; a live socket or any other file at the path refuses the start.
+   */
+  socketMode?: '0600' | '0660';
+}
+
 export type HealthCheck = () => Promise<boolean | { ok: boolean; detail?: string }> | boolean | { ok: boolean; detail?: string };
 
 export interface InternalPortOptions {
@@ -437,6 +490,20 @@ export interface InternalPortOptions {
   audit?: AuditLogOptions;
   /** ± window for the signature's `created` (default 60). */
   clockSkewSeconds?: number;
+  /**
+   * Failed signature verifies allowed per keyid (default burst 20, 5/s) and
+   * per connection (burst 10, 2/s) before requests naming that keyid or on
+   * that connection are refused unverified with 429 `limit.auth`; only
+   * failures spend (src/server/README.md, "Performance of the internal port").
+   */
+  verifyLimits?: VerifyLimits;
+  /**
+   * The replay cache's cap is `noncesPerSecond` × a nonce's lifetime
+   * (2 × clockSkewSeconds): default 5,000, i.e. 600,000 nonces (≈ 60 bytes
+   * each) at ±60 s. A sustained signed rate above it gets 503 `server.busy`;
+   * a live nonce is never evicted (src/server/README.md, "Performance").
+   */
+  replayCache?: { noncesPerSecond?: number };
   /** Default 1 MiB. */
   bodyLimitBytes?: number;
   headersTimeoutMs?: number;
@@ -479,6 +546,8 @@ export interface InternalPortOptions {
   grants?: GrantsOptions;
   /** Signed event notifications to webhooks and Slack (docs/notifications.md); off unless given. */
   notifications?: NotificationsOptions;
+  /** Serve the flags over OFREP on a second, read-only listener (started after the port listens, closed by close()). */
+  ofrep?: OfrepOptions;
   /** Where the port logs operational messages (never secrets). Default: stderr. */
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
@@ -492,6 +561,8 @@ export interface InternalPort {
   readonly instanceId: string;
   /** Read the current flag values from the service's own code. */
   readonly flags: FlagReader;
+  /** The OFREP listener when `ofrep` was given: `host:port` or the socket path (an OFREP provider's base URL is `http://` + a TCP address). */
+  readonly ofrep?: { readonly address: string; readonly host: string | undefined; readonly port: number | undefined };
   /**
    * Replaces the service's own parts while the port runs (a configuration
    * reloaded from a file): each part given replaces the one in the options

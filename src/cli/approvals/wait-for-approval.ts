@@ -6,6 +6,7 @@ import { NotConfirmedError } from '../errors/not-confirmed-error.js';
 import { InterruptedError } from '../errors/interrupted-error.js';
 import type { Factory } from '../factory.js';
 import type { Client } from '../client/client.js';
+import type { Output } from '../output/output.js';
 import { sleep, watchInterrupt } from '../jobs/interrupt.js';
 import { ConnectionError } from '../transport/connection-error.js';
 import { commandDone } from './command-done.js';
@@ -45,14 +46,19 @@ export async function waitForApproval(f: Factory, held: HeldAnswer, ep: Endpoint
     out.note(`  digest ${safeLine(a.digest)}`);
     out.note(`  a second person runs:  ${line}`);
   };
-  say();
+  // A retry of a request held before (the same Idempotency-Key) is answered
+  // with that approval as it is now: decided already, nothing to wait for.
+  const decided = a.state !== 'pending' && a.state !== 'approved';
+  if (decided) out.note(`${safeLine(ep.id)} was held before as approval ${safeLine(a.id)}, now ${safeLine(a.state)}`);
+  else say();
   if (f.globals().wait === false) {
     // The id alone on stdout (ID=$(opsctl … --no-wait)), or the one JSON document.
     out.emit(held, () => out.line(safeLine(a.id)));
     commandDone();
   }
-  out.note(out.colors.dim('waiting for the decision (Ctrl-C stops waiting; the request stays held)'));
   const client = await f.client();
+  if (decided) return outcome(ep, await client.call<ApprovalView>('approvals.get', { id: a.id }), a.id, out);
+  out.note(out.colors.dim('waiting for the decision (Ctrl-C stops waiting; the request stays held)'));
   const tty = Boolean(f.io.stderr.isTTY);
   const started = Date.now();
   const watch = watchInterrupt();
@@ -73,17 +79,22 @@ export async function waitForApproval(f: Factory, held: HeldAnswer, ep: Endpoint
     if (spinner) clearInterval(spinner);
     if (tty) f.io.stderr.write('\r\x1b[2K');
   }
+  return outcome(ep, view, a.id, out);
+}
+
+/** What a decided approval means for the command: its result, or the error it ends with. */
+function outcome(ep: EndpointDescriptor, view: ApprovalView, id: string, out: Output): unknown {
   const approvers = view.approvers.map((x) => safeLine(x.name)).join(', ') || 'nobody';
   switch (view.state) {
     case 'executed':
       out.success(`approved by ${approvers}; ${safeLine(ep.id)} ran`);
       return view.result?.body ?? null;
     case 'rejected':
-      throw new NotConfirmedError(`approval ${safeLine(a.id)} was rejected by ${safeLine(view.rejectedBy?.name ?? 'someone')}${view.rejectedBy?.reason ? ` (${safeLine(view.rejectedBy.reason)})` : ''}; nothing ran`);
+      throw new NotConfirmedError(`approval ${safeLine(id)} was rejected by ${safeLine(view.rejectedBy?.name ?? 'someone')}${view.rejectedBy?.reason ? ` (${safeLine(view.rejectedBy.reason)})` : ''}; nothing ran`);
     case 'expired':
-      throw new NotConfirmedError(`approval ${safeLine(a.id)} expired at ${safeLine(view.expiresAt)} without enough approvals; nothing ran`);
+      throw new NotConfirmedError(`approval ${safeLine(id)} expired at ${safeLine(view.expiresAt)} without enough approvals; nothing ran`);
     case 'superseded':
-      throw new NotConfirmedError(`approval ${safeLine(a.id)} was closed: the same request was run by break-glass (${safeLine(view.supersededBy?.id ?? '?')}); nothing ran through this approval`);
+      throw new NotConfirmedError(`approval ${safeLine(id)} was closed: the same request was run by break-glass (${safeLine(view.supersededBy?.id ?? '?')}); nothing ran through this approval`);
     default: {
       const e = view.error ?? { code: 'internal', status: 500, detail: `approval ended ${view.state}` };
       throw new ProblemError(e.code, `approved by ${approvers}, but it did not run: ${safeLine(e.detail)}`, {}, e.status);

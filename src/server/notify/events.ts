@@ -150,7 +150,7 @@ export function grantEvent(c: GrantChange, cmd: Commands, now = new Date().toISO
         type: 'grant.ended',
         key: `grant.ended/${g.id}`,
         at: g.revokedAt ?? now,
-        data: { ...grantBase(g), endpoint: 'grants.revoke', principal: c.by.name, outcome: 'revoked', revokedBy: g.revokedBy ?? c.by.name, endedAt: g.revokedAt ?? now, command: cmd.grants() },
+        data: { ...grantBase(g), endpoint: 'grants.revoke', principal: c.by.name, outcome: 'revoked', revokedBy: g.revokedBy ?? c.by.name, ...(c.endedWith ? { endedWith: c.endedWith } : {}), endedAt: g.revokedAt ?? now, command: cmd.grants() },
       };
     case 'expired':
       return { type: 'grant.ended', key: `grant.ended/${g.id}`, at: g.expiresAt, data: { ...grantBase(g), principal: g.principal, outcome: 'expired', endedAt: g.expiresAt, command: cmd.grants() } };

@@ -14,7 +14,7 @@
 import { OpsctlProvider, type FlagSource } from './opsctl-provider.js';
 
 export { OpsctlProvider, type FlagSource };
-export { rolloutBucket, inRollout } from './rollout.js';
+export { rolloutBucket, inRollout } from '../flags/rollout.js';
 
 /**
  * The provider for `OpenFeature.setProvider()`, over an InternalPort (or its

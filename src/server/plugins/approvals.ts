@@ -2,8 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { ProblemError, type ApprovalList, type ApprovalState, type ApprovalView } from '../../protocol/index.js';
 import type { ApprovalWatch } from '../approvals/approval-watch.js';
 import { approverRole, wouldChange } from '../approvals/approval-gate.js';
-import { samePerson } from '../approvals/digest.js';
-import type { ApprovalService } from '../approvals/approval-service.js';
+import { actorOf, type ApprovalService } from '../approvals/approval-service.js';
 import { resolveHeld, type HeldRunDeps } from '../approvals/run-held.js';
 import { peerOf } from '../pipeline/request-context.js';
 import type { PluginContext } from './plugin-context.js';
@@ -63,7 +62,7 @@ export function registerApprovals(ctx: PluginContext, service: ApprovalService, 
   ctx.register(standardRoute('approvals.approve', {
     dryRun: ({ params, principal }) => {
       const rec = service.checkApprove(String(params.id), principal, String(params.digest));
-      const dup = rec.approvers.some((a) => a.keyid === principal.keyid || samePerson(a.name, principal.name));
+      const dup = !service.wouldCount(rec, actorOf(principal));
       const count = rec.approvers.length + (dup ? 0 : 1);
       return { approval: rec.id, wouldCount: !dup, approvals: count, required: rec.required, wouldRun: count >= rec.required ? rec.endpoint : null };
     },

@@ -29,11 +29,39 @@ function runCheck(check: HealthCheck): CheckResult | Promise<CheckResult> {
     return failed(e);
   }
   if (typeof (r as { then?: unknown } | null)?.then !== 'function') return asResult(r as boolean | CheckResult);
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    Promise.resolve(r),
-    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS); }),
-  ]).then(asResult, failed).finally(() => { if (timer) clearTimeout(timer); });
+  return withDeadline(Promise.resolve(r)).then(asResult, failed);
+}
+
+/**
+ * Checks still waiting for their answer, each with the time it gives up.
+ * One timer watches them all (armed while any waits), instead of a timer
+ * set and cleared per check per request: health is asked at request rate.
+ */
+const waiting = new Set<{ until: number; fail: (e: Error) => void }>();
+let watchdog: NodeJS.Timeout | undefined;
+
+function withDeadline<T>(p: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const w = { until: performance.now() + CHECK_TIMEOUT_MS, fail: reject };
+    waiting.add(w);
+    watchdog ??= setTimeout(expire, CHECK_TIMEOUT_MS).unref();
+    p.then((v) => { waiting.delete(w); resolve(v); }, (e: unknown) => { waiting.delete(w); reject(e as Error); });
+  });
+}
+
+function expire(): void {
+  watchdog = undefined;
+  const now = performance.now();
+  let next = Infinity;
+  for (const w of waiting) {
+    if (w.until <= now) {
+      waiting.delete(w);
+      w.fail(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`));
+    } else {
+      next = Math.min(next, w.until);
+    }
+  }
+  if (next !== Infinity) watchdog = setTimeout(expire, Math.max(1, next - now)).unref();
 }
 
 /**
