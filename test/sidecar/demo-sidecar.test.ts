@@ -28,6 +28,8 @@ test('npm run demo -- --sidecar: migrations, a maintenance job and the audit thr
   assert.match(r.stdout, /Running upgrade 0002 -> 0003, create orders/, 'alembic\'s output is the job\'s log');
   assert.match(r.stdout, /purged 1 item\(s\)/);
   assert.match(r.stdout, /HTTP 200 1 item\(s\): lamp/, 'the purge changed the shop');
+  assert.ok(r.stdout.includes('$ opsctl flags enable maintenance_mode'), 'the flags step (OFREP) ran');
+  assert.match(r.stdout, /✓ HTTP 503 maintenance: writes are paused/, 'the shop read the flag over OFREP');
   const dir = /Everything below lives in (\S+) and is removed at the end\./.exec(r.stdout)?.[1];
   assert.ok(dir && !fs.existsSync(dir), 'the temp dir is gone');
   const ps = spawnSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).stdout;

@@ -49,6 +49,7 @@ before(async () => {
   writeAllowlist(path.join(dir, 'opsctl_keys'), [[alice, 'admin']]);
   editYaml(path.join(dir, 'opsctl-port.yaml'), (doc) => {
     doc.set('port', 0);
+    doc.setIn(['ofrep', 'listen'], '127.0.0.1:0');
     doc.delete('health'); // the shop itself is not running here
   });
   port = await startOpsctlPort(path.join(dir, 'opsctl-port.yaml'));

@@ -17,6 +17,8 @@ import { parseAuthorizedKeys } from '../../server/auth/parse-authorized-keys.js'
 import { holdable } from '../../server/approvals/policy.js';
 import { coerceFlagValue, definitionProblem } from '../../server/flags/flag-value.js';
 import { isLoopbackHost } from '../../server/listen/loopback.js';
+import { resolveListenHost } from '../../server/listen/listen.js';
+import { ofrepListenTarget } from '../../server/ofrep/listen-target.js';
 import { customEndpointRoute } from '../../server/plugins/custom-endpoints.js';
 import { compileParams } from '../../server/routing/params.js';
 import { Router } from '../../server/routing/router.js';
@@ -64,6 +66,8 @@ export interface LoadedConfig {
   };
   /** The listen address as resolved (a name becomes its loopback address). */
   host: string | undefined;
+  /** The OFREP listener, its unix socket path made absolute. */
+  ofrep: { listen: string; socketMode?: '0600' | '0660' } | undefined;
   endpoints: PreparedEndpoint[];
   health: Array<{ name: string; check: PreparedHealth }>;
   scrape: PreparedScrape | undefined;
@@ -238,10 +242,22 @@ async function check(config: SidecarConfig, ctx: PrepareEnv, file: string, dir: 
   postgres.flags = storeUrl(config.flags?.store, at('flags', 'store'));
   postgres.grants = storeUrl(config.grants?.store, at('grants', 'store'));
 
+  // OFREP: the module's own check of the listener (loopback only, an absolute
+  // socket path: a relative one is made absolute against the config here).
+  let ofrep: LoadedConfig['ofrep'];
   if (config.ofrep) {
-    // TODO(ofrep): pass config.ofrep through to createInternalPort's `ofrep` option once the
-    // server module has it; until then a config that asks for OFREP is refused, not silently unserved.
-    problems.error(at('ofrep'), 'this build of opsctl-port cannot serve OFREP yet (the server module has no ofrep listener)');
+    const { listen: given, socketMode } = config.ofrep;
+    const listen = given.startsWith('unix:') ? `unix:${ctx.resolvePath(given.slice('unix:'.length))}` : given;
+    try {
+      const target = ofrepListenTarget({ listen, ...(socketMode ? { socketMode } : {}) });
+      await resolveListenHost(target);
+      if (target.socketPath !== undefined && !fs.existsSync(path.dirname(target.socketPath))) problems.error(at('ofrep', 'listen'), `directory ${path.dirname(target.socketPath)} does not exist`);
+      if (target.socketPath !== undefined && target.socketPath === socket) problems.error(at('ofrep', 'listen'), 'the OFREP listener and the internal port cannot share a socket');
+      if (target.port !== undefined && target.port !== 0 && target.port === config.port) problems.error(at('ofrep', 'listen'), `port ${target.port} is the internal port's own`);
+      ofrep = { listen, ...(socketMode ? { socketMode } : {}) };
+    } catch (e) {
+      problems.error(at('ofrep', 'listen'), (e as Error).message.replace(/^ofrep: /, ''));
+    }
   }
 
   // Endpoints.
@@ -404,6 +420,7 @@ async function check(config: SidecarConfig, ctx: PrepareEnv, file: string, dir: 
       locksDir: path.join(dataDir, 'locks'),
     },
     host,
+    ofrep,
     endpoints,
     health,
     scrape,

@@ -374,8 +374,11 @@ export const CONFIG_SCHEMA = {
     },
     ofrep: {
       type: 'object',
-      description: 'Serve the flags to the service over OFREP (OpenFeature Remote Evaluation Protocol), read-only, on a second listener.',
-      properties: { listen: text('unix:/path/to.sock or 127.0.0.1:PORT (loopback only).', { pattern: '^(unix:/.+|(127\\.[0-9.]+|\\[::1\\]|localhost):[0-9]{1,5})$', 'x-message': 'must be unix:/path/to.sock or 127.0.0.1:PORT (loopback only)' }) },
+      description: 'Serve the flags to the service over OFREP (OpenFeature Remote Evaluation Protocol), read-only and unsigned, on a second listener (docs/sidecar.md, "Flags and OFREP").',
+      properties: {
+        listen: text('unix:/path/to.sock (a relative path is relative to the config file), or 127.0.0.1:PORT, [::1]:PORT, localhost:PORT (loopback only; port 0: a free one).', { pattern: '^(unix:.+|(127\\.[0-9.]+|\\[::1\\]|localhost):[0-9]{1,5})$', 'x-message': 'must be unix:/path/to.sock or 127.0.0.1:PORT (loopback only)' }),
+        socketMode: { type: 'string', enum: ['0600', '0660'], description: 'Mode of a unix: socket: 0600 (default: opsctl-port\'s user only) or 0660 (its group too: put the service\'s user in it). Quote it in YAML ("0660").' },
+      },
       required: ['listen'],
       additionalProperties: false,
     },

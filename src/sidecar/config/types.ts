@@ -119,7 +119,7 @@ export interface SidecarConfig {
   flags?: { definitions: FlagDefinition[]; store?: StoreSpec };
   approvals?: { endpoints?: Record<string, ApprovalPolicy>; expirySeconds?: number; maxPendingPerRequester?: number };
   grants?: { maxTtlSeconds?: number; granterRole?: Role; retainEndedSeconds?: number; store?: StoreSpec };
-  ofrep?: { listen: string };
+  ofrep?: { listen: string; socketMode?: '0600' | '0660' };
   endpoints?: EndpointSpec[];
   migrations?: MigrationsSpec;
   health?: Record<string, HealthSpec>;

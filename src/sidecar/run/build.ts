@@ -99,6 +99,7 @@ export function portOptions(l: LoadedConfig, rt: Runtime): InternalPortOptions {
       ...(c.grants?.granterRole !== undefined ? { granterRole: c.grants.granterRole } : {}),
       ...(c.grants?.retainEndedSeconds !== undefined ? { retainEndedSeconds: c.grants.retainEndedSeconds } : {}),
     },
+    ...(l.ofrep ? { ofrep: l.ofrep } : {}),
     metricsRegistry: rt.metrics.registry,
     endpoints: parts.endpoints,
     healthChecks: parts.healthChecks,
