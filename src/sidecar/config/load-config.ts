@@ -33,6 +33,7 @@ import { prepareHealth, type PreparedHealth } from '../health/health-checks.js';
 import type { PreparedScrape } from '../metrics/upstream-metrics.js';
 import type { PreparedMigrations } from '../migrations/command-migrator.js';
 import { statusParser } from '../migrations/parse-status.js';
+import { prepareNotify, type PreparedNotify } from './prepare-notify.js';
 import { Problems, durationMs, readSecret } from './problems.js';
 import type { EndpointSpec, SidecarConfig, StoreSpec } from './types.js';
 import { validateAgainstSchema } from './validate-schema.js';
@@ -68,6 +69,8 @@ export interface LoadedConfig {
   host: string | undefined;
   /** The OFREP listener, its unix socket path made absolute. */
   ofrep: { listen: string; socketMode?: '0600' | '0660' } | undefined;
+  /** Event notifications, their files named absolutely and checked. */
+  notify: PreparedNotify | undefined;
   endpoints: PreparedEndpoint[];
   health: Array<{ name: string; check: PreparedHealth }>;
   scrape: PreparedScrape | undefined;
@@ -260,6 +263,8 @@ async function check(config: SidecarConfig, ctx: PrepareEnv, file: string, dir: 
     }
   }
 
+  const notify = config.notify ? prepareNotify(config.notify, config.service.name, dataDir, problems, ctx) : undefined;
+
   // Endpoints.
   const endpoints: PreparedEndpoint[] = [];
   const ids = new Set<string>();
@@ -421,6 +426,7 @@ async function check(config: SidecarConfig, ctx: PrepareEnv, file: string, dir: 
     },
     host,
     ofrep,
+    notify,
     endpoints,
     health,
     scrape,

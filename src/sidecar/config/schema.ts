@@ -57,6 +57,70 @@ const postgresStore = {
   additionalProperties: false,
 };
 
+/** A secret the server module reads from a file itself (the whsec_ secret of notifications): a file only. */
+const secretFile = {
+  type: 'object',
+  description: 'A secret named, never written: {file: PATH} (mode 0600 or 0400). The server module reads it from the file itself, so an environment variable is not an option here.',
+  properties: { file: text('A file holding the secret (mode 0600 or 0400).') },
+  required: ['file'],
+  additionalProperties: false,
+  'x-message': 'must be {file: PATH} (this secret is read from a file)',
+};
+
+const seconds = (description: string) => ({ type: 'number', exclusiveMinimum: 0, description });
+
+/** Event notifications (docs/notifications.md), as the module's notifications option, with secrets named. */
+const notify = {
+  type: 'object',
+  description: 'Signed event notifications (Standard Webhooks) and Slack messages: approvals requested and decided, break-glass runs, grants, destructive jobs finished (docs/sidecar.md, "Notifications"; every event in docs/notifications.md).',
+  properties: {
+    endpoints: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        properties: {
+          name: text('How health, metrics, the audit log and opsctl notify status name it (default: the URL\'s host and port; slack for Slack).', { pattern: '^[A-Za-z0-9._:-]{1,64}$' }),
+          kind: { type: 'string', enum: ['webhook', 'slack'], description: 'webhook (default): Standard Webhooks, signed. slack: a Slack incoming webhook, sent a readable message.' },
+          url: { ...secretRef, description: 'The receiver\'s http(s) URL, named like a secret because a URL may hold a token: {file: PATH} or {env: NAME} ({file} for Slack: its URL is the secret). Never logged, audited or shown.' },
+          events: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 }, description: 'Exact types (grant.ended) or families (approval.*); default every event.' },
+          secret: { ...secretFile, description: 'This endpoint\'s own whsec_ secret (HMAC v1 signatures), from a file; default notify.secret.' },
+        },
+        required: ['url'],
+        additionalProperties: false,
+      },
+    },
+    secret: { ...secretFile, description: 'The whsec_ secret (HMAC v1 signatures) of every webhook endpoint, from a file (echo "whsec_$(openssl rand -base64 32)"). Without one, deliveries carry only the Ed25519 (v1a) signature.' },
+    signingKeyFile: text('Ed25519 key of the v1a signatures (PKCS#8 PEM or whsk_…; default DATADIR/notify-signing-key.pem, generated 0600 at first start). Replicas of one service should share it.'),
+    command: text('The start of the command each event tells people to run (default "opsctl --context SERVICE-NAME").', { pattern: '^[^\\r\\n]+$' }),
+    grantExpiringLeadSeconds: seconds('grant.expiring comes this long before a grant ends (default 600).'),
+    timeoutSeconds: seconds('One attempt, from connecting to the status line (default 10).'),
+    concurrency: positiveInt('Attempts in flight per endpoint (default 2).'),
+    failureThreshold: positiveInt('Failed attempts in a row that make health degraded (default 5).'),
+    pollSeconds: seconds('How often a shared (postgres) queue is asked for due work besides its change notices (default 2).'),
+    retry: {
+      type: 'object',
+      description: 'The backoff of a failed delivery (docs/notifications.md, "Delivery").',
+      properties: {
+        firstDelaySeconds: seconds('After the first failed attempt (default 5); doubled after each.'),
+        maxDelaySeconds: seconds('Longest pause between two attempts (default 3600).'),
+        giveUpAfterSeconds: seconds('Counted from the event; keep it at 24 h or more in production (default 97200).'),
+      },
+      additionalProperties: false,
+    },
+    store: {
+      type: 'object',
+      description: 'Where deliveries wait: file (default DATADIR/notify-queue.jsonl) or postgres (shared by every replica: each event delivered once for the fleet).',
+      properties: { file: text('The queue\'s journal.'), postgres: postgresStore },
+      additionalProperties: false,
+      maxProperties: 1,
+      'x-message': 'must have one of file or postgres',
+    },
+  },
+  required: ['endpoints'],
+  additionalProperties: false,
+};
+
 /** What every command (exec endpoints, migration commands, health commands) shares. */
 const commandProps = {
   argv: {
@@ -382,6 +446,7 @@ export const CONFIG_SCHEMA = {
       required: ['listen'],
       additionalProperties: false,
     },
+    notify,
     endpoints: { type: 'array', items: endpoint },
     migrations,
     health: {

@@ -91,6 +91,28 @@ export interface StoreSpec {
   postgres?: { url: SecretRef };
 }
 
+export interface NotifyEndpointSpec {
+  name?: string;
+  kind?: 'webhook' | 'slack';
+  url: SecretRef;
+  events?: string[];
+  secret?: { file: string };
+}
+
+export interface NotifySpec {
+  endpoints: NotifyEndpointSpec[];
+  secret?: { file: string };
+  signingKeyFile?: string;
+  command?: string;
+  grantExpiringLeadSeconds?: number;
+  timeoutSeconds?: number;
+  concurrency?: number;
+  failureThreshold?: number;
+  pollSeconds?: number;
+  retry?: { firstDelaySeconds?: number; maxDelaySeconds?: number; giveUpAfterSeconds?: number };
+  store?: StoreSpec;
+}
+
 export interface SidecarConfig {
   service: { name: string; version: string };
   host?: string;
@@ -120,6 +142,7 @@ export interface SidecarConfig {
   approvals?: { endpoints?: Record<string, ApprovalPolicy>; expirySeconds?: number; maxPendingPerRequester?: number };
   grants?: { maxTtlSeconds?: number; granterRole?: Role; retainEndedSeconds?: number; store?: StoreSpec };
   ofrep?: { listen: string; socketMode?: '0600' | '0660' };
+  notify?: NotifySpec;
   endpoints?: EndpointSpec[];
   migrations?: MigrationsSpec;
   health?: Record<string, HealthSpec>;

@@ -4,7 +4,7 @@
  * health checks, the upstream's metrics) through InternalPort.reconfigure.
  */
 import { canonicalJson } from '../../protocol/canonical-json.js';
-import type { CustomEndpoint, FlagStore, GrantStore, HealthCheck, InternalPortOptions, MigrationLock, ReconfigureParts } from '../../server/options.js';
+import type { CustomEndpoint, FlagStore, GrantStore, HealthCheck, InternalPortOptions, MigrationLock, NotifyQueueStore, ReconfigureParts } from '../../server/options.js';
 import type { PortLog } from '../../server/logger.js';
 import { execEndpoint } from '../adaptors/exec-adaptor.js';
 import { httpEndpoint } from '../adaptors/http-adaptor.js';
@@ -26,6 +26,7 @@ export interface Runtime {
   migrationLock: MigrationLock | undefined;
   flagStore: FlagStore | undefined;
   grantStore: GrantStore | undefined;
+  notifyQueue: NotifyQueueStore | undefined;
 }
 
 /** The config's endpoints as the port's own endpoints: each adaptor a handler (or job) with its checks. */
@@ -100,6 +101,7 @@ export function portOptions(l: LoadedConfig, rt: Runtime): InternalPortOptions {
       ...(c.grants?.retainEndedSeconds !== undefined ? { retainEndedSeconds: c.grants.retainEndedSeconds } : {}),
     },
     ...(l.ofrep ? { ofrep: l.ofrep } : {}),
+    ...(l.notify ? { notifications: { ...l.notify.options, ...(rt.notifyQueue ? { store: rt.notifyQueue } : {}) } } : {}),
     metricsRegistry: rt.metrics.registry,
     endpoints: parts.endpoints,
     healthChecks: parts.healthChecks,
@@ -114,7 +116,7 @@ export function portOptions(l: LoadedConfig, rt: Runtime): InternalPortOptions {
  * a whole, naming it, and the running config stays (restart to apply).
  */
 export function restartOnly(c: SidecarConfig): Record<string, string> {
-  const keys: Array<keyof SidecarConfig> = ['service', 'host', 'port', 'socket', 'authorizedKeys', 'dataDir', 'auditLog', 'audit', 'limits', 'jobs', 'requireReasonForDestructive', 'flags', 'approvals', 'grants', 'ofrep', 'log'];
+  const keys: Array<keyof SidecarConfig> = ['service', 'host', 'port', 'socket', 'authorizedKeys', 'dataDir', 'auditLog', 'audit', 'limits', 'jobs', 'requireReasonForDestructive', 'flags', 'approvals', 'grants', 'ofrep', 'notify', 'log'];
   const out: Record<string, string> = {};
   for (const k of keys) out[k] = canonicalJson(c[k] ?? null);
   out['migrations (whether there is a section, and its lock)'] = canonicalJson(c.migrations ? { lock: c.migrations.lock ?? null } : null);

@@ -66,10 +66,11 @@ export async function startSidecar(file: string, o: StartOptions): Promise<Sidec
   const metrics = new SidecarMetrics();
   const locks = new NamedLocks(loaded.paths.locksDir);
   const closers: Array<() => Promise<unknown>> = [];
-  const rt: Runtime = { metrics, locks, log: o.log, migrator: undefined, migrationLock: undefined, flagStore: undefined, grantStore: undefined };
+  const rt: Runtime = { metrics, locks, log: o.log, migrator: undefined, migrationLock: undefined, flagStore: undefined, grantStore: undefined, notifyQueue: undefined };
   try {
     const pgUrls = loaded.postgres;
-    if (pgUrls.flags || pgUrls.grants || pgUrls.migrationsLock) {
+    const notifyUrl = loaded.notify?.postgresUrl;
+    if (pgUrls.flags || pgUrls.grants || pgUrls.migrationsLock || notifyUrl) {
       // Only a config with a PostgreSQL store loads pg.
       const pgMod = await import('../../server/postgres/index.js');
       const pgLog = (level: 'info' | 'warn' | 'error', m: string) => o.log(level, m);
@@ -84,6 +85,12 @@ export async function startSidecar(file: string, o: StartOptions): Promise<Sidec
         closers.push(() => store.close());
         await store.start();
         rt.grantStore = store;
+      }
+      if (notifyUrl) {
+        const queue = new pgMod.PostgresNotifyQueue({ connection: notifyUrl, log: pgLog });
+        closers.push(() => queue.close());
+        await queue.start();
+        rt.notifyQueue = queue;
       }
       if (pgUrls.migrationsLock) {
         const lock = new pgMod.PostgresMigrationLock({ connection: pgUrls.migrationsLock, log: pgLog });
