@@ -219,3 +219,39 @@ test('schema: what `opsctl-port schema` prints is the shipped file; the shipped 
   assert.equal(runOpsctlPort([]).code, 2);
   assert.match(runOpsctlPort(['--help']).stdout, /check \[options\]/);
 });
+
+test('notify: a bad section is refused at each line (URL, secret files, event types, names), and no URL or secret reaches a message', () => {
+  fs.writeFileSync(path.join(dir, 'short.whsec'), 'whsec_c2hvcnQ=\n', { mode: 0o600 });
+  fs.writeFileSync(path.join(dir, 'slack-url'), 'https://hooks.slack.com/services/T0/B0/s3cret-slack\n', { mode: 0o600 });
+  fs.chmodSync(path.join(dir, 'slack-url'), 0o644);
+  const yaml = `${HEAD}notify:
+  secret: {file: ./short.whsec}
+  endpoints:
+    - name: bus
+      url: {env: OPSCTL_TEST_HOOK}
+      events: [approval.*, approvals.requested]
+    - kind: slack
+      url: {env: OPSCTL_TEST_HOOK}
+    - name: bus
+      url: {file: ./slack-url}
+      secret: {file: ./open-token}
+`;
+  const file = path.join(dir, 'notify.yaml');
+  fs.writeFileSync(file, yaml);
+  const r = runOpsctlPort(['check', '--config', file], { env: { OPSCTL_TEST_HOOK: 'ftp://hooks.example/t0k3n-in-url' } });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /notify\.yaml:6:18: error: notify\.secret\.file: file \S+short\.whsec holds 5 bytes; a whsec_ secret has 24 to 64/);
+  assert.match(r.stderr, /notify\.yaml:9:12: error: notify\.endpoints\[0\]\.url: env OPSCTL_TEST_HOOK: only http and https URLs are delivered to/);
+  assert.match(r.stderr, /notify\.yaml:10:28: error: notify\.endpoints\[0\]\.events\[1\]: unknown event type "approvals\.requested"/);
+  assert.match(r.stderr, /notify\.yaml:12:18: error: notify\.endpoints\[1\]\.url\.env: a Slack incoming-webhook URL is read from a file/);
+  assert.match(r.stderr, /notify\.yaml:13:13: error: notify\.endpoints\[2\]\.name: endpoints\[0\] has this name too/);
+  assert.match(r.stderr, /notify\.yaml:14:19: error: notify\.endpoints\[2\]\.url\.file: secret file \S+slack-url is readable or writable by group or others/);
+  assert.match(r.stderr, /notify\.yaml:15:22: error: notify\.endpoints\[2\]\.secret\.file: secret file \S+open-token is readable or writable by group or others/);
+  assert.equal(r.stderr.split('\n').filter((l) => l.includes(': error: ')).length, 7, r.stderr);
+  assert.doesNotMatch(r.stderr, /t0k3n-in-url|s3cret-slack|s3cret-token/, 'no URL or secret in a message');
+
+  // A URL written in the file is refused by the schema: it is named like every secret.
+  const inline = check('notify-inline.yaml', `${HEAD}notify:\n  endpoints:\n    - url: "https://hooks.example/t0k3n"\n`);
+  assert.equal(inline.code, 2);
+  assert.match(inline.stderr, /notify-inline\.yaml:7:12: error: notify\.endpoints\[0\]\.url: must be a secret reference: \{file: PATH\} or \{env: NAME\}/);
+});
