@@ -1,4 +1,4 @@
-import { ProblemError, roleAllows, type ApprovalActor, type ApprovalDecision, type ApprovalOutcome, type ApprovalState, type ApprovalView, type HeldAnswer, type Role } from '../../protocol/index.js';
+import { ProblemError, roleAllows, type AuditApprovalNote, type AuditSigner, type ApprovalActor, type ApprovalDecision, type ApprovalOutcome, type ApprovalState, type ApprovalView, type HeldAnswer, type Role } from '../../protocol/index.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { AuditEvent } from '../audit/audit-record.js';
 import { isRequesterAgain, personOf, samePerson, samePersonAgain } from '../auth/person.js';
@@ -98,7 +98,7 @@ export function actorOf(p: Principal): ApprovalActor {
 }
 
 /** The audit form of a signer: name, key, person, and the grant with its granter when it acted under one. */
-function actorNote(a: ApprovalActor): Record<string, unknown> {
+function actorNote(a: ApprovalActor): AuditSigner {
   return {
     name: a.name,
     keyid: a.keyid,
@@ -112,8 +112,8 @@ function actorNote(a: ApprovalActor): Record<string, unknown> {
  * and count as before, plus `requestedBy` and `approvedBy` naming each
  * signer's person, grant and granter (src/server/README.md, "Approvals count persons").
  */
-export function approvalNote(rec: Pick<ApprovalRecord, 'id' | 'requester' | 'approvers' | 'required'>): NonNullable<AuditEvent['approval']> {
-  const note = {
+export function approvalNote(rec: Pick<ApprovalRecord, 'id' | 'requester' | 'approvers' | 'required'>): AuditApprovalNote {
+  return {
     id: rec.id,
     requester: rec.requester.name,
     approvers: rec.approvers.map((a) => a.name),
@@ -121,7 +121,6 @@ export function approvalNote(rec: Pick<ApprovalRecord, 'id' | 'requester' | 'app
     requestedBy: actorNote(rec.requester),
     approvedBy: rec.approvers.map(actorNote),
   };
-  return note;
 }
 
 /**

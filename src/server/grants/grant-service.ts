@@ -628,7 +628,7 @@ export class GrantService {
  * peer, method or path; it names the grant's key, principal and role, the
  * endpoint that created it, and the grant id, with outcome `expired`.
  */
-function expiryRecord(g: StoredGrant): AuditEvent & { grantId: string } {
+function expiryRecord(g: StoredGrant): AuditEvent {
   return {
     requestId: randomId(16),
     keyid: g.keyid,
@@ -654,7 +654,7 @@ function expiryRecord(g: StoredGrant): AuditEvent & { grantId: string } {
  * principal and role, outcome `ok` of `grants.revoke`, and the grant note
  * `{event: "revoked", endedWith}`.
  */
-function cascadeRecord(g: StoredGrant, parentId: string, revokedBy: string, requestId?: string): AuditEvent & { grantId: string; grant: Record<string, unknown> } {
+function cascadeRecord(g: StoredGrant, parentId: string, revokedBy: string, requestId?: string): AuditEvent {
   return {
     requestId: requestId ?? randomId(16),
     keyid: g.keyid,
