@@ -1,6 +1,16 @@
 #!/usr/bin/env node
 // Thin shim: everything lives in the bundled CLI (npm run build).
-import { main } from '../dist/cli/main.js';
+let main;
+try {
+  ({ main } = await import('../dist/cli/main.js'));
+} catch (err) {
+  // A checkout that was never built (the package ships dist/, a clone does not).
+  if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/cli/main.js')) {
+    process.stderr.write('opsctl: the CLI is not built yet: run `npm run build` in the opsctl checkout\n');
+    process.exit(1);
+  }
+  throw err;
+}
 
 // `opsctl … | head` closes the pipe early: that is not an error worth a trace.
 for (const stream of [process.stdout, process.stderr]) {

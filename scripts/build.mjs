@@ -25,6 +25,11 @@ if (process.argv.includes('--if-stale') && fs.existsSync(stamp) && fs.existsSync
   if (Math.max(...inputs.map(newest)) <= fs.statSync(stamp).mtimeMs) process.exit(0);
 }
 
+// --clean (prepack: what npm pack and npm publish ship): start from an empty
+// dist/, so no file of an older build (a module since renamed or removed) is
+// packed. The incremental build info goes too, or tsc would emit nothing.
+if (process.argv.includes('--clean')) fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
+
 const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
 if (tsc.status !== 0) {
   process.stderr.write('build: TypeScript reported errors (see above)\n');
@@ -43,8 +48,13 @@ if (fs.existsSync(path.join(root, 'src/cli/main.ts'))) {
   // lazy import() on the commands that need them, never on --help/completion.
   // yaml too: split into its own chunk, a bundled CommonJS package keeps only a
   // default export, so `(await import('yaml')).parse` would be undefined.
-  const external = ['ssh2', 'cpu-features', '@napi-rs/keyring', 'better-sqlite3', 'got', '@inquirer/prompts', 'prom-client', 'umzug', 'ajv', 'yaml'];
-  const result = await esbuild.build({
+  // ssh2 is bundled (a lazy chunk of its own, loaded only when a connection is
+  // made): as a dependency its install script would compile an optional
+  // crypto binding, and pull cpu-features to compile, on every machine that
+  // installs opsctl. Its optional native parts (`*.node`, cpu-features) stay
+  // external; ssh2 loads them in a try/catch and works without them.
+  const external = ['cpu-features', '*.node', '@napi-rs/keyring', 'better-sqlite3', 'got', '@inquirer/prompts', 'prom-client', 'umzug', 'ajv', 'yaml'];
+  await esbuild.build({
     entryPoints: { main: path.join(root, 'src/cli/main.ts') },
     outdir,
     bundle: true,
@@ -58,11 +68,18 @@ if (fs.existsSync(path.join(root, 'src/cli/main.ts'))) {
     // from constructor.name): esbuild must not rename classes.
     keepNames: true,
     logLevel: 'warning',
-    metafile: true,
-    // Some bundled CommonJS dependencies call require(); give the ESM bundle one.
-    banner: { js: "import { createRequire as __opsctlCreateRequire } from 'node:module'; const require = __opsctlCreateRequire(import.meta.url);" },
+    // Some bundled CommonJS dependencies call require() or read __dirname
+    // (ssh2's poly1305 loader); give every chunk of the ESM bundle both.
+    banner: {
+      js: [
+        "import { createRequire as __opsctlCreateRequire } from 'node:module';",
+        "import { fileURLToPath as __opsctlFileURLToPath } from 'node:url';",
+        'const require = __opsctlCreateRequire(import.meta.url);',
+        'const __filename = __opsctlFileURLToPath(import.meta.url);',
+        "const __dirname = __filename.slice(0, __filename.lastIndexOf('/'));",
+      ].join(' '),
+    },
   });
-  fs.writeFileSync(path.join(outdir, 'meta.json'), JSON.stringify(result.metafile));
   const final = path.join(root, 'dist/cli');
   const old = path.join(root, `dist/cli.old-${process.pid}`);
   if (fs.existsSync(final)) fs.renameSync(final, old);

@@ -100,7 +100,7 @@ export function createFactory(io: IOStreams, getGlobals: () => GlobalOptions): F
 
   const ownOutput = once(() => {
     const g = getGlobals();
-    return createOutput(io, g.output, colorEnabled(io.stdout, env, g.color));
+    return createOutput(io, g.output, colorEnabled(io.stdout, env, g.color), { wide: Boolean(g.wide) });
   });
   const f: Factory = {
     io,

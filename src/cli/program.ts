@@ -127,7 +127,7 @@ function fanOutWhenSeveralHosts(program: Command, f: Factory): void {
         c._actionHandler = async (args: unknown[]) => {
           if (!(await wantsFleet(f, path.join(' '), args))) return original(args);
           const { runFleet } = await import('./fleet/run-fleet.js');
-          return runFleet(f, { path: path.join(' '), args, action: async () => { await original(args); } });
+          return runFleet(f, { path: path.join(' '), args, options: sub.opts(), action: async () => { await original(args); } });
         };
       }
       walk(sub, path);

@@ -128,3 +128,17 @@ export function isDryRunAnswer(v: unknown): v is DryRunAnswer {
  * so a client may send those headers on every non-GET request of a command.
  */
 export const READ_ONLY_POSTS: readonly string[] = ['migrations.plan'];
+
+/**
+ * Principal names compared the way a person reads them: "Alice", " alice "
+ * and the full-width "ａｌｉｃｅ" are the same person, so a second key under
+ * a look-alike name cannot approve its owner's own request (approval.self).
+ */
+export function samePerson(a: string, b: string): boolean {
+  return personKey(a) === personKey(b);
+}
+
+/** A name as a person reads it: NFKC, trimmed, inner spaces collapsed, lower case. */
+export function personKey(name: string): string {
+  return name.normalize('NFKC').trim().toLowerCase().replace(/\s+/g, ' ');
+}

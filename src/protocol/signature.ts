@@ -82,7 +82,15 @@ export function componentValue(name: string, req: SignableRequest): string {
  * their parameters exactly as given: on the verifying side that is the inner
  * list as received, so its order and parameters are the sender's.
  */
-export function createSignatureBase(signatureParams: InnerList, req: SignableRequest, paramsLine?: string): string {
+/**
+ * The signature parameters as an RFC 8941 inner list: `[components, params]`,
+ * each component `[name, parameters]` (structured-headers' InnerList fits as
+ * is). Declared here so opsctl/protocol's public types do not pull in
+ * structured-headers' own, which need the DOM library's BufferSource.
+ */
+export type SignatureParamsList = [Array<[unknown, Map<string, unknown>]>, Map<string, unknown>];
+
+export function createSignatureBase(signatureParams: SignatureParamsList, req: SignableRequest, paramsLine?: string): string {
   const [items] = signatureParams;
   const seen = new Set<string>();
   const lines: string[] = [];
@@ -95,7 +103,7 @@ export function createSignatureBase(signatureParams: InnerList, req: SignableReq
   }
   // paramsLine: the inner list's serialization when the caller already has it
   // (the fast path below, where it is the received text itself).
-  lines.push(`"@signature-params": ${paramsLine ?? serializeInnerList(signatureParams)}`);
+  lines.push(`"@signature-params": ${paramsLine ?? serializeInnerList(signatureParams as InnerList)}`);
   return lines.join('\n');
 }
 

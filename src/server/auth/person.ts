@@ -8,19 +8,11 @@
  * up the chain of grants.
  */
 
-/** A name as a person reads it: NFKC, trimmed, inner spaces collapsed, lower case. */
-export function personKey(name: string): string {
-  return name.normalize('NFKC').trim().toLowerCase().replace(/\s+/g, ' ');
-}
+import { personKey, samePerson } from '../../protocol/approvals.js';
 
-/**
- * Principal names compared the way a person reads them: "Alice", " alice "
- * and the full-width "ａｌｉｃｅ" are the same person, so a second key under
- * a look-alike name cannot approve its owner's own request.
- */
-export function samePerson(a: string, b: string): boolean {
-  return personKey(a) === personKey(b);
-}
+// How a name reads as a person is one rule for both sides (the CLI refuses
+// the requester too, before asking): declared in the protocol.
+export { personKey, samePerson };
 
 /** Who signed something, as far as counting persons goes. */
 export interface Signer {

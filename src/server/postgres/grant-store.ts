@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import { isRole } from '../../protocol/index.js';
 import type { GrantStore, StoredGrant } from '../options.js';
-import { checkIdentifier, createSchema, defaultLog, ownPool, type PostgresConnection } from './connection.js';
+import { checkIdentifier, createSchema, defaultLog, type PostgresConnection } from './connection.js';
+import { asPgPool, ownPool } from './pg-pool.js';
 import { Listener } from './listener.js';
 
 export interface PostgresGrantStoreOptions extends PostgresConnection {
@@ -101,7 +102,7 @@ export class PostgresGrantStore implements GrantStore {
     this.table = checkIdentifier('table', o.table ?? 'opsctl_grants');
     this.channel = checkIdentifier('channel', o.channel ?? this.table);
     this.ownsPool = !o.pool;
-    this.pool = o.pool ?? ownPool(o.connection, this.log);
+    this.pool = o.pool ? asPgPool(o.pool) : ownPool(o.connection, this.log);
     this.listener = new Listener({
       connection: o.connection,
       channel: this.channel,

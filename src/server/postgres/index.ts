@@ -10,4 +10,4 @@ export { PostgresFlagStore, type PostgresFlagStoreOptions } from './flag-store.j
 export { PostgresGrantStore, type PostgresGrantStoreOptions } from './grant-store.js';
 export { PostgresMigrationLock, type PostgresMigrationLockOptions } from './migration-lock.js';
 export { PostgresNotifyQueue, type PostgresNotifyQueueOptions } from './notify-queue.js';
-export { createSchema, type PostgresConnection } from './connection.js';
+export { createSchema, type PostgresConnection, type PostgresClientConfig, type PostgresPool, type PostgresQueryable } from './connection.js';

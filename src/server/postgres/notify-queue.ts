@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { NotifyDelivery, NotifyQueueStore } from '../options.js';
-import { checkIdentifier, createSchema, defaultLog, ownPool, type PostgresConnection } from './connection.js';
+import { checkIdentifier, createSchema, defaultLog, type PostgresConnection } from './connection.js';
+import { asPgPool, ownPool } from './pg-pool.js';
 import { Listener } from './listener.js';
 
 export interface PostgresNotifyQueueOptions extends PostgresConnection {
@@ -68,7 +69,7 @@ export class PostgresNotifyQueue implements NotifyQueueStore {
     this.channel = checkIdentifier('channel', o.channel ?? this.table);
     this.rememberSeconds = o.rememberSeconds ?? 48 * 3600;
     this.ownsPool = !o.pool;
-    this.pool = o.pool ?? ownPool(o.connection, this.log);
+    this.pool = o.pool ? asPgPool(o.pool) : ownPool(o.connection, this.log);
     this.listener = new Listener({
       connection: o.connection,
       channel: this.channel,
