@@ -61,8 +61,12 @@ export async function readPrivateFile(file: string, what: string, onStat?: (st: 
   }
 }
 
-/** readPrivateFile for the start-time reads that are synchronous (secrets, keys). */
-export function readPrivateFileSync(file: string, what: string, onStat?: (st: fs.Stats) => void): string | undefined {
+/**
+ * readPrivateFile for the start-time reads that are synchronous (secrets,
+ * keys). `onStat` also gets the open descriptor, so a mode is tightened on
+ * the file that was opened (fchmod), not on whatever the path names by then.
+ */
+export function readPrivateFileSync(file: string, what: string, onStat?: (st: fs.Stats, fd: number) => void): string | undefined {
   let fd: number;
   try {
     fd = fs.openSync(file, READ);
@@ -73,7 +77,7 @@ export function readPrivateFileSync(file: string, what: string, onStat?: (st: fs
   try {
     const st = fs.fstatSync(fd);
     if (!st.isFile()) throw notRegular(file, what);
-    onStat?.(st);
+    onStat?.(st, fd);
     return fs.readFileSync(fd, 'utf8');
   } finally {
     fs.closeSync(fd);

@@ -252,7 +252,12 @@ test('the server: a data dir of someone else\'s or open to all refuses the start
     fs.rmSync(path.join(own, 'audit.jsonl.head'));
     fs.rmSync(path.join(own, 'audit-signing-key.pem'), { force: true });
     plantLink(victim, path.join(own, 'audit-signing-key.pem'));
-    await assert.rejects(start(path.join(own, 'audit.jsonl')), /audit-signing-key\.pem is not a regular file/);
+    await assert.rejects(start(path.join(own, 'audit.jsonl')), /audit signing key \S*audit-signing-key\.pem is a symbolic link/);
+    fs.rmSync(path.join(own, 'audit-signing-key.pem'));
+    execFileSync('mkfifo', [path.join(own, 'audit-signing-key.pem')]);
+    const t1 = Date.now();
+    await assert.rejects(start(path.join(own, 'audit.jsonl')), /audit signing key \S*audit-signing-key\.pem is not a regular file/);
+    assert.ok(Date.now() - t1 < 10_000, 'no wait on the FIFO');
     fs.rmSync(path.join(own, 'audit-signing-key.pem'));
     plantLink(victim, path.join(own, 'flags.json'));
     await assert.rejects(start(path.join(own, 'audit.jsonl'), { flags: { definitions: [{ name: 'b', type: 'boolean', default: false, description: 'b' }] } }), /flags\.json is a symbolic link/);
