@@ -81,6 +81,8 @@ test('the tarball: bin, the CLI bundle and the library; no demo, examples, CLI s
     for (const f of [e.types, e.default]) assert.ok(files.includes(f.replace(/^\.\//, '')), `export ${sub}: ${f} is shipped`);
   }
   assert.ok(files.includes('dist/cli/main.js') && files.includes('README.md') && files.includes('man/opsctl.1'));
+  // The licence package.json names travels with the code.
+  assert.ok(files.includes('LICENSE'), 'LICENSE is shipped');
   // No install-time scripts: building happens before packing, never on a user's machine.
   for (const s of ['preinstall', 'install', 'postinstall', 'prepare']) assert.equal(pkg.scripts[s], undefined, `package.json has no "${s}" script`);
   assert.equal(pkg.repository?.url, `git+${REPOSITORY}.git`);
