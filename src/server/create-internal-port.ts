@@ -250,7 +250,8 @@ export async function createInternalPort(given: InternalPortOptions): Promise<In
   try {
     // A file store elsewhere than the audit log's directory gets the same check (src/server/README.md, "Files").
     if (!options.grants?.store && options.grants?.file) await ensurePrivateDataDir(path.dirname(path.resolve(options.grants.file)));
-    await grants.start();
+    // Loaded now; what ended while the port was down is recorded once the notifications observe (below).
+    await grants.open();
   } catch (e) {
     flags.close();
     await grants.close().catch(() => undefined);
@@ -351,6 +352,20 @@ export async function createInternalPort(given: InternalPortOptions): Promise<In
     cleanups.push(() => started.close());
     ctx.notifier = started.notifier;
     registerNotifyMetrics(metrics.registry, started.notifier);
+  }
+  // A grant that ends on this replica voids at once the approvals given
+  // under it (long-polls and approvals watch see it); the approvals' timer
+  // catches the ends this replica only learns from a shared store.
+  grants.observe((c) => {
+    if (c.kind !== 'created') void approvals.sweep();
+  });
+  try {
+    // Everyone observes now: what expired or ended while the port was down
+    // is recorded, and told, once (src/server/README.md, "Approvals and dry-run").
+    await grants.start();
+    await approvals.start();
+  } catch (e) {
+    return giveUp(new InternalPortConfigError(`grants and approvals cannot be started: ${(e as Error).message}`));
   }
   try {
     for (const plugin of STANDARD_PLUGINS) {
