@@ -89,6 +89,8 @@ export interface AuditRequestEvent {
   grant?: AuditGrantNote;
   /** The reason given with Opsctl-Break-Glass: ran without the approvals its policy asks for. */
   breakGlass?: string;
+  /** What a job reported about its effect for the record (JobContext.auditResult), e.g. a command's exit status. */
+  result?: Record<string, string | number | boolean | null>;
   /** Unauthenticated denials: the key id the request claimed (not verified; `keyid` is then null). */
   claimedKeyid?: string;
   /** Unauthenticated denials whose path was cut to 256 characters: the original length. */
