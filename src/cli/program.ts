@@ -13,6 +13,7 @@ import { examplesHelp } from './man/command-examples.js';
 import { completionKindOf, type CompletionKind } from './completion/hints.js';
 import { cachedValues } from './completion/cached-values.js';
 import { wantsFleet } from './fleet/fleet-scope.js';
+import { quoted } from '../protocol/wording.js';
 
 export const VERSION = CLIENT_VERSION;
 
@@ -46,6 +47,15 @@ function commandPath(cmd: Command): string {
   return words.join(' ');
 }
 
+/**
+ * commander quotes names in single quotes (`unknown command 'flgs'`); the
+ * rest of opsctl, server refusals included, writes them in double quotes
+ * (src/protocol/wording.ts). Its messages are rewritten to match.
+ */
+export function doubleQuoted(text: string): string {
+  return text.replace(/'([^'\n]*)'/g, (_m, inner: string) => quoted(inner));
+}
+
 function wantsJson(program: Command): boolean {
   return (program.opts() as { output?: unknown }).output === 'json';
 }
@@ -71,7 +81,7 @@ export function buildProgram(io: IOStreams): Program {
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
       outputError: (s, write) => {
-        const text = s.replace(/^error: /, '');
+        const text = doubleQuoted(s.replace(/^error: /, ''));
         // Under -o json the error handler writes it once, as the JSON error object.
         if (wantsJson(program)) commanderText = text;
         else write(`opsctl: ${text}`);
@@ -85,6 +95,9 @@ export function buildProgram(io: IOStreams): Program {
   });
 
   const decorate = (cmd: Command) => {
+    // One `help` command, the root's own (opsctl help tasks run): no
+    // commander-worded "help [command]  display help for command" per noun.
+    cmd.helpCommand(false);
     const examples = examplesHelp(commandPath(cmd));
     if (examples) cmd.addHelpText('after', examples);
     // "missing required argument 'name'" plus what it could be, from the
@@ -101,7 +114,7 @@ export function buildProgram(io: IOStreams): Program {
           ? `\n${kind}: ${values.slice(0, 12).join(', ')}${values.length > 12 ? ', …' : ''}${list ? ` (see ${list})` : ''}`
           : list ? `\n(see ${list})` : '';
       }
-      return cmd.error(`error: missing required argument '${name}'${more}`, { code: 'commander.missingArgument', exitCode: 2 });
+      return cmd.error(`error: missing required argument ${quoted(name)}${more}`, { code: 'commander.missingArgument', exitCode: 2 });
     };
     cmd.commands.forEach(decorate);
   };

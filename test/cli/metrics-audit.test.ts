@@ -103,7 +103,15 @@ test('audit tail --follow prints new records as they come (NDJSON under -o json)
 test('audit verify: intact → exit 0; an edited record → exit 1 naming it', async () => {
   const ok = await h.run(['audit', 'verify']);
   assert.equal(ok.code, 0, ok.stderr);
-  assert.match(ok.stderr, /audit log intact: \d+ record\(s\)/);
+  // The counts agree: the witnessed checkpoint covers no record the walk did not verify.
+  const verified = Number(/audit log intact: (\d+) records? verified/.exec(ok.stderr)?.[1]);
+  const newest = Number(/the newest, of \S+, covers the first (\d+) records?/.exec(ok.stderr)?.[1]);
+  const witnessed = Number(/witness: checkpoint of \S+ over the first (\d+) records? of those/.exec(ok.stderr)?.[1]);
+  assert.ok(verified > 0 && witnessed > 0 && witnessed <= verified, ok.stderr);
+  assert.equal(newest, witnessed, `the witnessed checkpoint is the newest one the walk verified:\n${ok.stderr}`);
+  const doc = (await h.run(['-o', 'json', 'audit', 'verify'])).json();
+  assert.ok(doc.witness.checkpoint.size <= doc.records, JSON.stringify(doc));
+  assert.ok(doc.lastCheckpoint.size >= doc.witness.checkpoint.size, JSON.stringify(doc));
   assert.equal((await h.run(['audit', 'verify'], { as: 'operator' })).code, 3);
 
   await h.auditSettled();

@@ -115,8 +115,9 @@ export class Output {
       // No rule between rows: compact like gh/kubectl, still boxed.
       const chars = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
       const cells = rows.map((r) => columns.map((c) => text(c, r)));
-      const fit = fitWidths([columns.map((c) => c.header), ...cells], this.io.stdout.columns);
-      const t = new this.Table({ head: columns.map((c) => this.colors.bold(c.header)), chars, style: { head: [], border: [] }, ...fit });
+      // Headers are upper case on a terminal as when piped: one spelling to read and to grep.
+      const fit = fitWidths([columns.map((c) => c.header.toUpperCase()), ...cells], this.io.stdout.columns);
+      const t = new this.Table({ head: columns.map((c) => this.colors.bold(c.header.toUpperCase())), chars, style: { head: [], border: [] }, ...fit });
       for (const row of cells) t.push(row);
       this.io.stdout.write(t.toString() + '\n');
       return;

@@ -6,6 +6,7 @@ import type { PortLog } from '../logger.js';
 import type { GrantStore, Principal, StoredGrant } from '../options.js';
 import { randomId } from '../random-id.js';
 import { grantEndedAt, grantState, grantView } from './grant-state.js';
+import { quoted } from '../../protocol/wording.js';
 
 /** An active grant with its key, ready for signature verification. */
 export interface ActiveGrant {
@@ -252,7 +253,7 @@ export class GrantService {
     // A grant given on another replica a moment ago may not have reached this one's list yet.
     if (!this.grants.has(id)) await this.refresh();
     const g = this.grants.get(id);
-    if (!g) throw new ProblemError('not_found', `no grant ${id} (ended grants are listed for ${formatSeconds(this.options.retainEndedSeconds)}, then forgotten)`);
+    if (!g) throw new ProblemError('not_found', `no grant ${quoted(id)} (ended grants are listed for ${formatSeconds(this.options.retainEndedSeconds)}, then forgotten)`);
     const updated = await this.store.revoke(id, by.name, new Date(now).toISOString());
     if (!updated) {
       if (this.store.shared) await this.reload();

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Factory } from '../../factory.js';
+import { listsByDefault } from '../../command.js';
 import { register as list } from './list.js';
 import { register as show } from './show.js';
 import { register as approve } from './approve.js';
@@ -11,4 +12,5 @@ export function register(program: Command, f: Factory): void {
   show(noun, f);
   approve(noun, f);
   reject(noun, f);
+  listsByDefault(noun, 'list');
 }

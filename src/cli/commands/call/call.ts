@@ -10,6 +10,7 @@ import { findEndpoint, STANDARD_ENDPOINTS, buildRequest, type EndpointDescriptor
 import { isJobStarted } from '../../jobs/job-types.js';
 import { handleStartedJob } from '../../jobs/started.js';
 import { cellText } from '../../output/output.js';
+import { quoted } from '../../../protocol/wording.js';
 
 export interface CallOptions {
   endpointId: string;
@@ -61,11 +62,12 @@ export async function run(f: Factory, opts: CallOptions): Promise<void> {
   const catalog = await client.catalog();
   await remember(f, 'endpoints', catalog.endpoints.map((e) => e.id));
   const ep = findEndpoint(catalog.endpoints, opts.endpointId);
-  if (!ep) throw new UsageError(`no endpoint "${opts.endpointId}" in the catalog of ${catalog.service}${suggest(opts.endpointId, catalog.endpoints)}`);
+  if (!ep) throw new UsageError(`no endpoint ${quoted(opts.endpointId)} in the catalog of ${catalog.service}${suggest(opts.endpointId, catalog.endpoints)}`);
   for (const name of secretNames(ep.params)) if (name in bodyParams) throw new UsageError(secretOnArgvMessage(name));
-  const params = await resolveSecrets({ ...bodyParams, ...parseParams(opts.params, ep.params, { subject: `endpoint ${ep.id}` }) }, ep.params, { io: f.io, prompter: f.prompter(), subject: `endpoint ${ep.id}` });
+  const subject = `endpoint ${quoted(ep.id)}`;
+  const params = await resolveSecrets({ ...bodyParams, ...parseParams(opts.params, ep.params, { subject }) }, ep.params, { io: f.io, prompter: f.prompter(), subject });
   const missing = missingRequired(params, ep.params);
-  if (missing.length) throw new UsageError(`endpoint ${ep.id} needs ${missing.map((m) => `--param ${m}=…`).join(' ')}`);
+  if (missing.length) throw new UsageError(`${subject} needs ${missing.map((m) => `--param ${m}=…`).join(' ')}`);
 
   let destructive = ep.destructive;
   let label = `endpoint ${ep.id}`;
