@@ -81,7 +81,7 @@ test('a viewer cannot set flags (3); a require-reason context needs --reason, wh
   assert.equal(viewer.code, 3);
   const strict = await h.run(['--context', 'strict', 'flags', 'set', 'greeting', 'hi'], { as: 'operator' });
   assert.equal(strict.code, 2);
-  assert.match(strict.stderr, /context "strict" requires --reason for changing flag greeting/);
+  assert.match(strict.stderr, /context "strict" requires --reason for changing flag "greeting"/);
   assert.notEqual(value('greeting'), 'hi');
   const ok = await h.run(['--context', 'strict', '--reason', 'INC-12 banner', 'flags', 'set', 'greeting', 'hi'], { as: 'operator' });
   assert.equal(ok.code, 0, ok.stderr);
