@@ -14,6 +14,9 @@ import { completionKindOf, type CompletionKind } from './completion/hints.js';
 import { cachedValues } from './completion/cached-values.js';
 import { wantsFleet } from './fleet/fleet-scope.js';
 import { quoted } from '../protocol/wording.js';
+import { firstCommandWord, selectedContext, serviceCommandSet } from './service-commands/load.js';
+import { reservedOptionNames, serviceCommandsNote } from './service-commands/command-specs.js';
+import { serviceEndpointOf } from './service-commands/endpoint-mark.js';
 
 export const VERSION = CLIENT_VERSION;
 
@@ -28,6 +31,13 @@ export interface Program {
    * the JSON error object.
    */
   commanderError(): string | undefined;
+  /**
+   * Adds the service commands (README, "Service commands") of the catalog
+   * cached for the context `argv` selects, when the line may need them: no
+   * command yet (`--help`), `help`, or a word that is no built-in command.
+   * Local files only; never the network.
+   */
+  addServiceCommands(argv: readonly string[]): Promise<void>;
 }
 
 /** How to list the values of a kind, for "missing argument" messages. */
@@ -88,8 +98,11 @@ export function buildProgram(io: IOStreams): Program {
       },
     });
   addGlobalOptions(program);
-  program.addHelpText('after', '\nExit status: 0 ok, 1 failed, 2 usage, 3 auth denied, 4 not confirmed, 5 connection/host key, 6 conflict, 130 interrupted.\nRun "opsctl help <command>" (or "opsctl <command> --help") for a command\'s options and examples; "man opsctl" for everything.');
+  // Set once the service commands are known: where they come from, or how to get them.
+  let serviceNote = '';
+  program.addHelpText('after', () => `${serviceNote}\nExit status: 0 ok, 1 failed, 2 usage, 3 auth denied, 4 not confirmed, 5 connection/host key, 6 conflict, 130 interrupted.\nRun "opsctl help <command>" (or "opsctl <command> --help") for a command's options and examples; "man opsctl" for everything.`);
   for (const register of NOUNS) register(program, factory);
+  factory.builtinCommands = program.commands.flatMap((c) => [c.name(), ...c.aliases()]);
   program.hook('preAction', (_root, actionCommand) => {
     action = actionCommand;
   });
@@ -119,8 +132,26 @@ export function buildProgram(io: IOStreams): Program {
     cmd.commands.forEach(decorate);
   };
   program.commands.forEach(decorate);
-  fanOutWhenSeveralHosts(program, factory);
-  return { program, factory, actionCommand: () => action, commanderError: () => commanderText };
+  fanOutWhenSeveralHosts(program, factory, program.commands);
+
+  let servicesAdded = false;
+  const addServiceCommands = async (argv: readonly string[]) => {
+    if (servicesAdded) return;
+    servicesAdded = true;
+    const takesValue = new Set(program.options.filter((o) => o.required || o.optional).flatMap((o) => [o.long, o.short].filter((x): x is string => Boolean(x))));
+    const word = firstCommandWord(argv, { takesValue });
+    const builtins = new Set(factory.builtinCommands);
+    if (word !== undefined && word !== 'help' && builtins.has(word)) return;
+    const context = await selectedContext(io.env, argv);
+    const set = serviceCommandSet(io.env, context, builtins, reservedOptionNames(program.options.map((o) => o.long ?? '').filter(Boolean)));
+    serviceNote = serviceCommandsNote(set, context);
+    if (!set?.commands.length) return;
+    const { addServiceCommands: register } = await import('./service-commands/register.js');
+    const added = register(program, factory, set);
+    added.forEach(decorate);
+    fanOutWhenSeveralHosts(program, factory, added);
+  };
+  return { program, factory, actionCommand: () => action, commanderError: () => commanderText, addServiceCommands };
 }
 
 type ActionHandler = (args: unknown[]) => unknown;
@@ -130,21 +161,19 @@ type ActionHandler = (args: unknown[]) => unknown;
  * are selected (src/cli/fleet): its action is wrapped, not rewritten, so
  * command files stay written for one host. The fleet code loads only then.
  */
-function fanOutWhenSeveralHosts(program: Command, f: Factory): void {
-  const walk = (cmd: Command, prefix: string[]) => {
-    for (const sub of cmd.commands) {
-      const path = [...prefix, sub.name()];
-      const c = sub as unknown as { _actionHandler: ActionHandler | null };
-      const original = c._actionHandler;
-      if (original) {
-        c._actionHandler = async (args: unknown[]) => {
-          if (!(await wantsFleet(f, path.join(' '), args))) return original(args);
-          const { runFleet } = await import('./fleet/run-fleet.js');
-          return runFleet(f, { path: path.join(' '), args, action: async () => { await original(args); } });
-        };
-      }
-      walk(sub, path);
+function fanOutWhenSeveralHosts(program: Command, f: Factory, commands: readonly Command[]): void {
+  const wrap = (sub: Command, path: string[]) => {
+    const c = sub as unknown as { _actionHandler: ActionHandler | null };
+    const original = c._actionHandler;
+    const endpointId = serviceEndpointOf(sub);
+    if (original) {
+      c._actionHandler = async (args: unknown[]) => {
+        if (!(await wantsFleet(f, path.join(' '), args, endpointId))) return original(args);
+        const { runFleet } = await import('./fleet/run-fleet.js');
+        return runFleet(f, { path: path.join(' '), args, action: async () => { await original(args); }, ...(endpointId ? { endpointId } : {}) });
+      };
     }
+    for (const child of sub.commands) wrap(child, [...path, child.name()]);
   };
-  walk(program, []);
+  for (const sub of commands) if (sub.parent === program) wrap(sub, [sub.name()]);
 }

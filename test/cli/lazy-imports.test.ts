@@ -28,6 +28,9 @@ const HELP_RUNS = [
   ['__complete', 'bash', '--', 'opsctl', 'flags', 'get', ''],
   // The context's hosts come from the config file (here in a style only the YAML parser reads), never a connection.
   ['__complete', 'bash', '--', 'opsctl', 'health', '--host', ''],
+  // Service commands, from the catalog cached for the context (never a connection).
+  ['lb', 'weight', '--help'],
+  ['__complete', 'bash', '--', 'opsctl', 'lb', 'weight', '--server', ''],
 ];
 
 let dir: string;
@@ -62,6 +65,11 @@ after(() => fs.rmSync(dir, { recursive: true, force: true }));
 before(() => {
   fs.mkdirSync(path.join(dir, 'opsctl'));
   fs.writeFileSync(path.join(dir, 'opsctl', 'config.yaml'), '{"current-context": "fleet", "contexts": {"fleet": {"bastion": "b", "host": ["node0", "node1"]}}}\n');
+  fs.writeFileSync(path.join(dir, 'opsctl', 'fleet.catalog.json'), JSON.stringify({
+    updatedAt: new Date().toISOString(), service: 'lb-service', version: '1',
+    endpoints: [{ id: 'lb.weight', method: 'POST', path: '/v1/lb/weight', summary: 'Set a weight', description: '', role: 'operator', destructive: true, job: false, scope: 'instance',
+      params: { type: 'object', properties: { server: { type: 'string', enum: ['web1', 'web2'] }, weight: { type: 'integer' } }, required: ['server'], additionalProperties: false } }],
+  }));
 });
 
 function loaded(mainUrl: string, argv: string[], opts: { tsx: boolean; sanity?: boolean }): string[] {

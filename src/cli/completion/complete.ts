@@ -57,7 +57,9 @@ export async function runCompletion(args: string[], io: IOStreams): Promise<numb
   let cut = 0;
   if (shell === 'bash') ({ words, cut } = joinBashWords(words));
   try {
-    const { program } = buildProgram(io);
+    const built = buildProgram(io);
+    await built.addServiceCommands(words.slice(1, -1));
+    const { program } = built;
     const result = await completeLine(commandModel(program), words, fileLiveValues(io.env));
     const lines = result.candidates.map((c) => format(shell, c, cut));
     if (result.files) lines.push(FILES_DIRECTIVE);

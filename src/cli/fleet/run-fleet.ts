@@ -38,6 +38,8 @@ export interface FleetRun {
   path: string;
   args: unknown[];
   action: Action;
+  /** The endpoint of a service command (src/cli/service-commands); built-in commands are looked up by path. */
+  endpointId?: string;
 }
 
 async function limitParallel<T>(items: T[], limit: number, fn: (item: T) => Promise<void>, shouldStop: () => boolean): Promise<void> {
@@ -81,7 +83,7 @@ export async function runFleet(f: Factory, run: FleetRun): Promise<void> {
   };
 
   try {
-    const endpointId = endpointOfCommand(run.path, run.args)!;
+    const endpointId = endpointOfCommand(run.path, run.args, run.endpointId)!;
     let descriptor: EndpointDescriptor | undefined = STANDARD_ENDPOINTS.find((e) => e.id === endpointId);
     if (scopeNeedsCatalog(endpointId, descriptor !== undefined)) {
       // The service decides (a shared flag store, its own endpoints): ask the first host that answers.
