@@ -1,21 +1,36 @@
 #!/usr/bin/env node
-// Thin shim: everything lives in the bundled CLI (npm run build).
-import { main } from '../dist/cli/main.js';
+// Thin shim (CommonJS: bin/package.json), so a start needs no ES module
+// loader. --help and TAB are answered by the small start-up bundle when it
+// can; everything else loads the bundled CLI (npm run build).
+'use strict';
 
 // `opsctl … | head` closes the pipe early: that is not an error worth a trace.
-for (const stream of [process.stdout, process.stderr]) {
+// (stderr is guarded when first used: creating it costs a stream per start.)
+const guard = (stream) =>
   stream.on('error', (err) => {
     if (err && err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw err;
   });
-}
+guard(process.stdout);
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err) => {
-    process.stderr.write(`opsctl: ${err && err.message ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+const argv = process.argv.slice(2);
+const done = (code) => {
+  process.exitCode = code;
+};
+const failed = (err) => {
+  guard(process.stderr).write(`opsctl: ${err && err.message ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+};
+
+let fast;
+try {
+  fast = require('../dist/cli/start.cjs').startFast(argv);
+} catch {
+  fast = undefined; // not built, or another build's data: the full CLI answers
+}
+if (fast) {
+  fast.then(done, failed);
+} else {
+  guard(process.stderr);
+  import('../dist/cli/main.js').then(({ main }) => main(argv)).then(done, failed);
+}

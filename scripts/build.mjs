@@ -2,7 +2,8 @@
 // then one esbuild bundle for the CLI so `opsctl --help` and completion start
 // from a single pre-linked file instead of resolving dozens of modules.
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import fs from 'node:fs';
 
@@ -63,6 +64,43 @@ if (fs.existsSync(path.join(root, 'src/cli/main.ts'))) {
     banner: { js: "import { createRequire as __opsctlCreateRequire } from 'node:module'; const require = __opsctlCreateRequire(import.meta.url);" },
   });
   fs.writeFileSync(path.join(outdir, 'meta.json'), JSON.stringify(result.metafile));
+
+  // The start-up path (docs/architecture.md, "Start-up"): --help and TAB
+  // answered from data about the built-in tree, taken from that tree now,
+  // by a small CommonJS bundle that bin/opsctl.js requires first. Both carry
+  // this build's id, so a start.cjs never reads another build's data.
+  const buildId = randomBytes(8).toString('hex');
+  const snapDir = path.join(root, `dist/cli.snap-${process.pid}`);
+  await esbuild.build({
+    entryPoints: [path.join(root, 'src/cli/start/snapshot.ts')],
+    outfile: path.join(snapDir, 'snapshot.mjs'),
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    external,
+    keepNames: true,
+    logLevel: 'warning',
+    banner: { js: "import { createRequire as __opsctlCreateRequire } from 'node:module'; const require = __opsctlCreateRequire(import.meta.url);" },
+  });
+  try {
+    const { startData } = await import(pathToFileURL(path.join(snapDir, 'snapshot.mjs')).href);
+    fs.writeFileSync(path.join(outdir, 'start-data.json'), JSON.stringify(startData(buildId)));
+  } finally {
+    fs.rmSync(snapDir, { recursive: true, force: true });
+  }
+  await esbuild.build({
+    entryPoints: [path.join(root, 'src/cli/start/start.ts')],
+    outfile: path.join(outdir, 'start.cjs'),
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    external,
+    keepNames: true,
+    logLevel: 'warning',
+    define: { __OPSCTL_BUILD__: JSON.stringify(buildId) },
+  });
   const final = path.join(root, 'dist/cli');
   const old = path.join(root, `dist/cli.old-${process.pid}`);
   if (fs.existsSync(final)) fs.renameSync(final, old);

@@ -60,6 +60,8 @@ before(() => {
     'const code = await main(argv, { stdin: new PassThrough(), stdout: sink(), stderr: sink(), env: { HOME: process.env.PROBE_HOME, XDG_CONFIG_HOME: process.env.PROBE_HOME, XDG_CACHE_HOME: process.env.PROBE_HOME } });',
     'process.exit(code);',
   ].join('\n'));
+  // For the binary's CommonJS start-up path: every file require() loaded.
+  fs.writeFileSync(path.join(dir, 'cjs-probe.cjs'), "process.on('exit', () => require('node:fs').appendFileSync(process.env.PROBE_LOG, Object.keys(require.cache).join('\\n') + '\\n'));\n");
 });
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 before(() => {
@@ -109,5 +111,26 @@ test('help and completion load none of the heavy modules (the built bundle)', { 
   for (const argv of HELP_RUNS) {
     const urls = loaded(pathToFileURL(bundle).href, argv, { tsx: false });
     assert.deepEqual(heavyIn(urls), [], `opsctl ${argv.join(' ')} loaded heavy modules`);
+  }
+});
+
+const start = path.join(root, 'dist/cli/start.cjs');
+test('the binary\'s start-up path answers --help and TAB without commander, the CLI bundle or a heavy module', { skip: fs.existsSync(start) ? false : 'dist/cli/start.cjs not built (npm test builds it)' }, () => {
+  const runs = [['--help'], ['migrate', '--help'], ['help', 'flags', 'set'], ['__complete', 'bash', '--', 'opsctl', 'fl'], ['__complete', 'zsh', '--', 'opsctl', 'lb', 'weight', '--server', '']];
+  for (const argv of runs) {
+    const log = path.join(dir, `start-${Math.random().toString(36).slice(2)}`);
+    fs.writeFileSync(log, '');
+    const r = spawnSync(process.execPath, ['--import', pathToFileURL(path.join(dir, 'register.mjs')).href, '-r', path.join(dir, 'cjs-probe.cjs'), path.join(root, 'bin/opsctl.js'), ...argv], {
+      cwd: root,
+      env: { PATH: process.env.PATH, HOME: dir, XDG_CONFIG_HOME: dir, XDG_CACHE_HOME: dir, PROBE_LOG: log },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(r.status, 0, `${argv.join(' ')}: ${r.stderr}`);
+    assert.ok(r.stdout.length > 0, argv.join(' '));
+    const loadedFiles = fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    assert.ok(loadedFiles.some((f) => f.endsWith('/dist/cli/start.cjs')), `${argv.join(' ')}: answered by start.cjs`);
+    assert.deepEqual(loadedFiles.filter((f) => f.includes('/dist/cli/main.js') || /\/dist\/cli\/chunk-/.test(f) || f.includes('/node_modules/commander/')), [], `${argv.join(' ')}: no command tree`);
+    assert.deepEqual(heavyIn(loadedFiles.map((f) => f.replace(/^file:\/\//, ''))), [], `${argv.join(' ')}: no heavy module`);
   }
 });

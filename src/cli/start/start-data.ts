@@ -1,0 +1,53 @@
+/**
+ * What `opsctl --help` and TAB need of the built-in command tree, written
+ * at build time next to the bundle (dist/cli/start-data.json) so they can
+ * answer without building the tree (docs/architecture.md, "Start-up"): each
+ * command's help layout, the tree as the completion engine reads it, and the
+ * names that decide where service commands may go.
+ */
+import type { CommandModel } from '../completion/tree.js';
+import type { HelpLayout } from './help-render.js';
+
+export const GLOBAL_OPTIONS = 'Global Options:';
+
+/** A stored layout as captured (its shared global options put back). */
+export function expandLayout(layout: HelpLayout, data: Pick<StartData, 'globalOptions'>): HelpLayout {
+  return { ...layout, sections: layout.sections.map((s) => (s.shared ? { heading: s.heading, items: data.globalOptions } : s)) };
+}
+
+/**
+ * A CommandModel without its parent links (JSON has no cycles) and without
+ * its help text (`helpAfter` is for the man page; completion never reads it).
+ */
+export type StoredModel = Omit<CommandModel, 'parent' | 'commands'> & { commands: StoredModel[] };
+
+export interface StartData {
+  /** The build that wrote it: a file from another build is not used. */
+  build: string;
+  /**
+   * Help layouts by command path ('' is the root, 'flags set' a subcommand).
+   * A `Global Options:` section whose items equal `globalOptions` is stored
+   * without them (`shared`; they are the same for every command):
+   * expandLayout puts them back.
+   */
+  layouts: Record<string, HelpLayout>;
+  globalOptions: Array<[string, string]>;
+  tree: StoredModel;
+  /** Root command names and aliases (what a service endpoint's first word may not be). */
+  builtins: string[];
+  /** Long option names a service param cannot take (reservedOptionNames). */
+  reserved: string[];
+  /** The root's options that take a value (`--context`, `-o`), to find the command word. */
+  takesValue: string[];
+}
+
+export function storeModel(m: CommandModel): StoredModel {
+  const { parent: _parent, commands, ...rest } = m;
+  return { ...rest, helpAfter: '', commands: commands.map(storeModel) };
+}
+
+export function loadModel(s: StoredModel, parent?: CommandModel): CommandModel {
+  const m: CommandModel = { ...s, parent, commands: [] };
+  m.commands = s.commands.map((c) => loadModel(c, m));
+  return m;
+}
