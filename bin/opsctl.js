@@ -5,13 +5,13 @@
 'use strict';
 
 // `opsctl … | head` closes the pipe early: that is not an error worth a trace.
-// (stderr is guarded when first used: creating it costs a stream per start.)
+// (Guarded when first used: making process.stdout/stderr costs a stream per
+// start, which the start-up path avoids.)
 const guard = (stream) =>
   stream.on('error', (err) => {
     if (err && err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw err;
   });
-guard(process.stdout);
 
 const argv = process.argv.slice(2);
 const done = (code) => {
@@ -31,6 +31,7 @@ try {
 if (fast) {
   fast.then(done, failed);
 } else {
+  guard(process.stdout);
   guard(process.stderr);
   import('../dist/cli/main.js').then(({ main }) => main(argv)).then(done, failed);
 }

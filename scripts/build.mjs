@@ -85,7 +85,9 @@ if (fs.existsSync(path.join(root, 'src/cli/main.ts'))) {
   });
   try {
     const { startData } = await import(pathToFileURL(path.join(snapDir, 'snapshot.mjs')).href);
-    fs.writeFileSync(path.join(outdir, 'start-data.json'), JSON.stringify(startData(buildId)));
+    const { help, ...data } = startData(buildId);
+    fs.writeFileSync(path.join(outdir, 'start-data.json'), JSON.stringify(data));
+    fs.writeFileSync(path.join(outdir, 'start-help.json'), JSON.stringify(help));
   } finally {
     fs.rmSync(snapDir, { recursive: true, force: true });
   }
@@ -100,6 +102,8 @@ if (fs.existsSync(path.join(root, 'src/cli/main.ts'))) {
     keepNames: true,
     logLevel: 'warning',
     define: { __OPSCTL_BUILD__: JSON.stringify(buildId) },
+    // Less to read and parse at every start; names kept (errors are classified by name).
+    minify: true,
   });
   const final = path.join(root, 'dist/cli');
   const old = path.join(root, `dist/cli.old-${process.pid}`);

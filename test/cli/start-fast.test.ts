@@ -159,14 +159,15 @@ test('the service commands\' completion model equals what commander holds after 
   await built.addServiceCommands([]);
   const strip = (m: CommandModel): unknown => ({ ...m, parent: undefined, commands: m.commands.map(strip) });
   const viaCommander = commandModel(built.program).commands.filter((c) => ['lb', 'reindex', 'a'].includes(c.name));
-  const root = loadModel(data.tree);
+  const base = loadModel(data.tree);
+  const root = { ...base, commands: [...base.commands] };
   const set = serviceCommandSet(env, 'prod', new Set(data.builtins), new Set(data.reserved))!;
   addServiceModels(root, set, root.options.find((o) => o.long === '--help')!);
   const viaSpecs = root.commands.filter((c) => ['lb', 'reindex', 'a'].includes(c.name));
   assert.deepEqual(viaSpecs.map(strip), viaCommander.map(strip));
 });
 
-test('the built binary: start.cjs and its data print what main() prints, and another build\'s data is not used', async (t) => {
+test('the built binary: start.cjs and its data print what main() prints; bundle and data carry one build id', async (t) => {
   ensureBuilt();
   const env = home(t);
   cacheCatalog(env, 'prod');
@@ -183,5 +184,7 @@ test('the built binary: start.cjs and its data print what main() prints, and ano
   }
   const built = JSON.parse(fs.readFileSync(path.join(ROOT, 'dist/cli/start-data.json'), 'utf8')) as StartData;
   assert.match(built.build, /^[0-9a-f]{16}$/);
+  assert.equal(JSON.parse(fs.readFileSync(path.join(ROOT, 'dist/cli/start-help.json'), 'utf8')).build, built.build);
+  assert.equal(built.help, undefined, 'TAB reads no help text');
   assert.match(fs.readFileSync(path.join(ROOT, 'dist/cli/start.cjs'), 'utf8'), new RegExp(`"${built.build}"`), 'the bundle and its data carry one build id');
 });

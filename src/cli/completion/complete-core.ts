@@ -46,7 +46,7 @@ function format(shell: CompletionShell, c: Candidate, cut: number): string {
  * Answers one TAB: `tree(typed)` gives the command tree for the words typed
  * before the current one (the service commands depend on them).
  */
-export async function answerCompletion(args: string[], io: Pick<IOStreams, 'stdout' | 'stderr' | 'env'>, tree: (typed: string[]) => Promise<CommandModel>, live: LiveValues): Promise<number> {
+export async function answerCompletion(args: string[], io: { stdout: { write(s: string): unknown }; stderr: { write(s: string): unknown }; env: IOStreams['env'] }, tree: (typed: string[]) => Promise<CommandModel>, live: LiveValues): Promise<number> {
   const shell = args[0] as CompletionShell;
   if (!COMPLETION_SHELLS.includes(shell)) {
     io.stderr.write(`opsctl: __complete needs a shell (${COMPLETION_SHELLS.join(', ')}), got "${args[0] ?? ''}"\n`);

@@ -44,27 +44,29 @@ function specOptions(o: ServiceOptionSpec): OptionModel[] {
 export function addServiceModels(root: CommandModel, set: ServiceCommandSet, helpOption: OptionModel): void {
   const build = (node: ServiceNode, parent: CommandModel): CommandModel => {
     const spec = node.spec;
-    const options: OptionModel[] = [];
-    if (spec) {
-      for (const o of spec.options) options.push(...specOptions(o));
-      if (spec.viaParam.length || spec.extraParams) {
-        options.push(option('--param <k=v>', `a param given by name (repeatable): ${spec.viaParam.length ? spec.viaParam.join(', ') : 'one the schema does not list'}`));
+    const optionsOf = (): OptionModel[] => {
+      const options: OptionModel[] = [];
+      if (spec) {
+        for (const o of spec.options) options.push(...specOptions(o));
+        if (spec.viaParam.length || spec.extraParams) {
+          options.push(option('--param <k=v>', `a param given by name (repeatable): ${spec.viaParam.length ? spec.viaParam.join(', ') : 'one the schema does not list'}`));
+        }
+        if (spec.endpoint.job) options.push(option('-f, --follow', 'stream the job until it ends', { defaultValue: false }));
       }
-      if (spec.endpoint.job) options.push(option('-f, --follow', 'stream the job until it ends', { defaultValue: false }));
-    }
-    options.push(helpOption);
-    const listing = node.children.length && !spec && nounListing(node);
-    const model: CommandModel = {
-      name: node.name,
-      aliases: [],
-      description: nodeDescription(set, node),
-      path: node.words,
-      options,
-      args: [],
-      commands: [],
-      parent,
-      helpAfter: (spec ? spec.helpAfter : listing ? `\nWith no command, opsctl ${node.name} runs opsctl ${node.name} list.` : '').trim(),
+      options.push(helpOption);
+      return options;
     };
+    const helpAfterOf = () => {
+      const listing = node.children.length && !spec && nounListing(node);
+      return (spec ? spec.helpAfter : listing ? `\nWith no command, opsctl ${node.name} runs opsctl ${node.name} list.` : '').trim();
+    };
+    const model = { name: node.name, aliases: [], description: nodeDescription(set, node), path: node.words } as unknown as CommandModel;
+    // Worked out when read: TAB looks into the one command it completes.
+    let options: OptionModel[] | undefined;
+    let helpAfter: string | undefined;
+    Object.defineProperty(model, 'options', { enumerable: true, get: () => (options ??= optionsOf()) });
+    Object.assign(model, { args: [], commands: [], parent });
+    Object.defineProperty(model, 'helpAfter', { enumerable: true, get: () => (helpAfter ??= helpAfterOf()) });
     model.commands = node.children.map((c) => build(c, model));
     return model;
   };

@@ -8,12 +8,13 @@ import { buildProgram } from '../program.js';
 import { commandModel } from '../completion/tree.js';
 import { reservedOptionNames } from '../service-commands/command-specs.js';
 import { captureLayout } from './help-capture.js';
+import type { HelpLayout } from './help-render.js';
 import { GLOBAL_OPTIONS, storeModel, type StartData } from './start-data.js';
 
 export function startData(build: string): StartData {
   const io = { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough(), env: {} };
   const { program, factory } = buildProgram(io);
-  const layouts: StartData['layouts'] = {};
+  const layouts: Record<string, HelpLayout> = {};
   const globals = captureLayout(program.commands[0]!).sections.find((s) => s.heading === GLOBAL_OPTIONS)?.items ?? [];
   const same = JSON.stringify(globals);
   const visit = (cmd: Command, path: string[]) => {
@@ -24,8 +25,7 @@ export function startData(build: string): StartData {
   visit(program, []);
   return {
     build,
-    layouts,
-    globalOptions: globals,
+    help: { build, layouts, globalOptions: globals },
     tree: storeModel(commandModel(program)),
     builtins: [...factory.builtinCommands],
     reserved: [...reservedOptionNames(program.options.map((o) => o.long ?? '').filter(Boolean))],

@@ -11,7 +11,7 @@ import type { HelpLayout } from './help-render.js';
 export const GLOBAL_OPTIONS = 'Global Options:';
 
 /** A stored layout as captured (its shared global options put back). */
-export function expandLayout(layout: HelpLayout, data: Pick<StartData, 'globalOptions'>): HelpLayout {
+export function expandLayout(layout: HelpLayout, data: Pick<StartHelp, 'globalOptions'>): HelpLayout {
   return { ...layout, sections: layout.sections.map((s) => (s.shared ? { heading: s.heading, items: data.globalOptions } : s)) };
 }
 
@@ -21,8 +21,8 @@ export function expandLayout(layout: HelpLayout, data: Pick<StartData, 'globalOp
  */
 export type StoredModel = Omit<CommandModel, 'parent' | 'commands'> & { commands: StoredModel[] };
 
-export interface StartData {
-  /** The build that wrote it: a file from another build is not used. */
+/** The help part, a file of its own (dist/cli/start-help.json): TAB never reads it. */
+export interface StartHelp {
   build: string;
   /**
    * Help layouts by command path ('' is the root, 'flags set' a subcommand).
@@ -32,6 +32,13 @@ export interface StartData {
    */
   layouts: Record<string, HelpLayout>;
   globalOptions: Array<[string, string]>;
+}
+
+export interface StartData {
+  /** The build that wrote it: a file from another build is not used. */
+  build: string;
+  /** The help part when it was read with the rest (tests); else read when help is asked for. */
+  help?: StartHelp;
   tree: StoredModel;
   /** Root command names and aliases (what a service endpoint's first word may not be). */
   builtins: string[];
@@ -46,8 +53,10 @@ export function storeModel(m: CommandModel): StoredModel {
   return { ...rest, helpAfter: '', commands: commands.map(storeModel) };
 }
 
+/** The stored tree as CommandModels: parent links set in place (the stored object is freshly parsed, and this is cheaper than a copy). */
 export function loadModel(s: StoredModel, parent?: CommandModel): CommandModel {
-  const m: CommandModel = { ...s, parent, commands: [] };
-  m.commands = s.commands.map((c) => loadModel(c, m));
+  const m = s as unknown as CommandModel;
+  m.parent = parent;
+  for (const c of s.commands) loadModel(c, m);
   return m;
 }

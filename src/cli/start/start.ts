@@ -12,19 +12,52 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { IOStreams } from '../io.js';
-import { findSubcommand, type CommandModel } from '../completion/tree.js';
+import type { CommandModel } from '../completion/tree.js';
 import { answerCompletion } from '../completion/complete-core.js';
 import { fileLiveValues } from '../completion/live-values.js';
 import { firstCommandWord, selectedContext, serviceCommandSet } from '../service-commands/load.js';
 import { serviceCommandsNote, type ServiceCommandSet } from '../service-commands/command-specs.js';
 import { renderHelp, type HelpLayout } from './help-render.js';
-import { expandLayout, loadModel, type StartData } from './start-data.js';
+import { expandLayout, loadModel, type StartData, type StartHelp, type StoredModel } from './start-data.js';
 import { addServiceModels, serviceHelpRows } from './service-model.js';
 
 /** Set by scripts/build.mjs when it bundles this file; the data must come from the same build. */
 declare const __OPSCTL_BUILD__: string | undefined;
 
-type StartIO = Pick<IOStreams, 'stdout' | 'stderr' | 'env'>;
+type StartIO = Pick<IOStreams, 'stderr' | 'env'> & { stdout: { write(s: string): unknown; isTTY?: boolean; columns?: number } };
+
+/**
+ * Standard output as the start-up path writes it: a pipe or a file (TAB's
+ * output is always a pipe) gets fs.writeSync on fd 1, because making
+ * process.stdout a stream costs the stream and socket modules at every
+ * start; a character device (a terminal, or /dev/null) gets process.stdout,
+ * which knows the terminal's width.
+ */
+function standardOutput(): StartIO['stdout'] {
+  let device = true;
+  try {
+    device = fs.fstatSync(1).isCharacterDevice();
+  } catch {
+    /* no fd 1: process.stdout copes */
+  }
+  if (device) return process.stdout;
+  return {
+    isTTY: false,
+    write(s: string) {
+      const buf = Buffer.from(s);
+      for (let off = 0; off < buf.length;) {
+        try {
+          off += fs.writeSync(1, buf, off);
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code === 'EAGAIN') continue; // a non-blocking pipe that is full: try again
+          if (code === 'EPIPE') return; // `opsctl --help | head`: the reader has what it wanted
+          throw e;
+        }
+      }
+    },
+  };
+}
 
 /** The start-up data next to this bundle, or undefined (missing, written by another build, unreadable). */
 export function readStartData(): StartData | undefined {
@@ -38,10 +71,19 @@ export function readStartData(): StartData | undefined {
   }
 }
 
+function readStartHelp(build: string): StartHelp | undefined {
+  try {
+    const help = JSON.parse(fs.readFileSync(path.join(__dirname, 'start-help.json'), 'utf8')) as StartHelp;
+    return help.build === build ? help : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const isHelpFlag = (w: string | undefined) => w === '--help' || w === '-h';
 
 /** The built-in command path a help request names, or undefined when it is not a plain one. */
-export function helpTarget(argv: readonly string[], root: CommandModel): string[] | undefined {
+export function helpTarget(argv: readonly string[], root: StoredModel | CommandModel): string[] | undefined {
   let words: readonly string[];
   // As commander reads them: `help --help` is the help command's own help.
   if (isHelpFlag(argv[argv.length - 1])) words = argv.slice(0, -1);
@@ -49,10 +91,10 @@ export function helpTarget(argv: readonly string[], root: CommandModel): string[
   else if (!argv.length) words = [];
   else return undefined;
   const out: string[] = [];
-  let at = root;
+  let at: StoredModel | CommandModel = root;
   for (const w of words) {
     // Options, typos and service commands: the full CLI (it names the error, or knows the command).
-    const next = w.startsWith('-') ? undefined : findSubcommand(at, w);
+    const next: StoredModel | CommandModel | undefined = w.startsWith('-') ? undefined : at.commands.find((c) => c.name === w || c.aliases.includes(w));
     if (!next) return undefined;
     out.push(next.name);
     at = next;
@@ -89,25 +131,28 @@ function helpWidth(io: StartIO): number {
 export function startFast(
   argv: readonly string[],
   // stderr only when written to: making process.stderr costs a stream (a socket when piped).
-  io: StartIO = { stdout: process.stdout, get stderr() { return process.stderr; }, env: process.env },
+  io: StartIO = { stdout: standardOutput(), get stderr() { return process.stderr; }, env: process.env },
   data: StartData | undefined = readStartData(),
 ): Promise<number> | undefined {
   if (!data) return undefined;
   if (argv[0] === '__complete') {
     const live = fileLiveValues(io.env);
     return answerCompletion(argv.slice(1), io, async (typed) => {
-      const root = loadModel(data.tree);
+      // The service commands go on a copy of the root: the stored tree stays the built-in one.
+      const base = loadModel(data.tree);
+      const root: CommandModel = { ...base, commands: [...base.commands] };
       const svc = await services(io, data, typed);
       const help = root.options.find((o) => o.long === '--help');
       if (svc?.set?.commands.length && help) addServiceModels(root, svc.set, help);
       return root;
     }, live);
   }
-  const target = helpTarget(argv, loadModel(data.tree));
+  const target = helpTarget(argv, data.tree);
   if (!target) return undefined;
-  const stored = data.layouts[target.join(' ')];
-  if (!stored) return undefined;
-  const layout = expandLayout(stored, data);
+  const help = data.help ?? readStartHelp(data.build);
+  const stored = help?.layouts[target.join(' ')];
+  if (!help || !stored) return undefined;
+  const layout = expandLayout(stored, help);
   return (async () => {
     const shown = target.length ? layout : rootLayout(layout, (await services(io, data, []))!);
     io.stdout.write(renderHelp(shown, helpWidth(io)));
