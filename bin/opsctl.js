@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Thin shim (CommonJS: bin/package.json), so a start needs no ES module
 // loader. --help and TAB are answered by the small start-up bundle when it
-// can; everything else loads the bundled CLI (npm run build).
+// can (loaded with a V8 code cache: load-start.js); everything else loads
+// the bundled CLI (npm run build).
 'use strict';
 
-// `opsctl … | head` closes the pipe early: that is not an error worth a trace.
+// `opsctl ... | head` closes the pipe early: that is not an error worth a trace.
 // (Guarded when first used: making process.stdout/stderr costs a stream per
 // start, which the start-up path avoids.)
 const guard = (stream) =>
@@ -23,13 +24,18 @@ const failed = (err) => {
 };
 
 let fast;
+let start;
 try {
-  fast = require('../dist/cli/start.cjs').startFast(argv);
+  start = require('./load-start.js').loadStart(require('node:path').join(__dirname, '../dist/cli/start.cjs'), argv[0] === '__complete' ? 'tab' : 'help');
+  fast = start.exports.startFast(argv);
 } catch {
   fast = undefined; // not built, or another build's data: the full CLI answers
 }
 if (fast) {
-  fast.then(done, failed);
+  fast.then((code) => {
+    start.remember();
+    done(code);
+  }, failed);
 } else {
   guard(process.stdout);
   guard(process.stderr);

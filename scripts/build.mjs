@@ -84,14 +84,27 @@ if (fs.existsSync(path.join(root, 'src/cli/main.ts'))) {
     banner: { js: "import { createRequire as __opsctlCreateRequire } from 'node:module'; const require = __opsctlCreateRequire(import.meta.url);" },
   });
   try {
-    const { startData } = await import(pathToFileURL(path.join(snapDir, 'snapshot.mjs')).href);
+    const { startData, asciiJson } = await import(pathToFileURL(path.join(snapDir, 'snapshot.mjs')).href);
     const { help, ...data } = startData(buildId);
-    fs.writeFileSync(path.join(outdir, 'start-data.json'), JSON.stringify(data));
-    fs.writeFileSync(path.join(outdir, 'start-help.json'), JSON.stringify(help));
+    fs.writeFileSync(path.join(outdir, 'start-data.json'), asciiJson(data));
+    fs.writeFileSync(path.join(outdir, 'start-help.json'), asciiJson(help));
   } finally {
     fs.rmSync(snapDir, { recursive: true, force: true });
   }
+  // `import fs from 'node:fs'` in a CommonJS bundle makes esbuild copy every
+  // property of the module into an ES-module shape (__toESM), fs's hundred
+  // included, at each start: a profile of --help showed it. The start-up
+  // path imports builtins by default only, so each becomes the plain
+  // require() it is (a named import would fail this build, not misbehave).
+  const plainBuiltins = {
+    name: 'plain-builtins',
+    setup(b) {
+      b.onResolve({ filter: /^node:[a-z_/]+$/ }, (a) => (a.namespace === 'plain-builtin' ? { path: a.path, external: true } : { path: a.path, namespace: 'plain-builtin' }));
+      b.onLoad({ filter: /.*/, namespace: 'plain-builtin' }, (a) => ({ contents: `export default require(${JSON.stringify(a.path)});`, loader: 'js' }));
+    },
+  };
   await esbuild.build({
+    plugins: [plainBuiltins],
     entryPoints: [path.join(root, 'src/cli/start/start.ts')],
     outfile: path.join(outdir, 'start.cjs'),
     bundle: true,
@@ -102,6 +115,8 @@ if (fs.existsSync(path.join(root, 'src/cli/main.ts'))) {
     keepNames: true,
     logLevel: 'warning',
     define: { __OPSCTL_BUILD__: JSON.stringify(buildId) },
+    // bin/load-start.js names its V8 code cache after this line.
+    banner: { js: `/* opsctl build ${buildId} */` },
     // Less to read and parse at every start; names kept (errors are classified by name).
     minify: true,
   });

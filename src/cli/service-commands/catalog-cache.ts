@@ -15,6 +15,7 @@ import path from 'node:path';
 import { cacheDir } from '../config/paths.js';
 import { ADHOC_CONTEXT } from '../completion/cache.js';
 import type { Catalog, EndpointDescriptor } from '../../protocol/catalog.js';
+import { asciiJson } from '../ascii-json.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -83,10 +84,10 @@ export function writeCachedCatalog(env: Env, context: string | undefined, catalo
       version: String(catalog.version ?? ''),
       endpoints: descriptors(catalog.endpoints).filter((e) => !standardIds.has(e.id)),
     };
-    let text = JSON.stringify(doc);
+    let text = asciiJson(doc);
     while (text.length > MAX_BYTES && doc.endpoints.length) {
       doc.endpoints = doc.endpoints.slice(0, Math.floor(doc.endpoints.length / 2));
-      text = JSON.stringify(doc);
+      text = asciiJson(doc);
     }
     const file = catalogCacheFile(env, context);
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });

@@ -63,6 +63,8 @@ export interface ServiceCommandSpec {
   viaParam: string[];
   /** The schema allows params it does not list (given with --param). */
   extraParams: boolean;
+  /** The schema lists params (each is an option or a --param). */
+  hasParams: boolean;
 }
 
 export interface ServiceCommandSet {
@@ -199,33 +201,55 @@ export function serviceCommandSpecs(cached: CachedCatalog, context: string, buil
       set.skipped.push({ id: ep.id, why: `its id has more than ${MAX_DEPTH} words` });
       continue;
     }
-    const props = typeof ep.params.properties === 'object' && ep.params.properties !== null ? ep.params.properties : {};
+    set.commands.push(commandSpec(ep, words, set, reserved));
+  }
+  return set;
+}
+
+/**
+ * One command's spec. Its options and help text are worked out when first
+ * read: `opsctl --help` and TAB list every command but look into one at
+ * most, and at start-up every millisecond counts (docs/architecture.md).
+ */
+function commandSpec(ep: EndpointDescriptor, words: string[], set: ServiceCommandSet, reserved: ReadonlySet<string>): ServiceCommandSpec {
+  const props = typeof ep.params.properties === 'object' && ep.params.properties !== null ? ep.params.properties : {};
+  let params: { options: ServiceOptionSpec[]; viaParam: string[] } | undefined;
+  const parts = () => {
+    if (params) return params;
     const required = new Set(Array.isArray(ep.params.required) ? ep.params.required.filter((r) => typeof r === 'string') : []);
-    const options: ServiceOptionSpec[] = [];
-    const viaParam: string[] = [];
+    params = { options: [], viaParam: [] };
     const attributes = new Set<string>();
     for (const [name, schema] of Object.entries(props)) {
       // commander keeps `--a-b` and `--aB` under one key (aB): the second is a --param.
       const attribute = name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
       if (!WORD.test(name) || reserved.has(name) || name.startsWith('no-') || attributes.has(attribute) || (ep.job && name === 'follow') || typeof schema !== 'object' || schema === null) {
-        viaParam.push(name);
+        params.viaParam.push(name);
         continue;
       }
       attributes.add(attribute);
-      options.push(optionSpec(name, schema, required.has(name)));
+      params.options.push(optionSpec(name, schema, required.has(name)));
     }
-    const extraParams = ep.params.additionalProperties !== false && !(ep.params.additionalProperties === undefined && Object.keys(props).length > 0);
-    const spec = { viaParam, extraParams };
-    set.commands.push({
-      words,
-      endpoint: ep,
-      summary: oneLine(ep.summary, 200) || oneLine(ep.id, 200),
-      helpAfter: helpAfter(ep, set, spec),
-      options,
-      ...spec,
-    });
-  }
-  return set;
+    return params;
+  };
+  let after: string | undefined;
+  const spec: ServiceCommandSpec = {
+    words,
+    endpoint: ep,
+    summary: oneLine(ep.summary, 200) || oneLine(ep.id, 200),
+    extraParams: ep.params.additionalProperties !== false && !(ep.params.additionalProperties === undefined && Object.keys(props).length > 0),
+    hasParams: Object.keys(props).length > 0,
+    get options() {
+      return parts().options;
+    },
+    get viaParam() {
+      return parts().viaParam;
+    },
+    get helpAfter() {
+      after ??= helpAfter(ep, set, spec);
+      return after;
+    },
+  };
+  return spec;
 }
 
 /** Words of `s` in lines of at most `width` characters (help text is read in 80 columns). */
@@ -297,7 +321,7 @@ export function nodeDescription(set: Pick<ServiceCommandSet, 'service'>, node: S
 
 /** Whether the command has options of its own (commander then writes `[options]` after its name). */
 export function leafHasOptions(spec: ServiceCommandSpec | undefined): boolean {
-  return Boolean(spec && (spec.options.length || spec.viaParam.length || spec.extraParams || spec.endpoint.job));
+  return Boolean(spec && (spec.hasParams || spec.extraParams || spec.endpoint.job));
 }
 
 /** The `list` leaf a noun runs when given alone, if it has one that needs no option. */

@@ -8,18 +8,21 @@ import { buildProgram } from '../program.js';
 import { commandModel } from '../completion/tree.js';
 import { reservedOptionNames } from '../service-commands/command-specs.js';
 import { captureLayout } from './help-capture.js';
-import type { HelpLayout } from './help-render.js';
 import { GLOBAL_OPTIONS, storeModel, type StartData } from './start-data.js';
+
+import { asciiJson } from '../ascii-json.js';
+
+export { asciiJson };
 
 export function startData(build: string): StartData {
   const io = { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough(), env: {} };
   const { program, factory } = buildProgram(io);
-  const layouts: Record<string, HelpLayout> = {};
+  const layouts: Record<string, string> = {};
   const globals = captureLayout(program.commands[0]!).sections.find((s) => s.heading === GLOBAL_OPTIONS)?.items ?? [];
   const same = JSON.stringify(globals);
   const visit = (cmd: Command, path: string[]) => {
     const layout = captureLayout(cmd);
-    layouts[path.join(' ')] = { ...layout, sections: layout.sections.map((s) => (s.heading === GLOBAL_OPTIONS && s.items.length && JSON.stringify(s.items) === same ? { heading: s.heading, items: [], shared: true as const } : s)) };
+    layouts[path.join(' ')] = asciiJson({ ...layout, sections: layout.sections.map((s) => (s.heading === GLOBAL_OPTIONS && s.items.length && JSON.stringify(s.items) === same ? { heading: s.heading, items: [], shared: true as const } : s)) });
     for (const sub of cmd.commands) visit(sub, [...path, sub.name()]);
   };
   visit(program, []);

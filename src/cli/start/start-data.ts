@@ -11,7 +11,8 @@ import type { HelpLayout } from './help-render.js';
 export const GLOBAL_OPTIONS = 'Global Options:';
 
 /** A stored layout as captured (its shared global options put back). */
-export function expandLayout(layout: HelpLayout, data: Pick<StartHelp, 'globalOptions'>): HelpLayout {
+export function expandLayout(stored: string, data: Pick<StartHelp, 'globalOptions'>): HelpLayout {
+  const layout = JSON.parse(stored) as HelpLayout;
   return { ...layout, sections: layout.sections.map((s) => (s.shared ? { heading: s.heading, items: data.globalOptions } : s)) };
 }
 
@@ -28,9 +29,11 @@ export interface StartHelp {
    * Help layouts by command path ('' is the root, 'flags set' a subcommand).
    * A `Global Options:` section whose items equal `globalOptions` is stored
    * without them (`shared`; they are the same for every command):
-   * expandLayout puts them back.
+   * expandLayout puts them back. Each layout is kept as JSON text, parsed
+   * when asked for: reading the file then only scans strings, and one page
+   * of help parses one layout, not sixty.
    */
-  layouts: Record<string, HelpLayout>;
+  layouts: Record<string, string>;
   globalOptions: Array<[string, string]>;
 }
 
