@@ -82,11 +82,11 @@ function writeCache(dir, name, data, build) {
  */
 function loadStart(file, kind, env = process.env) {
   const dir = cacheDirOf(env);
-  if (!dir || typeof process.getuid !== 'function') return { exports: require(file), state: 'off', remember() {} };
+  if (!dir || typeof process.getuid !== 'function') return { exports: require(file), state: 'off', async remember() {} };
   const source = fs.readFileSync(file, 'utf8');
   // The build id esbuild wrote into the first line names the exact source: V8's own check is by length only.
   const build = /^\/\* opsctl build ([0-9a-f]{16}) \*\//.exec(source);
-  if (!build) return { exports: require(file), state: 'off', remember() {} };
+  if (!build) return { exports: require(file), state: 'off', async remember() {} };
   const name = `start-${build[1]}-${process.version}-${process.arch}-${kind === 'tab' ? 'tab' : 'help'}.bin`;
   const cached = readCache(dir, name);
   const script = new vm.Script(Module.wrap(source), { filename: file, ...(cached.data ? { cachedData: cached.data } : {}) });
@@ -96,9 +96,16 @@ function loadStart(file, kind, env = process.env) {
   return {
     exports: mod.exports,
     state,
-    // After a run: the bytecode of everything it compiled, for the next start.
-    remember() {
-      if (state === 'miss') writeCache(dir, name, script.createCachedData(), build[1]);
+    // After a run: the bytecode of everything it compiled (and of the code
+    // start.cjs's warmUp() exercises, which this run may not have), for the next start.
+    async remember() {
+      if (state !== 'miss') return;
+      try {
+        await mod.exports.warmUp?.();
+      } catch {
+        /* the cache then holds less */
+      }
+      writeCache(dir, name, script.createCachedData(), build[1]);
     },
   };
 }

@@ -32,9 +32,9 @@ try {
   fast = undefined; // not built, or another build's data: the full CLI answers
 }
 if (fast) {
-  fast.then((code) => {
-    start.remember();
+  fast.then(async (code) => {
     done(code);
+    await start.remember();
   }, failed);
 } else {
   guard(process.stdout);

@@ -58,7 +58,7 @@ test('opsctl endpoints caches the catalog (0600 in 0700); --help lists the servi
   assert.equal(fs.statSync(cacheFile()).mode & 0o777, 0o600);
   assert.equal(fs.statSync(path.dirname(cacheFile())).mode & 0o777, 0o700);
   const cached = JSON.parse(fs.readFileSync(cacheFile(), 'utf8'));
-  assert.deepEqual(cached.endpoints.map((x: { id: string }) => x.id).sort(), ['cache.flush', 'flags.export', 'lb.list', 'lb.weight', 'orders.stats', 'search.reindex'], 'only the service\'s own endpoints');
+  assert.deepEqual(cached.index.map((x: { id: string }) => x.id).sort(), ['cache.flush', 'flags.export', 'lb.list', 'lb.weight', 'orders.stats', 'search.reindex'], 'only the service\'s own endpoints');
 
   const help = await h.run(['--help']);
   const section = help.stdout.slice(help.stdout.indexOf('Service commands:'));
@@ -198,7 +198,19 @@ test('TAB offers service commands, their options and enum values from the cache,
 });
 
 test('a cached catalog is not trusted: terminal controls are shown visibly, odd ids and names are left to call', async () => {
+  // The file as opsctl writes it: an index, and each descriptor as JSON text.
   const doc = JSON.parse(fs.readFileSync(cacheFile(), 'utf8'));
+  assert.ok(Array.isArray(doc.index) && doc.endpoints.every((e: unknown) => typeof e === 'string'), 'written as index + texts');
+  // An index entry whose text is not its descriptor: a command without params, nothing else.
+  doc.index.push({ id: 'odd.one', summary: 'Odd', job: false, hasParams: true, extraParams: false });
+  doc.endpoints.push('{"id":"something.else","method":"POST"}');
+  fs.writeFileSync(cacheFile(), JSON.stringify(doc));
+  const odd = await h.run(['odd', 'one', '--help']);
+  assert.equal(odd.code, 0, odd.stderr);
+  assert.doesNotMatch(odd.stdout, /--param|something/);
+  // A file holding descriptors themselves is read too; every string in it is the service's.
+  doc.endpoints = doc.endpoints.slice(0, -1).map((e: string) => JSON.parse(e));
+  delete doc.index;
   doc.endpoints.push(
     { id: 'evil.run', method: 'POST', path: '/v1/evil', summary: 'Evil \u001b]52;c;SGVsbG8=\u0007 summary\u001b[2J', description: 'line\u001b[31m', role: 'viewer', destructive: false, job: false, scope: 'instance',
       params: { type: 'object', properties: { mode: { type: 'string', enum: ['a\nb', 'c'] }, '--x': { type: 'string' }, 'no-thing': { type: 'boolean' } }, additionalProperties: false } },

@@ -26,7 +26,7 @@ function home(t: { after(fn: () => void): void }): { env: Record<string, string>
 
 /** Loads start.cjs through the loader in a new process; remembers (writes) after, as the binary does. */
 function load(env: Record<string, string>, kind = 'tab'): string {
-  const script = `const l = require(${JSON.stringify(LOADER)}).loadStart(${JSON.stringify(START)}, ${JSON.stringify(kind)}); l.remember(); process.stdout.write(l.state);`;
+  const script = `const l = require(${JSON.stringify(LOADER)}).loadStart(${JSON.stringify(START)}, ${JSON.stringify(kind)}); l.remember().then(() => process.stdout.write(l.state));`;
   const r = spawnSync(process.execPath, ['-e', script], { env, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   return r.stdout;

@@ -19,12 +19,41 @@ import { asciiJson } from '../ascii-json.js';
 
 type Env = Record<string, string | undefined>;
 
+/**
+ * One endpoint of the cache: what listing it as a command needs, at hand;
+ * its whole descriptor parsed when first asked for (one command's help or
+ * TAB looks into one endpoint, not fifty).
+ */
+export interface CachedEndpoint {
+  id: string;
+  summary: string;
+  job: boolean;
+  /** Its params schema lists params. */
+  hasParams: boolean;
+  /** Its params schema allows params it does not list. */
+  extraParams: boolean;
+  descriptor(): EndpointDescriptor;
+}
+
 export interface CachedCatalog {
   updatedAt: string;
   service: string;
   version: string;
   /** The service's own endpoints (standard ones left out). */
-  endpoints: EndpointDescriptor[];
+  endpoints: CachedEndpoint[];
+}
+
+/**
+ * The file: an index for listing, and each descriptor as JSON text parsed
+ * on demand (ASCII only: src/cli/ascii-json.ts). A file holding the
+ * descriptors themselves (`endpoints: [{…}]`) is read too.
+ */
+interface CacheFileV2 {
+  updatedAt: string;
+  service: string;
+  version: string;
+  index: Array<Omit<CachedEndpoint, 'descriptor'>>;
+  endpoints: string[];
 }
 
 /** Bounds on what a service can make the CLI read at every start. */
@@ -38,12 +67,57 @@ export function catalogCacheFile(env: Env, context: string | undefined): string 
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Keeps what has the shape of a descriptor; anything else in the file is dropped, never trusted. */
-function descriptors(list: unknown): EndpointDescriptor[] {
-  if (!Array.isArray(list)) return [];
-  return list.filter((e): e is EndpointDescriptor =>
-    isObject(e) && typeof e.id === 'string' && typeof e.method === 'string' && typeof e.path === 'string' && typeof e.role === 'string' && isObject(e.params),
-  ).slice(0, MAX_ENDPOINTS);
+/** Whether `e` has the shape of a descriptor; anything else is dropped, never trusted. */
+function isDescriptor(e: unknown): e is EndpointDescriptor {
+  return isObject(e) && typeof e.id === 'string' && typeof e.method === 'string' && typeof e.path === 'string' && typeof e.role === 'string' && isObject(e.params);
+}
+
+function indexOf(e: EndpointDescriptor): Omit<CachedEndpoint, 'descriptor'> {
+  const props = isObject(e.params.properties) ? Object.keys(e.params.properties) : [];
+  return {
+    id: e.id,
+    summary: typeof e.summary === 'string' ? e.summary : '',
+    job: e.job === true,
+    hasParams: props.length > 0,
+    extraParams: e.params.additionalProperties !== false && !(e.params.additionalProperties === undefined && props.length > 0),
+  };
+}
+
+function eager(e: EndpointDescriptor): CachedEndpoint {
+  return { ...indexOf(e), descriptor: () => e };
+}
+
+function lazy(entry: Omit<CachedEndpoint, 'descriptor'>, text: string): CachedEndpoint {
+  let parsed: EndpointDescriptor | undefined;
+  return {
+    ...entry,
+    descriptor() {
+      if (parsed) return parsed;
+      let d: unknown;
+      try {
+        d = JSON.parse(text);
+      } catch {
+        d = undefined;
+      }
+      // A text that is not this entry's descriptor: a command with no params.
+      parsed = isDescriptor(d) && d.id === entry.id ? d : { id: entry.id, method: 'GET', path: '', summary: entry.summary, description: '', role: 'viewer', destructive: false, job: entry.job, scope: 'instance', params: { type: 'object' } };
+      return parsed;
+    },
+  };
+}
+
+function entries(v: Record<string, unknown>): CachedEndpoint[] {
+  const list = Array.isArray(v.endpoints) ? v.endpoints.slice(0, MAX_ENDPOINTS) : [];
+  if (Array.isArray(v.index)) {
+    const out: CachedEndpoint[] = [];
+    v.index.slice(0, MAX_ENDPOINTS).forEach((x: unknown, i: number) => {
+      const text = list[i];
+      if (!isObject(x) || typeof x.id !== 'string' || typeof x.summary !== 'string' || typeof text !== 'string') return;
+      out.push(lazy({ id: x.id, summary: x.summary, job: x.job === true, hasParams: x.hasParams === true, extraParams: x.extraParams === true }, text));
+    });
+    return out;
+  }
+  return list.filter(isDescriptor).map(eager);
 }
 
 /** The cached catalog of a context, or undefined (none yet, unreadable, too large, not ours). */
@@ -57,6 +131,11 @@ export function readCachedCatalog(env: Env, context: string | undefined): Cached
   } catch {
     return undefined;
   }
+  return parseCachedCatalog(text);
+}
+
+/** A cache file's text as a CachedCatalog (undefined when it is not one). */
+export function parseCachedCatalog(text: string): CachedCatalog | undefined {
   try {
     const v = JSON.parse(text) as unknown;
     if (!isObject(v)) return undefined;
@@ -64,11 +143,29 @@ export function readCachedCatalog(env: Env, context: string | undefined): Cached
       updatedAt: typeof v.updatedAt === 'string' ? v.updatedAt : '',
       service: typeof v.service === 'string' ? v.service : '',
       version: typeof v.version === 'string' ? v.version : '',
-      endpoints: descriptors(v.endpoints),
+      endpoints: entries(v),
     };
   } catch {
     return undefined;
   }
+}
+
+/** The cache file's text for a catalog: its own endpoints, at most MAX_BYTES (the first half kept until it fits). */
+export function cacheFileText(catalog: Pick<Catalog, 'service' | 'version' | 'endpoints'> & Partial<Catalog>, standardIds: ReadonlySet<string>): string {
+  let own = (Array.isArray(catalog.endpoints) ? catalog.endpoints : []).filter(isDescriptor).filter((e) => !standardIds.has(e.id)).slice(0, MAX_ENDPOINTS);
+  const doc = (list: EndpointDescriptor[]): CacheFileV2 => ({
+    updatedAt: new Date().toISOString(),
+    service: String(catalog.service ?? ''),
+    version: String(catalog.version ?? ''),
+    index: list.map(indexOf),
+    endpoints: list.map((e) => asciiJson(e)),
+  });
+  let text = asciiJson(doc(own));
+  while (text.length > MAX_BYTES && own.length) {
+    own = own.slice(0, Math.floor(own.length / 2));
+    text = asciiJson(doc(own));
+  }
+  return text;
 }
 
 /**
@@ -78,17 +175,7 @@ export function readCachedCatalog(env: Env, context: string | undefined): Cached
 export function writeCachedCatalog(env: Env, context: string | undefined, catalog: Catalog, standardIds: ReadonlySet<string>): CachedCatalog | undefined {
   const previous = readCachedCatalog(env, context);
   try {
-    const doc: CachedCatalog = {
-      updatedAt: new Date().toISOString(),
-      service: String(catalog.service ?? ''),
-      version: String(catalog.version ?? ''),
-      endpoints: descriptors(catalog.endpoints).filter((e) => !standardIds.has(e.id)),
-    };
-    let text = asciiJson(doc);
-    while (text.length > MAX_BYTES && doc.endpoints.length) {
-      doc.endpoints = doc.endpoints.slice(0, Math.floor(doc.endpoints.length / 2));
-      text = asciiJson(doc);
-    }
+    const text = cacheFileText(catalog, standardIds);
     const file = catalogCacheFile(env, context);
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     const tmp = `${file}.${process.pid}.tmp`;

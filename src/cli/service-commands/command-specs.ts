@@ -23,7 +23,7 @@ import type { EndpointDescriptor, JsonSchema } from '../../protocol/catalog.js';
 import { READ_ONLY_POSTS } from '../../protocol/approvals.js';
 import { sanitize } from '../output/sanitize.js';
 import { approvalText } from '../approvals/approval-text.js';
-import type { CachedCatalog } from './catalog-cache.js';
+import type { CachedCatalog, CachedEndpoint } from './catalog-cache.js';
 
 /** The words of an id and the names of params that can be options. */
 const WORD = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
@@ -53,6 +53,9 @@ export interface ServiceOptionSpec {
 export interface ServiceCommandSpec {
   /** The command path: ['lb', 'disable']. */
   words: string[];
+  /** The endpoint's id and whether it runs as a job (at hand; `endpoint` is parsed when read). */
+  id: string;
+  job: boolean;
   endpoint: EndpointDescriptor;
   /** Sanitised one-line summary (the command's description). */
   summary: string;
@@ -211,11 +214,12 @@ export function serviceCommandSpecs(cached: CachedCatalog, context: string, buil
  * read: `opsctl --help` and TAB list every command but look into one at
  * most, and at start-up every millisecond counts (docs/architecture.md).
  */
-function commandSpec(ep: EndpointDescriptor, words: string[], set: ServiceCommandSet, reserved: ReadonlySet<string>): ServiceCommandSpec {
-  const props = typeof ep.params.properties === 'object' && ep.params.properties !== null ? ep.params.properties : {};
+function commandSpec(entry: CachedEndpoint, words: string[], set: ServiceCommandSet, reserved: ReadonlySet<string>): ServiceCommandSpec {
   let params: { options: ServiceOptionSpec[]; viaParam: string[] } | undefined;
   const parts = () => {
     if (params) return params;
+    const ep = entry.descriptor();
+    const props = typeof ep.params.properties === 'object' && ep.params.properties !== null ? ep.params.properties : {};
     const required = new Set(Array.isArray(ep.params.required) ? ep.params.required.filter((r) => typeof r === 'string') : []);
     params = { options: [], viaParam: [] };
     const attributes = new Set<string>();
@@ -234,10 +238,14 @@ function commandSpec(ep: EndpointDescriptor, words: string[], set: ServiceComman
   let after: string | undefined;
   const spec: ServiceCommandSpec = {
     words,
-    endpoint: ep,
-    summary: oneLine(ep.summary, 200) || oneLine(ep.id, 200),
-    extraParams: ep.params.additionalProperties !== false && !(ep.params.additionalProperties === undefined && Object.keys(props).length > 0),
-    hasParams: Object.keys(props).length > 0,
+    id: entry.id,
+    job: entry.job,
+    get endpoint() {
+      return entry.descriptor();
+    },
+    summary: oneLine(entry.summary, 200) || oneLine(entry.id, 200),
+    extraParams: entry.extraParams,
+    hasParams: entry.hasParams,
     get options() {
       return parts().options;
     },
@@ -245,7 +253,7 @@ function commandSpec(ep: EndpointDescriptor, words: string[], set: ServiceComman
       return parts().viaParam;
     },
     get helpAfter() {
-      after ??= helpAfter(ep, set, spec);
+      after ??= helpAfter(entry.descriptor(), set, spec);
       return after;
     },
   };
@@ -321,7 +329,7 @@ export function nodeDescription(set: Pick<ServiceCommandSet, 'service'>, node: S
 
 /** Whether the command has options of its own (commander then writes `[options]` after its name). */
 export function leafHasOptions(spec: ServiceCommandSpec | undefined): boolean {
-  return Boolean(spec && (spec.hasParams || spec.extraParams || spec.endpoint.job));
+  return Boolean(spec && (spec.hasParams || spec.extraParams || spec.job));
 }
 
 /** The `list` leaf a noun runs when given alone, if it has one that needs no option. */

@@ -79,19 +79,19 @@ function missingMandatory(cmd: Command, spec: ServiceCommandSpec): string[] {
 }
 
 function configureLeaf(cmd: Command, spec: ServiceCommandSpec, f: Factory): void {
-  markServiceEndpoint(cmd, spec.endpoint.id);
+  markServiceEndpoint(cmd, spec.id);
   cmd.description(spec.summary);
   for (const o of spec.options) addOption(cmd, o);
   if (spec.viaParam.length || spec.extraParams) {
     cmd.addOption(new Option('--param <k=v>', `a param given by name (repeatable): ${spec.viaParam.length ? spec.viaParam.join(', ') : 'one the schema does not list'}`).argParser(collectParam));
   }
-  if (spec.endpoint.job) cmd.option('-f, --follow', 'stream the job until it ends', false);
+  if (spec.job) cmd.option('-f, --follow', 'stream the job until it ends', false);
   cmd.addHelpText('after', spec.helpAfter);
   cmd.action(async (o: { param?: string[]; follow?: boolean }) => {
     const missing = missingMandatory(cmd, spec);
-    if (missing.length) throw new UsageError(`endpoint ${JSON.stringify(spec.endpoint.id)} needs ${missing.join(', ')}`);
+    if (missing.length) throw new UsageError(`endpoint ${JSON.stringify(spec.id)} needs ${missing.join(', ')}`);
     await runCall(f, {
-      endpointId: spec.endpoint.id,
+      endpointId: spec.id,
       params: givenParams(cmd, spec, o.param ?? []),
       follow: Boolean(o.follow),
       cached: spec.endpoint,

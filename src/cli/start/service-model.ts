@@ -51,7 +51,7 @@ export function addServiceModels(root: CommandModel, set: ServiceCommandSet, hel
         if (spec.viaParam.length || spec.extraParams) {
           options.push(option('--param <k=v>', `a param given by name (repeatable): ${spec.viaParam.length ? spec.viaParam.join(', ') : 'one the schema does not list'}`));
         }
-        if (spec.endpoint.job) options.push(option('-f, --follow', 'stream the job until it ends', { defaultValue: false }));
+        if (spec.job) options.push(option('-f, --follow', 'stream the job until it ends', { defaultValue: false }));
       }
       options.push(helpOption);
       return options;

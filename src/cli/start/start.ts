@@ -12,11 +12,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { IOStreams } from '../io.js';
+import type { EndpointDescriptor, JsonSchema } from '../../protocol/catalog.js';
+import { cacheFileText, parseCachedCatalog } from '../service-commands/catalog-cache.js';
 import type { CommandModel } from '../completion/tree.js';
 import { answerCompletion } from '../completion/complete-core.js';
 import { fileLiveValues } from '../completion/live-values.js';
 import { firstCommandWord, selectedContext, serviceCommandSet } from '../service-commands/load.js';
-import { serviceCommandsNote, type ServiceCommandSet } from '../service-commands/command-specs.js';
+import { serviceCommandSpecs, serviceCommandsNote, type ServiceCommandSet } from '../service-commands/command-specs.js';
 import { renderHelp, type HelpLayout } from './help-render.js';
 import { expandLayout, loadModel, type StartData, type StartHelp, type StoredModel } from './start-data.js';
 import { addServiceModels, serviceHelpRows } from './service-model.js';
@@ -159,4 +161,32 @@ export function startFast(
     io.stdout.write(shown.after);
     return 0;
   })();
+}
+
+/**
+ * Runs the service-command code on a small made-up catalog, before
+ * bin/load-start.js writes its code cache: V8 caches only the functions a
+ * run compiled, and the run that writes the cache may have had no service
+ * commands while later ones do. Writes nothing; only when a cache is written.
+ */
+export async function warmUp(data: StartData | undefined = readStartData()): Promise<void> {
+  if (!data) return;
+  const schema: JsonSchema = { type: 'object', properties: { server: { type: 'string', enum: ['a', 'b'] }, n: { type: 'integer', minimum: 0 }, on: { type: 'boolean' } }, required: ['server'], additionalProperties: false };
+  const endpoints: EndpointDescriptor[] = [
+    { id: 'warm.list', method: 'GET', path: '/v1/w', summary: 'w', description: 'w', role: 'viewer', destructive: false, job: false, scope: 'instance', params: { type: 'object', properties: {}, additionalProperties: false } },
+    { id: 'warm.set', method: 'POST', path: '/v1/w', summary: 'w', description: 'w', role: 'operator', destructive: true, job: true, scope: 'instance', params: schema },
+  ];
+  // Through the cache file's own reader, as a real catalog comes.
+  const cached = parseCachedCatalog(cacheFileText({ service: 'warm', version: '0', endpoints, protocol: 1 }, new Set()))!;
+  const set = serviceCommandSpecs(cached, 'warm', new Set(data.builtins), new Set(data.reserved));
+  for (const c of set.commands) void [c.options, c.helpAfter];
+  serviceHelpRows(set);
+  serviceCommandsNote(set, 'warm');
+  const base = loadModel(data.tree);
+  const root: CommandModel = { ...base, commands: [...base.commands] };
+  const help = root.options.find((o) => o.long === '--help');
+  if (help) addServiceModels(root, set, help);
+  const sink = { write: () => true };
+  await answerCompletion(['bash', '--', 'opsctl', 'warm', 'set', '--server', ''], { stdout: sink, stderr: sink, env: {} }, async () => root, { values: async () => [] });
+  await answerCompletion(['bash', '--', 'opsctl', 'warm', ''], { stdout: sink, stderr: sink, env: {} }, async () => root, { values: async () => [] });
 }
