@@ -1,18 +1,38 @@
 // npm run bench: whole-process timings as ratios measured in ONE run, so
-// machine speed and load cancel out. Every case runs N times, round robin
-// (after warm-up rounds), and the median is reported.
+// machine speed and load cancel out as far as they can. Every case runs N
+// times, round robin (after warm-up rounds), and the median is reported,
+// with the CPU time (user + system, from /usr/bin/time) of each command
+// beside its wall time — of the command's own processes only: what an
+// OpenSSH command makes sshd and the remote curl do is not in it — and the
+// load average before and after.
 //
-//   startup      node -e 0  vs  opsctl --help  vs  opsctl __complete (TAB), with and
-//                without NODE_EXTRA_CA_CERTS and a cached 50-endpoint catalog
-//                (bench/startup.mjs, also runnable alone)
-//   one-shot     opsctl health through one bastion (real sshd bastion + sshd
-//                service host + demo service)  vs  OpenSSH to the same port
-//   reuse        opsctl health through a persisted connection (persist: 10m)
-//                vs  ssh -S through an OpenSSH ControlMaster, both running curl's job
-//   import cost  import('got')  vs  import('node:http')
+//   startup   node -e 0  vs  opsctl --help  vs  opsctl __complete (TAB), with and
+//             without NODE_EXTRA_CA_CERTS and a cached 50-endpoint catalog
+//             (bench/startup.mjs, also runnable alone)
+//   import    import('got')  vs  import('node:http')
+//   oneshot   opsctl health through one bastion, with a context made by
+//             `opsctl context add` (what a user runs)  vs  `ssh -J bastion
+//             host curl …` to the same port (real sshd bastion and host)
+//   reuse     opsctl health through a held connection (a context with
+//             `persist: 10m`)  vs  `ssh -S` through an OpenSSH ControlMaster,
+//             both running curl's job
+//   port      the internal port against its floor, and the service first
+//             (bench/port-throughput.mjs)
+//   fanout    a fleet run against OpenSSH loops (bench/fan-out.mjs; root)
 //
-// Results: a table on stdout and bench/results.json. Not part of npm test.
-//   node bench/run.mjs [--runs N] [--warmup N]
+//   npm run bench -- [--only startup,oneshot,reuse,port,…] [--runs N] [--warmup N]
+//                    [--remote-user NAME]
+//
+// The OpenSSH side logs in as a user whose shell starts clean, as a user's
+// own account does: `ssh host cmd` runs `$SHELL -c cmd`, and bash then
+// sources ~/.bashrc, so a heavy one (this CI machine's root account runs
+// `pyenv init` there: seconds under load) was timed as part of every OpenSSH
+// command and made opsctl look 2× better than it is. As root the bench uses
+// (and creates if needed) the account `opsctl-bench` with Debian's default
+// dotfiles; `--remote-user` names another. The start of that shell is
+// measured and printed (`ssh -S … true`).
+//
+// Results: tables on stdout, bench/results.json (and the parts' own files).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -23,14 +43,24 @@ import { startDemoService } from '../test/helpers/demo-service.ts';
 import { measureStartup, startupReport } from './startup.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+const argv = process.argv.slice(2);
+const opt = (name, fallback) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : fallback;
 };
-const RUNS = arg('--runs', 17);
-const WARMUP = arg('--warmup', 3);
+const RUNS = Number(opt('--runs', 17));
+const WARMUP = Number(opt('--warmup', 3));
+const PARTS = ['startup', 'import', 'oneshot', 'reuse', 'port', 'fanout'];
+const only = new Set((opt('--only', PARTS.join(','))).split(',').map((s) => s.trim()).filter(Boolean));
+for (const p of only) {
+  if (!PARTS.includes(p)) {
+    process.stderr.write(`bench: unknown part "${p}" (parts: ${PARTS.join(', ')})\n`);
+    process.exit(2);
+  }
+}
 const CLI = path.join(root, 'bin/opsctl.js');
 const node = process.execPath;
+const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
 for (const f of ['dist/cli/main.js', 'dist/examples/demo-service/main.js']) {
   if (!fs.existsSync(path.join(root, f))) {
@@ -58,168 +88,207 @@ const env = {
   HOME: path.join(tmp, 'home'),
   XDG_CONFIG_HOME: path.join(tmp, 'config'),
   XDG_CACHE_HOME: path.join(tmp, 'cache'),
+  XDG_STATE_HOME: path.join(tmp, 'state'),
   XDG_RUNTIME_DIR: path.join(tmp, 'run'),
   NO_COLOR: '1',
   ...(process.env.NODE_EXTRA_CA_CERTS ? { NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS } : {}),
 };
-for (const d of ['home', 'config/opsctl', 'cache/opsctl', 'run']) fs.mkdirSync(path.join(tmp, d), { recursive: true, mode: 0o700 });
-
-// A populated completion cache for the current context, as after `opsctl flags list`.
-fs.writeFileSync(path.join(tmp, 'config/opsctl/config.yaml'), 'current-context: bench\ncontexts:\n  bench:\n    host:\n      - 127.0.0.1\n');
-fs.writeFileSync(
-  path.join(tmp, 'cache/opsctl/bench.json'),
-  JSON.stringify({ updatedAt: new Date().toISOString(), values: { flags: ['maintenance_mode', 'discount_percent', 'max_page_size'] } }),
-);
-
-const which = (bin) => !spawnSync(bin, ['-V'], { stdio: 'ignore' }).error;
-const haveSsh = !sshdMissing() && which('ssh');
+for (const d of ['home/.ssh', 'config/opsctl', 'cache/opsctl', 'state', 'run']) fs.mkdirSync(path.join(tmp, d), { recursive: true, mode: 0o700 });
 
 const cases = [];
-const addCase = (name, cmd, args, opts = {}) => cases.push({ name, cmd, args, input: opts.input, expect: opts.expect ?? 0, samples: [] });
+const addCase = (part, name, cmd, args, opts = {}) => cases.push({ part, name, cmd, args, input: opts.input, expect: opts.expect ?? 0, samples: [], cpu: [] });
+const notes = [];
+const loadBefore = os.loadavg();
 
-// Start-up (--help, TAB) has its own cases and environments: bench/startup.mjs, run first.
-const startup = await measureStartup({ runs: RUNS, warmup: WARMUP });
-addCase("import('node:http')", node, ['--input-type=module', '-e', "await import('node:http')"]);
-addCase("import('got')", node, ['--input-type=module', '-e', "await import('got')"]);
+// Start-up (--help, TAB) has its own cases and environments (bench/startup.mjs), run first.
+const startup = only.has('startup') ? await measureStartup({ runs: RUNS, warmup: WARMUP }) : undefined;
+if (only.has('import')) {
+  addCase('import', "import('node:http')", node, ['--input-type=module', '-e', "await import('node:http')"]);
+  addCase('import', "import('got')", node, ['--input-type=module', '-e', "await import('got')"]);
+}
 
-let sshNote = '';
-if (haveSsh) {
-  const key = path.join(tmp, 'operator');
-  spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'bench', '-f', key]);
-  const pub = fs.readFileSync(`${key}.pub`, 'utf8');
-  const user = os.userInfo().username;
-  const host = await startSshd({ authorizedKeys: [pub] });
-  started.push(host);
-  const bastion = await startSshd({ authorizedKeys: [pub] });
-  started.push(bastion);
-  const service = await startDemoService({ authorizedKeys: `role="viewer" ${pub}` });
-  started.push(service);
-  const internalPort = service.internal.port;
-  const knownHosts = path.join(tmp, 'known_hosts');
-  fs.writeFileSync(knownHosts, `${bastion.knownHostsLine}\n${host.knownHostsLine}\n`, { mode: 0o600 });
-  addCase('opsctl health (1 bastion)', node, [
-    CLI, '--bastion', `${user}@127.0.0.1:${bastion.port}`, '--host', `${user}@127.0.0.1:${host.port}`,
-    '--port', String(internalPort), '--identity', key, '--known-hosts', knownHosts, 'health', '-o', 'json',
-  ]);
-  // OpenSSH with the same route and the same kind of channel (direct-tcpip via
-  // ssh -W), sending an unsigned GET that the port answers with 401: the
-  // transport cost is what is compared.
-  const sshConfig = path.join(tmp, 'ssh_config');
-  fs.writeFileSync(
-    sshConfig,
-    [
+/** The account the OpenSSH side (and opsctl) log in as on the bastion and the host: see the top of this file. */
+function remoteUser() {
+  const named = opt('--remote-user');
+  if (named) return named;
+  const me = os.userInfo().username;
+  if (process.getuid?.() !== 0) return me;
+  const name = 'opsctl-bench';
+  if (spawnSync('id', [name], { stdio: 'ignore' }).status !== 0) {
+    const r = spawnSync('useradd', ['--create-home', '--shell', '/bin/bash', '--comment', 'opsctl bench (clean dotfiles)', name], { encoding: 'utf8' });
+    if (r.status !== 0) {
+      notes.push(`could not create the clean account ${name} (${(r.stderr || '').trim()}); the OpenSSH side logs in as ${me}, whose shell start counts`);
+      return me;
+    }
+  }
+  // useradd leaves the password locked ("!"), and sshd without PAM refuses a
+  // locked account even for a key; "*" allows no password either, but is not "locked".
+  spawnSync('usermod', ['-p', '*', name], { stdio: 'ignore' });
+  return name;
+}
+
+if (only.has('oneshot') || only.has('reuse')) {
+  if (sshdMissing() || spawnSync('ssh', ['-V'], { stdio: 'ignore' }).error) {
+    notes.push('sshd/ssh not installed: the one-shot and reuse comparisons were skipped');
+  } else {
+    const key = path.join(tmp, 'home/.ssh/id_ed25519');
+    spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'bench', '-f', key]);
+    const pub = fs.readFileSync(`${key}.pub`, 'utf8');
+    const user = remoteUser();
+    const host = await startSshd({ authorizedKeys: [pub] });
+    started.push(host);
+    const bastion = await startSshd({ authorizedKeys: [pub] });
+    started.push(bastion);
+    // sshd reads authorized_keys as the account logging in: let another account read them.
+    for (const s of [host, bastion]) {
+      fs.chmodSync(s.dir, 0o755);
+      fs.chmodSync(path.join(s.dir, 'authorized_keys'), 0o644);
+    }
+    const service = await startDemoService({ authorizedKeys: `role="viewer" ${pub}` });
+    started.push(service);
+    const internalPort = service.internal.port;
+    const knownHosts = path.join(tmp, 'home/.ssh/known_hosts');
+    fs.writeFileSync(knownHosts, `${bastion.knownHostsLine}\n${host.knownHostsLine}\n`, { mode: 0o600 });
+    const sshConfig = path.join(tmp, 'home/.ssh/config');
+    fs.writeFileSync(sshConfig, [
       'Host bench-bastion', '  HostName 127.0.0.1', `  Port ${bastion.port}`,
       'Host bench-host', '  HostName 127.0.0.1', `  Port ${host.port}`, '  ProxyJump bench-bastion',
       'Host *', `  User ${user}`, `  IdentityFile ${key}`, '  IdentitiesOnly yes', `  UserKnownHostsFile ${knownHosts}`,
       '  StrictHostKeyChecking yes', '  BatchMode yes', '  LogLevel ERROR', '',
-    ].join('\n'),
-  );
-  const request = `GET /v1/health HTTP/1.0\r\nHost: internal\r\n\r\n`;
-  addCase('ssh -J bastion -W 127.0.0.1:PORT host', 'ssh', ['-F', sshConfig, '-W', `127.0.0.1:${internalPort}`, 'bench-host'], { input: request });
-  const curl = `curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:${internalPort}/v1/health`;
-  {
-    // The classic one-liner: a remote command on the service host.
-    addCase('ssh -J bastion host curl …', 'ssh', ['-F', sshConfig, 'bench-host', curl]);
+    ].join('\n'), { mode: 0o600 });
+    const curl = `curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:${internalPort}/v1/health`;
+    // What a user runs: contexts made by `opsctl context add` (config in XDG_CONFIG_HOME).
+    const contextAdd = (name, extra = []) => {
+      const r = spawnSync(node, [CLI, 'context', 'add', name, '--bastion', `${user}@127.0.0.1:${bastion.port}`, '--host', `${user}@127.0.0.1:${host.port}`,
+        '--port', String(internalPort), '--identity', key, '--known-hosts', knownHosts, ...extra], { cwd: root, env, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`bench: opsctl context add ${name}: ${r.stderr}`);
+    };
+    const configFile = path.join(tmp, 'config/opsctl/config.yaml');
+    if (only.has('oneshot')) {
+      // --no-use: each case names its context (--context).
+      contextAdd('plain', ['--no-use']);
+      addCase('oneshot', 'opsctl health (context add)', node, [CLI, '--context', 'plain', 'health', '-o', 'json']);
+      addCase('oneshot', 'ssh -J bastion host curl …', 'ssh', ['-F', sshConfig, 'bench-host', curl]);
+      // The transport alone: the same route and kind of channel (direct-tcpip via
+      // ssh -W), an unsigned GET that the port answers with 401.
+      addCase('oneshot', 'ssh -J bastion -W 127.0.0.1:PORT host', 'ssh', ['-F', sshConfig, '-W', `127.0.0.1:${internalPort}`, 'bench-host'], { input: 'GET /v1/health HTTP/1.0\r\nHost: internal\r\n\r\n' });
+    }
+    if (only.has('reuse')) {
+      const control = path.join(tmp, 'ctl.sock');
+      const master = spawnSync('ssh', ['-F', sshConfig, '-M', '-S', control, '-f', '-N', 'bench-host'], { env, stdio: 'ignore', timeout: 30_000 });
+      if (master.status === 0) {
+        started.push({ stop: async () => void spawnSync('ssh', ['-F', sshConfig, '-S', control, '-O', 'exit', 'bench-host'], { env, stdio: 'ignore' }) });
+        addCase('reuse', 'ssh -S master host curl …', 'ssh', ['-F', sshConfig, '-S', control, 'bench-host', curl]);
+        // How long the remote account's shell takes to start (it runs every OpenSSH command above).
+        addCase('reuse', 'ssh -S master host true', 'ssh', ['-F', sshConfig, '-S', control, 'bench-host', 'true']);
+      } else {
+        notes.push('ssh -M (ControlMaster) could not start: the reuse comparison was skipped');
+      }
+      // `context add` has no persist option: ControlPersist is a line in the config file (README).
+      contextAdd('held', ['--no-use']);
+      fs.writeFileSync(configFile, fs.readFileSync(configFile, 'utf8').replace(/\n {2}held:\n/, '\n  held:\n    persist: 10m\n'));
+      const warm = spawnSync(node, [CLI, '--context', 'held', 'health', '-o', 'json'], { cwd: root, env, encoding: 'utf8', timeout: 30_000 });
+      if (warm.status !== 0) throw new Error(`bench: the persisted context did not work: ${warm.stderr}`);
+      started.push({ stop: async () => void spawnSync(node, [CLI, '--context', 'held', 'tunnel', '--stop'], { cwd: root, env, stdio: 'ignore' }) });
+      addCase('reuse', 'opsctl health (held connection)', node, [CLI, '--context', 'held', 'health', '-o', 'json']);
+    }
   }
-
-  // Connection reuse on both sides. OpenSSH: a ControlMaster held open by
-  // `ssh -M -f -N`, each run a `ssh -S` through it. opsctl: a context with
-  // `persist: 10m`, whose first command started the background holder.
-  const control = path.join(tmp, 'ctl.sock');
-  const master = spawnSync('ssh', ['-F', sshConfig, '-M', '-S', control, '-f', '-N', 'bench-host'], { env, stdio: 'ignore', timeout: 30_000 });
-  if (master.status === 0) {
-    started.push({ stop: async () => void spawnSync('ssh', ['-F', sshConfig, '-S', control, '-O', 'exit', 'bench-host'], { env, stdio: 'ignore' }) });
-    addCase('ssh -S master host curl …', 'ssh', ['-F', sshConfig, '-S', control, 'bench-host', curl]);
-  } else {
-    sshNote = 'ssh -M (ControlMaster) could not start: the reuse comparison was skipped';
-  }
-  fs.appendFileSync(
-    path.join(tmp, 'config/opsctl/config.yaml'),
-    [
-      '  held:',
-      '    bastion:', `      - ${user}@127.0.0.1:${bastion.port}`,
-      '    host:', `      - ${user}@127.0.0.1:${host.port}`,
-      `    port: ${internalPort}`, `    identity: ${key}`, `    known-hosts: ${knownHosts}`, '    persist: 10m', '',
-    ].join('\n'),
-  );
-  const warm = spawnSync(node, [CLI, '--context', 'held', 'health', '-o', 'json'], { cwd: root, env, encoding: 'utf8', timeout: 30_000 });
-  if (warm.status !== 0) throw new Error(`bench: the persisted context did not work: ${warm.stderr}`);
-  started.push({ stop: async () => void spawnSync(node, [CLI, '--context', 'held', 'tunnel', '--stop'], { cwd: root, env, stdio: 'ignore' }) });
-  addCase('opsctl health (persisted connection)', node, [CLI, '--context', 'held', 'health', '-o', 'json']);
-} else {
-  sshNote = 'sshd/ssh not installed: the one-shot comparison was skipped';
 }
 
+/** One run of a case: wall ms, and CPU ms (user + system of the command and its children) when /usr/bin/time is there. */
 function once(c) {
+  const cpuFile = path.join(tmp, 'cpu.txt');
+  const [cmd, args] = TIME ? [TIME, ['-f', '%U %S', '-o', cpuFile, c.cmd, ...c.args]] : [c.cmd, c.args];
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(c.cmd, c.args, { cwd: root, env, input: c.input, stdio: [c.input ? 'pipe' : 'ignore', 'pipe', 'pipe'], encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(cmd, args, { cwd: root, env, input: c.input, stdio: [c.input ? 'pipe' : 'ignore', 'pipe', 'pipe'], encoding: 'utf8', timeout: 60_000 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== c.expect) throw new Error(`${c.name}: exit ${r.status}: ${(r.stderr || '').slice(0, 400)}`);
-  return ms;
+  let cpu = NaN;
+  if (TIME) {
+    const [u, s] = fs.readFileSync(cpuFile, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+    cpu = (u + s) * 1000;
+  }
+  return { ms, cpu };
 }
 
 try {
   for (let i = 0; i < WARMUP; i++) for (const c of cases) once(c);
-  for (let i = 0; i < RUNS; i++) for (const c of cases) c.samples.push(once(c));
+  for (let i = 0; i < RUNS; i++) {
+    for (const c of cases) {
+      const { ms, cpu } = once(c);
+      c.samples.push(ms);
+      c.cpu.push(cpu);
+    }
+  }
 } catch (e) {
   await cleanup();
   process.stderr.write(`bench: ${e.message}\n`);
   process.exit(1);
 }
 await cleanup();
+const loadAfter = os.loadavg();
 
 const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (!s.length) return NaN;
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const med = Object.fromEntries(cases.map((c) => [c.name, median(c.samples)]));
-const ratio = (a, b) => (med[a] !== undefined && med[b] !== undefined ? med[a] / med[b] : undefined);
+const medCpu = Object.fromEntries(cases.map((c) => [c.name, median(c.cpu)]));
+const ratio = (a, b, m = med) => (m[a] !== undefined && m[b] !== undefined ? m[a] / m[b] : undefined);
 
 const comparisons = [
-  { what: 'opsctl health vs ssh -W (same route, direct-tcpip)', ratio: ratio('opsctl health (1 bastion)', 'ssh -J bastion -W 127.0.0.1:PORT host'), goal: 1, aim: 0.7 },
-  { what: 'opsctl health vs ssh -J … curl', ratio: ratio('opsctl health (1 bastion)', 'ssh -J bastion host curl …'), goal: 0.7 },
-  { what: 'opsctl health, persisted vs ssh -S master … curl', ratio: ratio('opsctl health (persisted connection)', 'ssh -S master host curl …'), goal: 1.5 },
-].filter((c) => c.ratio !== undefined);
+  { what: 'opsctl health (context) vs ssh -J … curl', a: 'opsctl health (context add)', b: 'ssh -J bastion host curl …', goal: 0.5 },
+  { what: 'opsctl health (context) vs ssh -J -W (transport only)', a: 'opsctl health (context add)', b: 'ssh -J bastion -W 127.0.0.1:PORT host' },
+  { what: 'opsctl health, held vs ssh -S master … curl', a: 'opsctl health (held connection)', b: 'ssh -S master host curl …', goal: 1.2 },
+].map((c) => ({ ...c, ratio: ratio(c.a, c.b), cpuRatio: ratio(c.a, c.b, medCpu) })).filter((c) => c.ratio !== undefined && Number.isFinite(c.ratio));
 const gotCost = med["import('got')"] - med["import('node:http')"];
 
 const pad = (s, n) => String(s).padEnd(n);
+const l = (a) => a.map((x) => x.toFixed(2)).join(' ');
 const out = [];
-out.push(`opsctl bench: median of ${RUNS} runs each (after ${WARMUP} warm-up rounds), round robin, one process per run`);
-out.push(`node ${process.version}, ${os.cpus().length} CPUs${process.env.NODE_EXTRA_CA_CERTS ? ', NODE_EXTRA_CA_CERTS set (slows every node start)' : ''}`);
-out.push('');
-out.push(`${pad('case', 44)}${pad('median ms', 12)}min–max ms`);
-for (const c of cases) out.push(`${pad(c.name, 44)}${pad(med[c.name].toFixed(1), 12)}${Math.min(...c.samples).toFixed(0)}–${Math.max(...c.samples).toFixed(0)}`);
-out.push('');
-out.push(`${pad('ratio', 52)}${pad('value', 8)}${pad('goal', 8)}`);
-for (const c of comparisons) {
-  const ok = c.ratio <= c.goal;
-  out.push(`${pad(c.what, 52)}${pad(c.ratio.toFixed(2) + '×', 8)}${pad(`≤ ${c.goal}×`, 8)}${ok ? 'ok' : 'MISSED'}${c.aim ? ` (aim ${c.aim}×)` : ''}`);
+out.push(`opsctl bench: median of ${RUNS} runs each (after ${WARMUP} warm-up rounds), round robin, one process per run; parts: ${[...only].join(', ')}`);
+out.push(`node ${process.version}, ${os.cpus().length} CPUs, load average ${l(loadBefore)} before, ${l(loadAfter)} after${process.env.NODE_EXTRA_CA_CERTS ? ', NODE_EXTRA_CA_CERTS set (slows every node start)' : ''}`);
+if (cases.length) {
+  out.push('');
+  out.push(`${pad('case', 44)}${pad('median ms', 12)}${pad('min–max ms', 14)}CPU ms (user+sys)`);
+  for (const c of cases) out.push(`${pad(c.name, 44)}${pad(med[c.name].toFixed(1), 12)}${pad(`${Math.min(...c.samples).toFixed(0)}–${Math.max(...c.samples).toFixed(0)}`, 14)}${Number.isFinite(medCpu[c.name]) ? medCpu[c.name].toFixed(0) : '–'}`);
 }
-out.push('');
-out.push(startupReport(startup));
-out.push('');
-out.push(`import('got') costs ${gotCost.toFixed(1)} ms more than import('node:http') per process (why the hot path uses node:http)`);
-if (sshNote) out.push(sshNote);
+if (comparisons.length) {
+  out.push('');
+  out.push(`${pad('ratio', 56)}${pad('wall', 8)}${pad('CPU', 8)}${pad('goal', 8)}`);
+  for (const c of comparisons) {
+    const verdict = c.goal === undefined ? '' : c.ratio <= c.goal ? 'ok' : 'MISSED';
+    out.push(`${pad(c.what, 56)}${pad(c.ratio.toFixed(2) + '×', 8)}${pad(Number.isFinite(c.cpuRatio) ? c.cpuRatio.toFixed(2) + '×' : '–', 8)}${pad(c.goal === undefined ? '' : `≤ ${c.goal}×`, 8)}${verdict}`);
+  }
+}
+if (startup) out.push('', startupReport(startup));
+if (Number.isFinite(gotCost)) out.push('', `import('got') costs ${gotCost.toFixed(1)} ms more than import('node:http') per process (why the hot path uses node:http)`);
+for (const n of notes) out.push(n);
 process.stdout.write(out.join('\n') + '\n');
 
-const results = {
-  date: new Date().toISOString(),
-  node: process.version,
-  cpus: os.cpus().length,
-  nodeExtraCaCerts: Boolean(process.env.NODE_EXTRA_CA_CERTS),
-  runs: RUNS,
-  warmup: WARMUP,
-  cases: cases.map((c) => ({ name: c.name, medianMs: med[c.name], samplesMs: c.samples.map((x) => Math.round(x * 10) / 10) })),
-  ratios: [...startup.ratios, ...comparisons.map((c) => ({ what: c.what, ratio: c.ratio, goal: c.goal, ok: c.ratio <= c.goal }))],
-  startup: { cases: startup.cases, loadAverage: startup.loadAverage },
-  gotImportExtraMs: gotCost,
-  ...(sshNote ? { note: sshNote } : {}),
-};
-fs.writeFileSync(path.join(root, 'bench/results.json'), JSON.stringify(results, null, 2) + '\n');
+if (cases.length || startup) {
+  const results = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    loadavg: { before: loadBefore, after: loadAfter },
+    nodeExtraCaCerts: Boolean(process.env.NODE_EXTRA_CA_CERTS),
+    parts: [...only].filter((p) => ['startup', 'import', 'oneshot', 'reuse'].includes(p)),
+    runs: RUNS,
+    warmup: WARMUP,
+    cases: cases.map((c) => ({ part: c.part, name: c.name, medianMs: med[c.name], medianCpuMs: medCpu[c.name], samplesMs: c.samples.map((x) => Math.round(x * 10) / 10), cpuMs: c.cpu.map((x) => Math.round(x)) })),
+    ratios: [...(startup?.ratios ?? []), ...comparisons.map((c) => ({ what: c.what, ratio: c.ratio, cpuRatio: c.cpuRatio, goal: c.goal, ok: c.goal === undefined ? undefined : c.ratio <= c.goal }))],
+    ...(startup ? { startup: { cases: startup.cases, loadAverage: startup.loadAverage } } : {}),
+    ...(Number.isFinite(gotCost) ? { gotImportExtraMs: gotCost } : {}),
+    ...(notes.length ? { notes } : {}),
+  };
+  fs.writeFileSync(path.join(root, 'bench/results.json'), JSON.stringify(results, null, 2) + '\n');
+}
 
-// The internal port's throughput against bare node:http (bench/port-throughput.mjs).
-await (await import('./port-throughput.mjs')).portThroughput();
+// The internal port against its floor, and the service first (bench/port-throughput.mjs).
+if (only.has('port')) await (await import('./port-throughput.mjs')).portThroughput();
 
 // Fan-out over a fleet of hosts in network namespaces (bench/fan-out.mjs; needs root).
-await (await import('./fan-out.mjs')).fanOut();
+if (only.has('fanout')) await (await import('./fan-out.mjs')).fanOut();

@@ -39,5 +39,10 @@ if (fast) {
 } else {
   guard(process.stdout);
   guard(process.stderr);
-  import('../dist/cli/main.js').then(({ main }) => main(argv)).then(done, failed);
+  import('../dist/cli/main.js').then(({ main }) => main(argv)).then(done, (err) => {
+    // A checkout that was never built (the package ships dist/, a clone does not).
+    if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/cli/main.js')) {
+      failed(new Error('the CLI is not built yet: run `npm run build` in the opsctl checkout'));
+    } else failed(err);
+  });
 }

@@ -26,6 +26,11 @@ if (process.argv.includes('--if-stale') && fs.existsSync(stamp) && fs.existsSync
   if (Math.max(...inputs.map(newest)) <= fs.statSync(stamp).mtimeMs) process.exit(0);
 }
 
+// --clean (prepack: what npm pack and npm publish ship): start from an empty
+// dist/, so no file of an older build (a module since renamed or removed) is
+// packed. The incremental build info goes too, or tsc would emit nothing.
+if (process.argv.includes('--clean')) fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
+
 const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
 if (tsc.status !== 0) {
   process.stderr.write('build: TypeScript reported errors (see above)\n');
@@ -44,8 +49,24 @@ if (fs.existsSync(path.join(root, 'src/cli/main.ts'))) {
   // lazy import() on the commands that need them, never on --help/completion.
   // yaml too: split into its own chunk, a bundled CommonJS package keeps only a
   // default export, so `(await import('yaml')).parse` would be undefined.
-  const external = ['ssh2', 'cpu-features', '@napi-rs/keyring', 'better-sqlite3', 'got', '@inquirer/prompts', 'prom-client', 'umzug', 'ajv', 'yaml'];
-  const result = await esbuild.build({
+  // ssh2 is bundled (a lazy chunk of its own, loaded only when a connection is
+  // made): as a dependency its install script would compile an optional
+  // crypto binding, and pull cpu-features to compile, on every machine that
+  // installs opsctl. Its optional native parts (`*.node`, cpu-features) stay
+  // external; ssh2 loads them in a try/catch and works without them.
+  const external = ['cpu-features', '*.node', '@napi-rs/keyring', 'better-sqlite3', 'got', '@inquirer/prompts', 'prom-client', 'umzug', 'ajv', 'yaml'];
+  // Some bundled CommonJS dependencies call require() or read __dirname
+  // (ssh2's poly1305 loader); give every chunk of an ESM bundle both.
+  const esmBanner = {
+    js: [
+      "import { createRequire as __opsctlCreateRequire } from 'node:module';",
+      "import { fileURLToPath as __opsctlFileURLToPath } from 'node:url';",
+      'const require = __opsctlCreateRequire(import.meta.url);',
+      'const __filename = __opsctlFileURLToPath(import.meta.url);',
+      "const __dirname = __filename.slice(0, __filename.lastIndexOf('/'));",
+    ].join(' '),
+  };
+  await esbuild.build({
     entryPoints: { main: path.join(root, 'src/cli/main.ts') },
     outdir,
     bundle: true,
@@ -59,12 +80,8 @@ if (fs.existsSync(path.join(root, 'src/cli/main.ts'))) {
     // from constructor.name): esbuild must not rename classes.
     keepNames: true,
     logLevel: 'warning',
-    metafile: true,
-    // Some bundled CommonJS dependencies call require(); give the ESM bundle one.
-    banner: { js: "import { createRequire as __opsctlCreateRequire } from 'node:module'; const require = __opsctlCreateRequire(import.meta.url);" },
+    banner: esmBanner,
   });
-  fs.writeFileSync(path.join(outdir, 'meta.json'), JSON.stringify(result.metafile));
-
   // The start-up path (docs/architecture.md, "Start-up"): --help and TAB
   // answered from data about the built-in tree, taken from that tree now,
   // by a small CommonJS bundle that bin/opsctl.js requires first. Both carry
@@ -81,7 +98,7 @@ if (fs.existsSync(path.join(root, 'src/cli/main.ts'))) {
     external,
     keepNames: true,
     logLevel: 'warning',
-    banner: { js: "import { createRequire as __opsctlCreateRequire } from 'node:module'; const require = __opsctlCreateRequire(import.meta.url);" },
+    banner: esmBanner,
   });
   try {
     const { startData, asciiJson } = await import(pathToFileURL(path.join(snapDir, 'snapshot.mjs')).href);
@@ -93,14 +110,34 @@ if (fs.existsSync(path.join(root, 'src/cli/main.ts'))) {
   }
   // `import fs from 'node:fs'` in a CommonJS bundle makes esbuild copy every
   // property of the module into an ES-module shape (__toESM), fs's hundred
-  // included, at each start: a profile of --help showed it. The start-up
-  // path imports builtins by default only, so each becomes the plain
-  // require() it is (a named import would fail this build, not misbehave).
+  // included, at each start: a profile of --help showed it. On the start-up
+  // path each builtin becomes the plain require() it is, with the names its
+  // importer takes from it (`import { randomBytes } from 'node:crypto'`)
+  // read off that object: one small module per importer and builtin.
+  const namedImports = (file, spec) => {
+    const names = new Set();
+    const text = fs.readFileSync(file, 'utf8');
+    const from = spec.replace(/[/]/g, '\\/');
+    for (const m of text.matchAll(new RegExp(`import\\s+(?!type\\b)(?:[\\w$]+\\s*,\\s*)?\\{([^}]*)\\}\\s*from\\s*['"]${from}['"]`, 'g'))) {
+      for (const part of m[1].split(',')) {
+        const name = part.trim().replace(/^type\s+.*$/, '').split(/\s+as\s+/)[0];
+        if (name) names.add(name);
+      }
+    }
+    return [...names].sort();
+  };
   const plainBuiltins = {
     name: 'plain-builtins',
     setup(b) {
-      b.onResolve({ filter: /^node:[a-z_/]+$/ }, (a) => (a.namespace === 'plain-builtin' ? { path: a.path, external: true } : { path: a.path, namespace: 'plain-builtin' }));
-      b.onLoad({ filter: /.*/, namespace: 'plain-builtin' }, (a) => ({ contents: `export default require(${JSON.stringify(a.path)});`, loader: 'js' }));
+      b.onResolve({ filter: /^node:[a-z_/]+$/ }, (a) => {
+        if (a.namespace === 'plain-builtin') return { path: a.path, external: true };
+        const names = a.importer ? namedImports(a.importer, a.path) : [];
+        return { path: names.length ? `${a.path}?${names.join(',')}` : a.path, namespace: 'plain-builtin', pluginData: { spec: a.path, names } };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'plain-builtin' }, (a) => ({
+        contents: [`const m = require(${JSON.stringify(a.pluginData.spec)});`, 'export default m;', ...a.pluginData.names.map((n) => `export const ${n} = m.${n};`)].join('\n'),
+        loader: 'js',
+      }));
     },
   };
   await esbuild.build({

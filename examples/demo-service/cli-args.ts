@@ -7,12 +7,14 @@ export const USAGE = `usage: demo-service --data-dir DIR --internal-port N --pub
                     [--slow-migrations MS] [--audit-syslog udp://HOST:PORT|tcp://HOST:PORT|unix:PATH]...
                     [--audit-stdout] [--audit-checkpoint-every N] [--audit-checkpoint-seconds S]
                     [--database URL] [--approval-expiry SECONDS] [--no-approvals]
-                    [--ready-file FILE]
+                    [--notify URL]... [--notify-secret-file FILE] [--notify-slack-url-file FILE]
+                    [--ofrep unix:/PATH|127.0.0.1:PORT] [--ready-file FILE]
 
 Starts the demo orders service: a public HTTP API on --public-port and the
 opsctl internal port on --internal-port (0 = a free port for either). Once both
 listen it prints one line on stdout: {"internal":"HOST:PORT","public":"HOST:PORT"}
-(and writes the same line to --ready-file). Logs go to stderr. With
+(with --ofrep also "ofrep":"HOST:PORT" or the socket path) and writes the same line
+to --ready-file. Logs go to stderr. With
 --audit-stdout, the audit records follow that first line on stdout, one JSON
 line each. Under plain \`npm run\`, npm prints its own "> opsctl@… demo-service"
 banner on stdout first: use \`npm run -s demo-service\` or --ready-file.
@@ -37,6 +39,15 @@ banner on stdout first: use \`npm run -s demo-service\` or --ready-file.
   --approval-expiry S     how long a held request waits for its approval (default 3600)
   --no-approvals          run migrations.down and purge-cancelled-orders without a second person's
                           approval (by default each needs one, break-glass allowed)
+  --notify URL            send signed event notifications (Standard Webhooks: approvals, break-glass,
+                          grants, destructive jobs) to this http(s) URL; repeatable (docs/notifications.md)
+  --notify-secret-file FILE  a whsec_ secret for the HMAC (v1) signature of every --notify delivery;
+                          without it only the Ed25519 (v1a) signature is sent (its key is in health)
+  --notify-slack-url-file FILE  also post readable messages to the Slack incoming-webhook URL in FILE
+  --ofrep LISTEN          also serve the flags read-only over OFREP (OpenFeature Remote Evaluation
+                          Protocol) for a service in any language: unix:/PATH (socket 0600),
+                          127.0.0.1:PORT, [::1]:PORT or localhost:PORT (0 = a free port); unsigned,
+                          so loopback or a unix socket only
   --ready-file FILE       once both ports listen, write the address line to FILE (atomically: it
                           appears complete or not at all; any old FILE is removed at start, and
                           FILE again at a clean exit) — for a supervisor or script whose stdout
@@ -63,6 +74,12 @@ export interface DemoServiceArgs {
   approvalExpirySeconds: number;
   /** Where to write the address line too (--ready-file). */
   readyFile?: string;
+  /** --notify URLs (Standard Webhooks receivers). */
+  notifyUrls: string[];
+  notifySecretFile?: string;
+  notifySlackUrlFile?: string;
+  /** --ofrep: where the OFREP listener listens (checked by the server module). */
+  ofrep?: string;
 }
 
 function port(name: string, raw: string | undefined): number {
@@ -103,6 +120,10 @@ export function parseDemoArgs(argv: string[]): DemoServiceArgs | null {
         'approval-expiry': { type: 'string' },
         'no-approvals': { type: 'boolean' },
         'ready-file': { type: 'string' },
+        notify: { type: 'string', multiple: true },
+        'notify-secret-file': { type: 'string' },
+        'notify-slack-url-file': { type: 'string' },
+        ofrep: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -134,8 +155,26 @@ export function parseDemoArgs(argv: string[]): DemoServiceArgs | null {
   const expiry = values['approval-expiry'] ?? '3600';
   if (!/^\d{1,6}$/.test(expiry) || Number(expiry) < 1) throw new UsageError(`--approval-expiry must be a number of seconds, at least 1 (got "${expiry}")`);
   const readyFile = values['ready-file'] === undefined ? undefined : path.resolve(required('ready-file', values['ready-file']));
+  const notifyUrls = values.notify ?? [];
+  for (const u of notifyUrls) {
+    let ok = false;
+    try {
+      ok = ['http:', 'https:'].includes(new URL(u).protocol);
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new UsageError('--notify must be an http:// or https:// URL');
+  }
+  const secretFile = values['notify-secret-file'] === undefined ? undefined : path.resolve(required('notify-secret-file', values['notify-secret-file']));
+  if (secretFile !== undefined && !notifyUrls.length) throw new UsageError('--notify-secret-file signs --notify deliveries: give at least one --notify URL');
+  const slackFile = values['notify-slack-url-file'] === undefined ? undefined : path.resolve(required('notify-slack-url-file', values['notify-slack-url-file']));
+  const ofrep = values.ofrep === undefined ? undefined : required('ofrep', values.ofrep);
   return {
+    notifyUrls,
+    ...(secretFile !== undefined ? { notifySecretFile: secretFile } : {}),
+    ...(slackFile !== undefined ? { notifySlackUrlFile: slackFile } : {}),
     ...(database !== undefined ? { database } : {}),
+    ...(ofrep !== undefined ? { ofrep } : {}),
     ...(readyFile !== undefined ? { readyFile } : {}),
     dataDir,
     internalPort: port('internal-port', values['internal-port']),

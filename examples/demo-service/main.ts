@@ -93,7 +93,11 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 
-  const line = JSON.stringify({ internal: hostPort(service.internal.host, service.internal.port), public: hostPort(service.public.host, service.public.port) }) + '\n';
+  const line = JSON.stringify({
+    internal: hostPort(service.internal.host, service.internal.port),
+    public: hostPort(service.public.host, service.public.port),
+    ...(service.port.ofrep ? { ofrep: service.port.ofrep.address } : {}),
+  }) + '\n';
   if (args.readyFile) {
     try {
       writeReadyFile(args.readyFile, line);

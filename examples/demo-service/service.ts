@@ -3,7 +3,7 @@ import path from 'node:path';
 import { OpenFeature } from '@openfeature/server-sdk';
 import { createInternalPort } from '../../src/server/index.js';
 import { createOpenFeatureProvider } from '../../src/server/openfeature/index.js';
-import type { InternalPort } from '../../src/server/options.js';
+import type { InternalPort, InternalPortOptions, NotifyQueueStore } from '../../src/server/options.js';
 import { SqliteMigrationLock } from './db/migration-lock.js';
 import { createMigrator } from './db/migrator.js';
 import { openDatabase, type Db } from './db/open-database.js';
@@ -48,6 +48,12 @@ export interface DemoServiceConfig {
   /** Default true: migrations.down and purge-cancelled-orders need one approval (break-glass allowed). */
   approvals?: boolean;
   approvalExpirySeconds?: number;
+  /** Event notifications: webhook URLs, their whsec_ secret file, a Slack URL file (docs/notifications.md). */
+  notifyUrls?: string[];
+  notifySecretFile?: string;
+  notifySlackUrlFile?: string;
+  /** Serve the flags over OFREP too (src/server/README.md, "OFREP"): unix:/PATH or a loopback HOST:PORT. */
+  ofrep?: string;
   log: Logger;
 }
 
@@ -61,6 +67,27 @@ export interface RunningDemoService {
   db: Db | undefined;
   /** Closes both listeners, then the database. Safe to call twice. */
   close(): Promise<void>;
+}
+
+/**
+ * --notify / --notify-secret-file / --notify-slack-url-file as the port's
+ * notifications option; with --database the queue lives in PostgreSQL, so a
+ * fleet of replicas delivers each event once (docs/notifications.md).
+ */
+function notificationOptions(config: DemoServiceConfig, shared: { notifyQueue: NotifyQueueStore } | undefined): Pick<InternalPortOptions, 'notifications'> {
+  const urls = config.notifyUrls ?? [];
+  if (!urls.length && !config.notifySlackUrlFile) return {};
+  return {
+    notifications: {
+      endpoints: [
+        ...urls.map((url) => ({ url })),
+        ...(config.notifySlackUrlFile ? [{ kind: 'slack' as const, urlFile: config.notifySlackUrlFile }] : []),
+      ],
+      ...(config.notifySecretFile ? { secretFile: config.notifySecretFile } : {}),
+      command: `opsctl --context ${SERVICE_NAME}`,
+      ...(shared ? { store: shared.notifyQueue } : {}),
+    },
+  };
 }
 
 /** Starts the demo service: database, internal port, public API, in that order. */
@@ -112,9 +139,11 @@ export async function startDemoService(config: DemoServiceConfig): Promise<Runni
         endpoints: config.approvals !== false ? { 'migrations.down': { count: 1, breakGlass: true } } : {},
         ...(config.approvalExpirySeconds ? { expirySeconds: config.approvalExpirySeconds } : {}),
       },
+      ...notificationOptions(config, shared),
       metricsRegistry: metrics.registry,
       healthChecks: healthChecks(data, () => portRef),
       endpoints: [ordersStatsEndpoint(data), ordersListEndpoint(data), ordersCancelEndpoint(data, { approvals: config.approvals !== false })],
+      ...(config.ofrep !== undefined ? { ofrep: { listen: config.ofrep } } : {}),
       log,
     });
     portRef = port.flags;

@@ -9,7 +9,8 @@ import type { IOStreams } from './io.js';
 import { canPrompt, colorEnabled } from './io.js';
 import { DEFAULT_MAX_RESPONSE_SIZE, type GlobalOptions } from './globals.js';
 import { readConfig, type ConfigFile } from './config/config-file.js';
-import { configPath, ownKnownHostsPath, userKnownHostsPath, sshConfigPath, runtimeDir } from './config/paths.js';
+import { configPath, ownKnownHostsPath, userKnownHostsPath, sshConfigPath } from './config/paths.js';
+import { privateCacheDir, privateRuntimeDir } from './config/private-dir.js';
 import { resolveContext, type ResolvedContext } from './config/resolve-context.js';
 import { createOutput, type Output } from './output/output.js';
 import { createPrompter, type Prompter } from './prompt/prompter.js';
@@ -47,6 +48,12 @@ export interface Factory {
   hostKeyPrompt(recordIn: string): HostKeyPrompt | undefined;
   /** A verbose note on stderr (-v). */
   debug(message: string): void;
+  /**
+   * A factory for another context (same IO, globals but `--context NAME`),
+   * for a command that talks to several contexts at once (approvals watch
+   * --all-contexts). Its tunnel is its own; close it with its close().
+   */
+  forContext(name: string): Factory;
   /** Closes whatever was opened (the tunnel). */
   close(): Promise<void>;
   /**
@@ -71,7 +78,7 @@ function once<T>(fn: () => T): () => T {
 
 /** Where `opsctl tunnel` for a context listens, so later commands can reuse it. */
 export function tunnelSocketPath(env: Record<string, string | undefined>, contextName: string): string {
-  return path.join(runtimeDir(env), `tunnel-${contextName}.sock`);
+  return path.join(privateRuntimeDir(env), `tunnel-${contextName}.sock`);
 }
 
 /**
@@ -99,7 +106,7 @@ export function createFactory(io: IOStreams, getGlobals: () => GlobalOptions): F
 
   const ownOutput = once(() => {
     const g = getGlobals();
-    return createOutput(io, g.output, colorEnabled(io.stdout, env, g.color));
+    return createOutput(io, g.output, colorEnabled(io.stdout, env, g.color), { wide: Boolean(g.wide) });
   });
   const f: Factory = {
     io,
@@ -109,7 +116,9 @@ export function createFactory(io: IOStreams, getGlobals: () => GlobalOptions): F
     globals: () => currentTarget()?.globals ?? getGlobals(),
     configPath: () => configPath(env),
     config() {
-      configPromise ??= readConfig(configPath(env));
+      // The parsed config is cached by content, so an unchanged one skips the YAML parser
+      // (a leading dot: no context name, hence no completion cache, can take that file name).
+      configPromise ??= readConfig(configPath(env), () => path.join(privateCacheDir(env), '.config.parsed.json'));
       return configPromise;
     },
     invalidateConfig() {
@@ -175,7 +184,16 @@ export function createFactory(io: IOStreams, getGlobals: () => GlobalOptions): F
         const ctx = await f.context();
         if (!ctx.name) return f.connect();
         const g = getGlobals();
-        const socket = tunnelSocketPath(env, ctx.name);
+        let socket: string;
+        try {
+          socket = tunnelSocketPath(env, ctx.name);
+        } catch (e) {
+          // No safe runtime dir: a one-shot command connects on its own; a
+          // persisting context cannot keep its connection anywhere (exit 5).
+          if (ctx.persistMs !== undefined) throw e;
+          f.debug(`no tunnel reuse: ${(e as Error).message}`);
+          return f.connect();
+        }
         const reuseOpts = { limits: { timeoutMs: g.timeout * 1000, maxBytes: g.maxResponseSize ?? DEFAULT_MAX_RESPONSE_SIZE } };
         // The reused path loads only node:net/http and the signer: no ssh2.
         const { tryReuseTunnel } = await import('./transport/reuse.js');
@@ -190,7 +208,6 @@ export function createFactory(io: IOStreams, getGlobals: () => GlobalOptions): F
         const fs = await import('node:fs');
         const script = process.argv[1] ? fs.realpathSync(process.argv[1]) : '';
         try {
-          fs.mkdirSync(path.dirname(socket), { recursive: true, mode: 0o700 });
           await spawnHolder({
             script,
             args: holderArgs(g, ctx.name, ['--idle-exit', String(ctx.persistMs)]),
@@ -231,6 +248,13 @@ export function createFactory(io: IOStreams, getGlobals: () => GlobalOptions): F
         verbose = false;
       }
       if (verbose) io.stderr.write(`opsctl: ${message}\n`);
+    },
+    forContext(name) {
+      // Connection flags given on the command line would point every context at one host: only the context's own apply.
+      return createFactory(io, () => {
+        const { bastion: _b, host: _h, hosts: _hs, hostsFile: _hf, port: _p, identity: _i, knownHosts: _k, ...g } = getGlobals();
+        return { ...g, context: name };
+      });
     },
     async close() {
       if (tunnelPromise) {

@@ -24,6 +24,8 @@ export interface GlobalOptions {
   identity?: string;
   knownHosts?: string;
   output: OutputFormat;
+  /** --wide: terminal tables cut and leave out nothing (README, "Runbooks"). */
+  wide?: boolean;
   yes: boolean;
   reason?: string;
   color: boolean;
@@ -141,6 +143,7 @@ export function addGlobalOptions(program: Command): void {
     .option('--identity <spec>', 'keychain:NAME | agent | FILE')
     .option('--known-hosts <file>', 'known_hosts file to check host keys against (replaces the defaults)', nonEmpty('--known-hosts', 'a known_hosts file'))
     .addOption(new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS as string[]).default('table'))
+    .option('--wide', 'tables on a terminal: cut no cell and leave out no column (long cells wrap instead)')
     .option('-y, --yes', 'do not ask before destructive actions (required when not interactive)')
     .option('--reason <text>', 'why: recorded in the server\'s audit log', parseReason)
     .option('--no-color', 'no colour (also: NO_COLOR)')
@@ -177,6 +180,7 @@ export function readGlobals(program: Command): GlobalOptions {
   if (typeof o.reason === 'string') g.reason = o.reason;
   if (typeof o.maxResponseSize === 'number') g.maxResponseSize = o.maxResponseSize;
   if (o.dryRun === true) g.dryRun = true;
+  if (o.wide === true) g.wide = true;
   if (typeof o.breakGlass === 'string') {
     if (!o.breakGlass.trim()) throw new UsageError('--break-glass needs a reason: it goes into the audit log and is your acknowledgment');
     g.breakGlass = o.breakGlass;

@@ -170,7 +170,7 @@ function fanOutWhenSeveralHosts(program: Command, f: Factory, commands: readonly
       c._actionHandler = async (args: unknown[]) => {
         if (!(await wantsFleet(f, path.join(' '), args, endpointId))) return original(args);
         const { runFleet } = await import('./fleet/run-fleet.js');
-        return runFleet(f, { path: path.join(' '), args, action: async () => { await original(args); }, ...(endpointId ? { endpointId } : {}) });
+        return runFleet(f, { path: path.join(' '), args, options: sub.opts(), action: async () => { await original(args); }, ...(endpointId ? { endpointId } : {}) });
       };
     }
     for (const child of sub.commands) wrap(child, [...path, child.name()]);

@@ -1,6 +1,6 @@
 /**
  * A minimal in-process SSH server (ssh2's Server) for the demo: it accepts
- * exactly one operator key by publickey and forwards `direct-tcpip` to
+ * exactly the demo's operator keys by publickey and forwards `direct-tcpip` to
  * exactly one address. Sessions (shell, exec, subsystems), remote forwards
  * and unix-socket forwards are all refused: the same shape as an OpenSSH
  * account restricted with `restrict,port-forwarding,permitopen="…"`.
@@ -14,8 +14,8 @@ export interface ForwardingServerOptions {
   name: string;
   /** OpenSSH private host key. */
   hostKey: string;
-  /** The only key allowed in: `ssh-ed25519 AAAA… comment`. */
-  operatorPublicKey: string;
+  /** The only keys allowed in: `ssh-ed25519 AAAA… comment` (the demo's two operators). */
+  operatorPublicKeys: string[];
   /** The only login name allowed. */
   user: string;
   /** The only direct-tcpip destination allowed. */
@@ -34,10 +34,12 @@ function sameBytes(a: Buffer, b: Buffer): boolean {
 
 /** Listens on 127.0.0.1 on a free port. */
 export async function startForwardingServer(opts: ForwardingServerOptions): Promise<ForwardingServer> {
-  const parsed = ssh2.utils.parseKey(opts.operatorPublicKey);
-  if (parsed instanceof Error) throw new Error(`${opts.name}: bad operator key: ${parsed.message}`);
-  const operator = Array.isArray(parsed) ? parsed[0]! : parsed;
-  const operatorBlob = operator.getPublicSSH();
+  const operators = opts.operatorPublicKeys.map((line) => {
+    const parsed = ssh2.utils.parseKey(line);
+    if (parsed instanceof Error) throw new Error(`${opts.name}: bad operator key: ${parsed.message}`);
+    const key = Array.isArray(parsed) ? parsed[0]! : parsed;
+    return { key, blob: key.getPublicSSH() };
+  });
   const clients = new Set<ssh2.Connection>();
   const sockets = new Set<net.Socket>();
 
@@ -47,10 +49,11 @@ export async function startForwardingServer(opts: ForwardingServerOptions): Prom
     client.on('error', () => clients.delete(client));
     client.on('authentication', (ctx) => {
       if (ctx.method !== 'publickey' || ctx.username !== opts.user) return ctx.reject(['publickey']);
-      if (ctx.key.algo !== 'ssh-ed25519' || !sameBytes(ctx.key.data, operatorBlob)) return ctx.reject(['publickey']);
+      const operator = ctx.key.algo === 'ssh-ed25519' ? operators.find((o) => sameBytes(ctx.key.data, o.blob)) : undefined;
+      if (!operator) return ctx.reject(['publickey']);
       // Without a signature the client only asks whether this key would do.
       if (!ctx.signature || !ctx.blob) return ctx.accept();
-      return operator.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true ? ctx.accept() : ctx.reject(['publickey']);
+      return operator.key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true ? ctx.accept() : ctx.reject(['publickey']);
     });
     client.on('ready', () => {
       client.on('session', (_accept, reject) => {

@@ -14,7 +14,7 @@ import { startForwardingServer, type ForwardingServer } from './forwarding-ssh-s
 import { Narrator, shellQuote } from './narrator.js';
 import { startService, type ServiceProcess } from './service-process.js';
 import { STEPS, StepFailedError } from './tour.js';
-import { createWorkspace, generateKeyPair, DEMO_CONTEXT, DEMO_USER, type Workspace } from './workspace.js';
+import { createWorkspace, generateKeyPair, DEMO_CONTEXT, DEMO_OPERATOR, DEMO_USER, type Workspace } from './workspace.js';
 
 const USAGE = `usage: npm run demo [-- --keep]
 
@@ -25,7 +25,9 @@ the end; your own config, keys and keychain are never touched.
 
   --keep   leave the environment running after the tour and print the one
            line to paste into your shell (opsctl on PATH, the demo context,
-           TAB completion) to explore it; Ctrl-C tears it down`;
+           TAB completion) to explore it, and one for a second terminal that
+           acts as bob, a second admin (to try two-person approvals);
+           Ctrl-C tears it down`;
 
 /** The package root: the nearest parent with opsctl's package.json. */
 function packageRoot(): string {
@@ -53,13 +55,16 @@ function userShell(shellPath: string | undefined): ActivateShell {
  * on PATH rather than an alias (completion scripts run the command by name,
  * and an alias is invisible to them), the demo's config, context, cache and
  * state (so nothing lands in the user's HOME), then the completion script
- * from `opsctl completion SHELL` (`opsctl completion --help`).
+ * from `opsctl completion SHELL` (`opsctl completion --help`). `who` is the
+ * operator the shell acts as: the tour's (activate.SHELL) or the second
+ * person's (activate-bob.SHELL), each with their own config and key.
  */
-function writeActivateFiles(ws: Workspace, cli: string): Record<ActivateShell, string> {
+function writeActivateFiles(ws: Workspace, cli: string, who: 'operator' | 'second'): Record<ActivateShell, string> {
   const binDir = path.join(ws.dir, 'bin');
-  fs.mkdirSync(binDir, { mode: 0o700 });
+  if (!fs.existsSync(binDir)) fs.mkdirSync(binDir, { mode: 0o700 });
   fs.writeFileSync(path.join(binDir, 'opsctl'), `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(cli)} "$@"\n`, { mode: 0o700 });
-  const vars: Array<[string, string]> = [['OPSCTL_CONFIG', ws.configFile], ['OPSCTL_CONTEXT', DEMO_CONTEXT], ['XDG_CACHE_HOME', ws.cacheDir], ['XDG_STATE_HOME', ws.stateDir]];
+  const own = who === 'operator' ? { configFile: ws.configFile, cacheDir: ws.cacheDir, stateDir: ws.stateDir } : ws.second;
+  const vars: Array<[string, string]> = [['OPSCTL_CONFIG', own.configFile], ['OPSCTL_CONTEXT', DEMO_CONTEXT], ['XDG_CACHE_HOME', own.cacheDir], ['XDG_STATE_HOME', own.stateDir]];
   const posix = `export PATH=${shellQuote(binDir)}:"$PATH" ${vars.map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ')}\n`;
   const body: Record<ActivateShell, string> = {
     // eval "$(…)" rather than source <(…): bash 3.2 (macOS) cannot source a process substitution.
@@ -70,7 +75,7 @@ function writeActivateFiles(ws: Workspace, cli: string): Record<ActivateShell, s
   };
   const files = {} as Record<ActivateShell, string>;
   for (const shell of ACTIVATE_SHELLS) {
-    files[shell] = path.join(ws.dir, `activate.${shell}`);
+    files[shell] = path.join(ws.dir, who === 'operator' ? `activate.${shell}` : `activate-${ws.second.name}.${shell}`);
     fs.writeFileSync(files[shell], body[shell], { mode: 0o600 });
   }
   return files;
@@ -119,11 +124,11 @@ export async function runDemo(argv: string[]): Promise<number> {
     const log = (m: string) => fs.appendFileSync(path.join(ws!.dir, 'ssh.log'), m + '\n');
     const hostKeys = { host: generateKeyPair('demo-service-host'), bastion: generateKeyPair('demo-bastion') };
     const host = await startForwardingServer({
-      name: 'service host', hostKey: hostKeys.host.privateKey, operatorPublicKey: ws.operator.publicKey, user: DEMO_USER, allow: service.internal, log,
+      name: 'service host', hostKey: hostKeys.host.privateKey, operatorPublicKeys: [ws.operator.publicKey, ws.second.keys.publicKey], user: DEMO_USER, allow: service.internal, log,
     });
     servers.push(host);
     const bastion = await startForwardingServer({
-      name: 'bastion', hostKey: hostKeys.bastion.privateKey, operatorPublicKey: ws.operator.publicKey, user: DEMO_USER, allow: { host: '127.0.0.1', port: host.port }, log,
+      name: 'bastion', hostKey: hostKeys.bastion.privateKey, operatorPublicKeys: [ws.operator.publicKey, ws.second.keys.publicKey], user: DEMO_USER, allow: { host: '127.0.0.1', port: host.port }, log,
     });
     servers.push(bastion);
     const pin = (port: number, key: string) => `[127.0.0.1]:${port} ${key.split(/\s+/).slice(0, 2).join(' ')}\n`;
@@ -144,10 +149,13 @@ export async function runDemo(argv: string[]): Promise<number> {
       n.ok('the tour is done: every step ran the real CLI through the real tunnel.');
       if (keep) {
         const shell = userShell(process.env.SHELL);
-        const files = writeActivateFiles(ws, cli);
-        n.write(`\nThe demo stays up. Paste this line into your ${shell} to explore it: opsctl on PATH, this demo's context, TAB completion (try: opsctl flags get <TAB>):\n\n`);
+        const files = writeActivateFiles(ws, cli, 'operator');
+        const second = writeActivateFiles(ws, cli, 'second');
+        n.write(`\nThe demo stays up. Paste this line into your ${shell} to explore it as ${DEMO_OPERATOR}: opsctl on PATH, this demo's context, TAB completion (try: opsctl flags get <TAB>):\n\n`);
         n.write(`  source ${shellQuote(files[shell])}\n\n`);
         n.say(`(Another shell: ${ACTIVATE_SHELLS.filter((s) => s !== shell).map((s) => `source ${shellQuote(files[s])}`).join(' or ')}.)`);
+        n.write(`\nTo be ${ws.second.name}, a second admin with his own key and config, paste this into a second terminal: the two-person approval of README "Approvals and dry-run" (${DEMO_OPERATOR}$ opsctl migrate down --to 0001-create-orders --yes, then ${ws.second.name}$ opsctl approvals approve ID):\n\n`);
+        n.write(`  source ${shellQuote(second[shell])}\n\n`);
         n.say(`Public API: http://${service.public.host}:${service.public.port}/orders. Press Ctrl-C here to tear everything down.`);
         if (!interrupt.signal.aborted) await waitForSignal();
       } else {

@@ -34,8 +34,9 @@ export class Narrator {
     this.write(`${this.paint('2', text.trim().replace(/\s*\n\s*/g, ' '))}\n`);
   }
 
-  command(words: string[]): void {
-    this.write(`${this.paint('1', `$ ${words.map(shellQuote).join(' ')}`)}\n`);
+  /** A command as typed at a prompt; `who` names another person's shell ("bob$ …"). */
+  command(words: string[], who = ''): void {
+    this.write(`${this.paint('1', `${who}$ ${words.map(shellQuote).join(' ')}`)}\n`);
   }
 
   ok(text: string): void {

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { Narrator } from './narrator.js';
-import { DEMO_CONTEXT, DEMO_USER, type Workspace } from './workspace.js';
+import { DEMO_CONTEXT, DEMO_OPERATOR, DEMO_USER, type Workspace } from './workspace.js';
 import type { HostPort } from './service-process.js';
 
 export interface TourSetup {
@@ -32,10 +32,25 @@ export class StepFailedError extends Error {
 
 const STEP_TIMEOUT_MS = 90_000;
 
-function opsctl(s: TourSetup, args: string[]): Promise<void> {
-  s.narrator.command(['opsctl', ...args]);
+interface RunAs {
+  /** Run as the second person (bob), in his environment, shown as "bob$ …". */
+  second?: boolean;
+  /** Not narrated, output dropped (set-up the reader need not see). */
+  quiet?: boolean;
+  /** Keep stdout (it is still shown) and resolve with it. */
+  capture?: boolean;
+}
+
+function opsctl(s: TourSetup, args: string[], as: RunAs = {}): Promise<string> {
+  if (!as.quiet) s.narrator.command(['opsctl', ...args], as.second ? s.ws.second.name : '');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [s.cli, ...args], { env: s.ws.env, stdio: ['ignore', 'inherit', 'inherit'] });
+    const env = as.second ? s.ws.second.env : s.ws.env;
+    const child = spawn(process.execPath, [s.cli, ...args], { env, stdio: ['ignore', as.quiet || as.capture ? 'pipe' : 'inherit', as.quiet ? 'ignore' : 'inherit'] });
+    let stdout = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      if (!as.quiet) s.narrator.write(d);
+    });
     const kill = () => child.kill('SIGTERM');
     const timer = setTimeout(kill, STEP_TIMEOUT_MS);
     s.signal.addEventListener('abort', kill, { once: true });
@@ -43,7 +58,7 @@ function opsctl(s: TourSetup, args: string[]): Promise<void> {
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       s.signal.removeEventListener('abort', kill);
-      if (code === 0) resolve();
+      if (code === 0) resolve(stdout);
       else reject(new StepFailedError(`opsctl ${args.join(' ')} exited ${code ?? signal}`));
     });
   });
@@ -103,14 +118,14 @@ export const STEPS: Step[] = [
       s.narrator.say(`A bastion and a service host are running in this process (ssh2 servers with pinned host keys that
         accept only the demo key and forward only to the next hop), and the demo orders service listens on
         ${s.internal.host}:${s.internal.port} — its internal port, on loopback. A context saves the route once:`);
-      await opsctl(s, [
-        'context', 'add', DEMO_CONTEXT,
+      const route = [
         '--bastion', `${DEMO_USER}@127.0.0.1:${s.bastionPort}`,
         '--host', `${DEMO_USER}@127.0.0.1:${s.hostPort}`,
         '--port', String(s.internal.port),
-        '--identity', s.ws.operatorKeyFile,
-        '--known-hosts', s.ws.knownHostsFile,
-      ]);
+      ];
+      await opsctl(s, ['context', 'add', DEMO_CONTEXT, ...route, '--identity', s.ws.operatorKeyFile, '--known-hosts', s.ws.knownHostsFile]);
+      await opsctl(s, ['context', 'add', DEMO_CONTEXT, ...route, '--identity', s.ws.second.keyFile, '--known-hosts', s.ws.knownHostsFile], { second: true, quiet: true });
+      s.narrator.say(`You are ${DEMO_OPERATOR}, an admin. ${s.ws.second.name}, a second admin, has the same context on his side with his own key.`);
     },
   },
   {
@@ -163,6 +178,16 @@ export const STEPS: Step[] = [
     async run(s) {
       s.narrator.say('The task runs as a job owned by the server: a dropped connection never aborts it; opsctl jobs logs ID --follow re-attaches.');
       await opsctl(s, ['tasks', 'run', 'recompute-totals', '--follow']);
+    },
+  },
+  {
+    title: 'Two people: a held request, approved by a second admin',
+    async run(s) {
+      s.narrator.say(`The service wants a second person for purge-cancelled-orders: the request is checked, then held. ${s.ws.second.name} approves exactly
+        the bytes ${DEMO_OPERATOR} signed (${DEMO_OPERATOR} could not approve her own), and it runs as ${DEMO_OPERATOR}.`);
+      const id = (await opsctl(s, ['tasks', 'run', 'purge-cancelled-orders', '--param', 'olderThanDays=30', '--yes', '--no-wait'], { capture: true })).trim();
+      if (!/^[A-Za-z0-9]+$/.test(id)) throw new StepFailedError(`expected an approval id, got ${JSON.stringify(id)}`);
+      await opsctl(s, ['approvals', 'approve', id, '--yes', '--reason', 'demo: checked the params'], { second: true });
     },
   },
   {

@@ -5,13 +5,34 @@
  */
 import type { ApprovalPolicy, Role } from './catalog.js';
 
-export type ApprovalState = 'pending' | 'approved' | 'rejected' | 'expired' | 'executed' | 'failed';
-export const APPROVAL_STATES: readonly ApprovalState[] = ['pending', 'approved', 'rejected', 'expired', 'executed', 'failed'];
+/**
+ * `superseded`: the requester ran the same request by break-glass while it
+ * waited, so it was closed (nothing runs through it any more); its
+ * `supersededBy` names the break-glass entry.
+ */
+export type ApprovalState = 'pending' | 'approved' | 'rejected' | 'expired' | 'executed' | 'failed' | 'superseded';
+export const APPROVAL_STATES: readonly ApprovalState[] = ['pending', 'approved', 'rejected', 'expired', 'executed', 'failed', 'superseded'];
 
+/** The longest long-poll of approvals.get and approvals.list (`wait`, seconds). */
+export const MAX_APPROVAL_WAIT_SECONDS = 300;
+
+/**
+ * Who signed a held request or a decision on it. `person` is whom the key
+ * acts for when persons are counted (src/server/README.md, "Approvals
+ * count persons"): the allowlist name of an allowlisted key, or for a key
+ * known only through a grant, the person who created that grant. A key
+ * acting under a grant names it (`grantId`) and its granter (`grantedBy`);
+ * `derivedFrom` lists every person its authority comes from through grants.
+ */
 export interface ApprovalActor {
   name: string;
   keyid: string;
   role: Role;
+  /** Absent in approvals stored before persons were counted: then `name`. */
+  person?: string;
+  grantId?: string;
+  grantedBy?: string;
+  derivedFrom?: string[];
 }
 
 export interface ApprovalDecision extends ApprovalActor {
@@ -44,11 +65,15 @@ export interface ApprovalView {
   required: number;
   approverRole: Role;
   approvers: ApprovalDecision[];
+  /** Approvals given under a grant that has ended since: they no longer count. */
+  voided?: ApprovalDecision[];
   rejectedBy?: ApprovalDecision;
   /** What a dry-run answered when the request was held (for migrations: the plan). */
   plan?: unknown;
   /** A dry-run of the held request taken now (approvals.get only). */
   dryRun?: unknown;
+  /** Set when the same requester ran the same request by break-glass while this one waited: the break-glass entry's id. */
+  supersededBy?: { id: string; at: string };
   /** Set for a request that ran at once by break-glass: listed for review afterwards. */
   breakGlass?: { reason: string };
   /** Once run: the answer the requester would have had (202 {jobId} for job endpoints). */
@@ -57,9 +82,23 @@ export interface ApprovalView {
   error?: { code: string; status: number; detail: string };
 }
 
-/** The 202 answer to a request that is held for approval. */
+/**
+ * GET /v1/approvals: pending first, then recently decided ones. `cursor`
+ * names this state of the list: sent back as `since` with `wait`, the
+ * request is answered as soon as anything changed (or after `wait` seconds).
+ */
+export interface ApprovalList {
+  approvals: ApprovalView[];
+  cursor: string;
+}
+
+/**
+ * The 202 answer to a request that is held for approval. A retry with the
+ * same Idempotency-Key and body gets the same approval in its current state
+ * (`Idempotency-Replayed: true`), with `result` or `error` once it ran.
+ */
 export interface HeldAnswer {
-  approval: Pick<ApprovalView, 'id' | 'state' | 'expiresAt' | 'required' | 'digest' | 'endpoint'>;
+  approval: Pick<ApprovalView, 'id' | 'state' | 'expiresAt' | 'required' | 'digest' | 'endpoint'> & Partial<Pick<ApprovalView, 'result' | 'error'>>;
 }
 
 /** The 200 answer to a request sent with Opsctl-Dry-Run: 1. */
@@ -89,3 +128,17 @@ export function isDryRunAnswer(v: unknown): v is DryRunAnswer {
  * so a client may send those headers on every non-GET request of a command.
  */
 export const READ_ONLY_POSTS: readonly string[] = ['migrations.plan'];
+
+/**
+ * Principal names compared the way a person reads them: "Alice", " alice "
+ * and the full-width "ａｌｉｃｅ" are the same person, so a second key under
+ * a look-alike name cannot approve its owner's own request (approval.self).
+ */
+export function samePerson(a: string, b: string): boolean {
+  return personKey(a) === personKey(b);
+}
+
+/** A name as a person reads it: NFKC, trimmed, inner spaces collapsed, lower case. */
+export function personKey(name: string): string {
+  return name.normalize('NFKC').trim().toLowerCase().replace(/\s+/g, ' ');
+}

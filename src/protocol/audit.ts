@@ -58,10 +58,22 @@ export interface AuditConsistencyProof {
   proof: string[];
 }
 
+/**
+ * A `repair` record: what the service found cut from its log's tail at a
+ * start, and moved aside or lost (src/server/README.md, "Audit log").
+ */
 export interface AuditRepair {
   seq: number;
+  /** Bytes of an incomplete last record moved aside (0 when the cut fell on a record boundary). */
   tornBytes: number;
-  tornFile: string;
+  /** Where those bytes went (`<log>.torn-<time>`, beside the log); absent when there were none. */
+  tornFile?: string;
+  /**
+   * The seqs of the records that were cut: from the first one the file no
+   * longer holds whole (the repair record takes its seq) to the last one the
+   * head anchor had counted. Absent in repairs written by older versions.
+   */
+  cutSeqs?: { from: number; to: number };
 }
 
 /** `GET /v1/audit/verify`, and `opsctl audit verify --file -o json`. */
@@ -117,6 +129,16 @@ export function checkpointOfRecord(rec: Record<string, unknown>): AuditCheckpoin
     keyid: rec.keyid as string,
     publicKey: rec.publicKey as string,
     signature: rec.signature as string,
+  };
+}
+
+function repairOfRecord(rec: Record<string, unknown>, seq: number): AuditRepair {
+  const cut = rec.cutSeqs as { from?: unknown; to?: unknown } | undefined;
+  return {
+    seq,
+    tornBytes: Number(rec.tornBytes ?? 0),
+    ...(typeof rec.tornFile === 'string' ? { tornFile: rec.tornFile } : {}),
+    ...(cut && Number.isInteger(cut.from) && Number.isInteger(cut.to) ? { cutSeqs: { from: cut.from as number, to: cut.to as number } } : {}),
   };
 }
 
@@ -198,7 +220,7 @@ export class AuditChainChecker {
       const why = checkAuditCheckpointSignature(c, this.pinnedKey);
       if (why) { this.bad = at(`checkpoint signature: ${why}`); return; }
     }
-    if (rec.type === 'repair') s.repairs.push({ seq: seq!, tornBytes: Number(rec.tornBytes), tornFile: String(rec.tornFile) });
+    if (rec.type === 'repair') s.repairs.push(repairOfRecord(rec, seq!));
     s.seq = seq!;
     s.hash = rec.hash as string;
     s.frontier.push(leafHash(line));

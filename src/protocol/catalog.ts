@@ -95,6 +95,7 @@ const migrationTarget: JsonSchema = { type: 'string', minLength: 1, description:
 const approvalId: JsonSchema = { type: 'string', in: 'path', pattern: '^[A-Za-z0-9]{1,64}$', description: 'approval id' };
 const approvalDigest: JsonSchema = { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'digest of the held request as reviewed (from approvals show); 412 if it differs' };
 const approvalReason: JsonSchema = { type: 'string', maxLength: 1000, description: 'why (recorded in the audit log)' };
+const approvalWait: JsonSchema = { type: 'integer', minimum: 0, maximum: 300, in: 'query', description: 'long-poll: wait up to this many seconds for a change before answering (one audit record per answer)' };
 const planHash: JsonSchema = { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'planHash of the reviewed plan; 412 if the plan changed' };
 
 /** The standard endpoints of protocol v1 (docs/protocol.md). */
@@ -204,19 +205,23 @@ export const STANDARD_ENDPOINTS: readonly EndpointDescriptor[] = [
   {
     id: 'approvals.list', method: 'GET', path: '/v1/approvals', role: 'viewer', destructive: false, job: false, scope: 'service',
     summary: 'List held requests waiting for approval, and recent ones',
-    description: 'Requests held for a second person\'s approval (pending first), recently decided ones, and break-glass runs to review.',
-    params: obj({ state: { type: 'string', enum: ['pending', 'approved', 'rejected', 'expired', 'executed', 'failed'], in: 'query', description: 'only approvals in this state' } }),
+    description: 'Requests held for a second person\'s approval (pending first), recently decided ones, and break-glass runs to review. Every answer has a cursor; with wait and since (an earlier cursor), a long-poll answered at the next change of any approval or after wait seconds.',
+    params: obj({
+      state: { type: 'string', enum: ['pending', 'approved', 'rejected', 'expired', 'executed', 'failed', 'superseded'], in: 'query', description: 'only approvals in this state' },
+      wait: approvalWait,
+      since: { type: 'string', maxLength: 64, in: 'query', description: 'the cursor of an earlier answer: with wait, answer as soon as the list changed since it' },
+    }),
   },
   {
     id: 'approvals.get', method: 'GET', path: '/v1/approvals/{id}', role: 'viewer', destructive: false, job: false, scope: 'service',
     summary: 'Show exactly what a held request will run',
-    description: 'Endpoint, params (secrets redacted), requester, reason, digest, approvers and state of one approval, with a dry-run of the held request taken now.',
-    params: obj({ id: approvalId }, ['id']),
+    description: 'Endpoint, params (secrets redacted), requester, reason, digest, approvers and state of one approval, with a dry-run of the held request taken now. With wait, a long-poll: a pending approval is answered when it changes (an approval counted, decided, expired) or after wait seconds, without the dry-run; one audit record per answer.',
+    params: obj({ id: approvalId, wait: approvalWait }, ['id']),
   },
   {
     id: 'approvals.approve', method: 'POST', path: '/v1/approvals/{id}/approve', role: 'viewer', destructive: false, job: false, scope: 'service',
     summary: 'Approve a held request (it runs once enough people approved)',
-    description: 'The approver\'s own signed request carrying the digest they reviewed. Not the requester (403 approval.self); the policy\'s role is needed (403); wrong digest 412; expired 410. When the count is reached the held request runs as the requester.',
+    description: 'The approver\'s own signed request carrying the digest they reviewed. Not the requester, nor a key acting for them or whose authority comes from them through grants (403 approval.self); the policy\'s role is needed (403); wrong digest 412; expired 410. A second approval by the same person counts once. When the count is reached the held request runs as the requester.',
     params: obj({ id: approvalId, digest: approvalDigest, reason: approvalReason }, ['id', 'digest']),
   },
   {
@@ -264,13 +269,13 @@ export const STANDARD_ENDPOINTS: readonly EndpointDescriptor[] = [
   {
     id: 'grants.create', method: 'POST', path: '/v1/grants', role: 'admin', destructive: false, job: false, scope: 'instance',
     summary: 'Give a key a role for a limited time',
-    description: 'Accepts the key with the role until expiresAt, checked on every request (no reload). Never above the granter\'s own role (403); ttlSeconds above the service maximum (default 8 h) is 400. A key also on the allowlist gets the higher of its two roles.',
+    description: 'Accepts the key with the role until expiresAt, checked on every request (no reload). Never above the granter\'s own role (403) nor beyond a grant the granter acts under (400), and it ends with that grant; ttlSeconds above the service maximum (default 8 h) is 400. A principal that is an allowlisted person\'s or another live grant\'s name is 409 grant.principal_taken. A key on no allowlist acts for the granter when approvals count persons; a key also on the allowlist gets the higher of its two roles.',
     params: obj({
       publicKey: { type: 'string', minLength: 1, maxLength: 2000, description: 'OpenSSH public key line (ssh-ed25519 AAAA… [comment])' },
       role: { type: 'string', enum: ['viewer', 'operator', 'admin'], description: 'role the key gets' },
       ttlSeconds: { type: 'integer', minimum: 1, description: 'how long the grant lasts, in seconds' },
       reason: { type: 'string', minLength: 1, maxLength: 1000, description: 'why (kept with the grant and in the audit log)' },
-      principal: { type: 'string', pattern: '^[^\\x00-\\x1f\\x7f]{1,200}$', description: 'name for the key (default: the key comment, else its fingerprint)' },
+      principal: { type: 'string', pattern: '^[^\\x00-\\x1f\\x7f]{1,200}$', description: 'name for the key (default: the key comment, else its fingerprint); never an allowlisted person\'s or another live grant\'s name' },
     }, ['publicKey', 'role', 'ttlSeconds', 'reason']),
   },
   {
@@ -282,7 +287,7 @@ export const STANDARD_ENDPOINTS: readonly EndpointDescriptor[] = [
   {
     id: 'grants.revoke', method: 'DELETE', path: '/v1/grants/{id}', role: 'admin', destructive: false, job: false, scope: 'instance',
     summary: 'Revoke a grant now',
-    description: 'Ends the grant at once: the key\'s next request is judged without it.',
+    description: 'Ends the grant at once: the key\'s next request is judged without it. Every grant made under it ends too, recursively, each recorded in the audit log (listed as ended).',
     params: obj({ id: { type: 'string', in: 'path', pattern: '^[A-Za-z0-9]{1,64}$', description: 'grant id' } }, ['id']),
   },
   {
@@ -294,6 +299,18 @@ export const STANDARD_ENDPOINTS: readonly EndpointDescriptor[] = [
       ttlSeconds: { type: 'integer', minimum: 1, description: 'how long, in seconds' },
       reason: { type: 'string', minLength: 1, maxLength: 1000, description: 'why (shown to the approvers)' },
     }, ['role', 'ttlSeconds', 'reason']),
+  },
+  {
+    id: 'notify.status', method: 'GET', path: '/v1/notify', role: 'viewer', destructive: false, job: false, scope: 'instance',
+    summary: 'Where events are delivered, and how delivery goes',
+    description: 'Each configured notification endpoint (name, kind, event filter; never its URL or secret) with its delivery state, and the Ed25519 public key (whpk_…) that signs every delivery.',
+    params: obj(),
+  },
+  {
+    id: 'notify.test', method: 'POST', path: '/v1/notify/test', role: 'admin', destructive: false, job: false, scope: 'instance',
+    summary: 'Send a signed test event to each notification endpoint',
+    description: 'Sends one notify.test event, signed like every delivery, to each configured endpoint (or the one named) at once, and answers each one\'s HTTP status. Not queued and not retried.',
+    params: obj({ endpoint: { type: 'string', minLength: 1, maxLength: 100, description: 'only this endpoint (its name, as notify status lists it)' } }),
   },
 ];
 

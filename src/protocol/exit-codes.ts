@@ -15,7 +15,7 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 export const EXIT_CODE_DESCRIPTIONS: ReadonlyArray<{ code: ExitCodeValue; meaning: string }> = [
   { code: 0, meaning: 'success' },
   { code: 1, meaning: 'the operation failed (server error, job failed, bad response)' },
-  { code: 2, meaning: 'usage error: unknown command, malformed flag or argument, a value the server refused (request.invalid), a typed name that does not exist' },
+  { code: 2, meaning: 'usage error: unknown command, malformed flag or argument, a value the server refused (request.invalid, grant.principal_taken), a typed name that does not exist' },
   { code: 3, meaning: 'authentication or authorisation denied (HTTP 401/403)' },
   { code: 4, meaning: 'not confirmed: the operator declined, or no TTY and no --yes' },
   { code: 5, meaning: 'connection, tunnel or host-key failure (the failing hop is named)' },

@@ -28,6 +28,18 @@ export interface GrantView {
   revokedBy?: string;
   /** Set when the grant came from an approved access request. */
   approvalId?: string;
+  /**
+   * Whom the key acts for when approvals count persons, if it is on no
+   * allowlist: the person who created the grant (for an access request,
+   * the requester's person). Absent for grants made before persons were counted.
+   */
+  actsFor?: string;
+  /** Every person this grant's authority comes from: its granter(s) and theirs, up the chain of grants. */
+  derivedFrom?: string[];
+  /** The grants this one was made under (the granter's, or for an access request the requester's and approvers'): it ends with any of them. */
+  parentGrants?: string[];
+  /** Set when the grant was revoked because a grant it was made under ended. */
+  endedWith?: string;
 }
 
 /** The answer of GET /v1/grants: active grants first, then those ended recently. */
@@ -35,6 +47,15 @@ export interface GrantList {
   grants: GrantView[];
   /** The longest grant this service gives (seconds). */
   maxTtlSeconds: number;
+}
+
+/** The answer of DELETE /v1/grants/{id}. */
+export interface GrantRevokeAnswer {
+  grant: GrantView;
+  /** False when it had already ended (nothing changed). */
+  revoked: boolean;
+  /** The grants made under it (recursively) that ended with it now, each also an audit record. */
+  ended: GrantView[];
 }
 
 /** The longest grant a service gives unless it configures otherwise: 8 hours. */

@@ -17,3 +17,4 @@ export * from './grants.js';
 export * from './jobs.js';
 export * from './migrations.js';
 export * from './names.js';
+export * from './notify.js';

@@ -82,7 +82,15 @@ export function componentValue(name: string, req: SignableRequest): string {
  * their parameters exactly as given: on the verifying side that is the inner
  * list as received, so its order and parameters are the sender's.
  */
-export function createSignatureBase(signatureParams: InnerList, req: SignableRequest): string {
+/**
+ * The signature parameters as an RFC 8941 inner list: `[components, params]`,
+ * each component `[name, parameters]` (structured-headers' InnerList fits as
+ * is). Declared here so opsctl/protocol's public types do not pull in
+ * structured-headers' own, which need the DOM library's BufferSource.
+ */
+export type SignatureParamsList = [Array<[unknown, Map<string, unknown>]>, Map<string, unknown>];
+
+export function createSignatureBase(signatureParams: SignatureParamsList, req: SignableRequest, paramsLine?: string): string {
   const [items] = signatureParams;
   const seen = new Set<string>();
   const lines: string[] = [];
@@ -93,8 +101,36 @@ export function createSignatureBase(signatureParams: InnerList, req: SignableReq
     seen.add(bare);
     lines.push(`"${bare}": ${componentValue(bare, req)}`);
   }
-  lines.push(`"@signature-params": ${serializeInnerList(signatureParams)}`);
+  // paramsLine: the inner list's serialization when the caller already has it
+  // (the fast path below, where it is the received text itself).
+  lines.push(`"@signature-params": ${paramsLine ?? serializeInnerList(signatureParams as InnerList)}`);
   return lines.join('\n');
+}
+
+/**
+ * The Signature-Input and Signature of one label in exactly the form
+ * signRequest() writes them (components, then created, nonce, keyid, alg;
+ * no whitespace, no escapes, canonical base64 and integers), parsed without
+ * the general structured-field parser, which costs more than the rest of
+ * the request's checks together (src/server/README.md, "Performance").
+ * Anything else — another order, more labels or parameters, escapes,
+ * whitespace — returns undefined and takes the general parser: since this
+ * form is its own canonical serialization, both paths agree on everything
+ * this one accepts, and the inner list's text is its serialization.
+ */
+const FAST_INPUT = /^([a-z][a-z0-9_.*-]{0,63})=(\(((?:"[a-z0-9@_.-]{1,64}")(?: "[a-z0-9@_.-]{1,64}"){0,15})\);created=(0|[1-9][0-9]{0,14});nonce="([A-Za-z0-9+/_=-]{1,256})";keyid="([A-Za-z0-9+/_=:.@-]{1,256})";alg="([a-z0-9-]{1,32})")$/;
+const FAST_SIGNATURE = /^([a-z][a-z0-9_.*-]{0,63})=:((?:[A-Za-z0-9+/]{4}){1,64}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?):$/;
+
+function fastParse(label: string, inputHeader: string, sigHeader: string): { inner: InnerList; paramsLine: string; signature: Buffer } | undefined {
+  const i = FAST_INPUT.exec(inputHeader);
+  if (!i || i[1] !== label) return undefined;
+  const g = FAST_SIGNATURE.exec(sigHeader);
+  if (!g || g[1] !== label) return undefined;
+  const created = Number(i[4]);
+  if (!Number.isSafeInteger(created)) return undefined;
+  const items: Item[] = i[3]!.split(' ').map((q): Item => [q.slice(1, -1), new Map()]);
+  const params: Parameters = new Map<string, BareItem>([['created', created], ['nonce', i[5]!], ['keyid', i[6]!], ['alg', i[7]!]]);
+  return { inner: [items, params], paramsLine: i[2]!, signature: Buffer.from(g[2]!, 'base64') };
 }
 
 export interface SignOptions {
@@ -184,34 +220,50 @@ export function nonceBits(nonce: string): number {
   return nonce.length * 6;
 }
 
-function fail(code: VerifyFailureCode, detail: string, keyid?: string): VerifyResult {
+function fail(code: VerifyFailureCode, detail: string, keyid?: string): Extract<VerifyResult, { ok: false }> {
   return keyid === undefined ? { ok: false, code, detail } : { ok: false, code, detail, keyid };
 }
 
 /**
- * Verifies the `opsctl` signature of a request. Checks structure, coverage,
- * parameters, time window and the Ed25519 signature. Replay (nonce reuse) is
- * the caller's job, since it needs state: use the returned nonce.
+ * A request whose signature passed every check but the Ed25519 one: what
+ * that check needs (the key, the base, the signature bytes).
  */
-export function verifyRequest(req: SignableRequest, opts: VerifyOptions): VerifyResult {
+export type PreparedVerification = Extract<VerifyResult, { ok: true }> & { key: KeyObject; signature: Buffer };
+
+/**
+ * Everything verifyRequest() checks except the Ed25519 signature itself:
+ * structure, coverage, parameters, key, time window, signature base. Lets a
+ * server decide, between this and the (costly) verify, whether to spend it
+ * (admission limits), and run the verify where it likes (verifyPrepared).
+ */
+export function prepareVerification(req: SignableRequest, opts: VerifyOptions): PreparedVerification | Extract<VerifyResult, { ok: false }> {
   const label = opts.label ?? SIGNATURE_LABEL;
   const inputHeader = headerValue(req, 'signature-input');
   const sigHeader = headerValue(req, 'signature');
   if (!inputHeader || !sigHeader) return fail('auth.missing', 'Signature-Input and Signature headers are required (RFC 9421)');
 
-  let inputs, sigs;
-  try {
-    inputs = parseDictionary(inputHeader);
-    sigs = parseDictionary(sigHeader);
-  } catch {
-    return fail('auth.bad_signature', 'Signature-Input or Signature is not a valid structured field');
+  let inner: InnerList;
+  let signature: Buffer;
+  let paramsLine: string | undefined;
+  const fast = fastParse(label, inputHeader, sigHeader);
+  if (fast) {
+    ({ inner, signature, paramsLine } = fast);
+  } else {
+    let inputs, sigs;
+    try {
+      inputs = parseDictionary(inputHeader);
+      sigs = parseDictionary(sigHeader);
+    } catch {
+      return fail('auth.bad_signature', 'Signature-Input or Signature is not a valid structured field');
+    }
+    const input = inputs.get(label);
+    const sigMember = sigs.get(label);
+    if (!input || !sigMember) return fail('auth.missing', `no signature labelled "${label}"`);
+    if (!Array.isArray(input[0])) return fail('auth.bad_signature', 'Signature-Input member must be an inner list');
+    if (Array.isArray(sigMember[0]) || !(sigMember[0] instanceof ArrayBuffer)) return fail('auth.bad_signature', 'Signature member must be a byte sequence');
+    inner = input as InnerList;
+    signature = Buffer.from(sigMember[0]);
   }
-  const input = inputs.get(label);
-  const sigMember = sigs.get(label);
-  if (!input || !sigMember) return fail('auth.missing', `no signature labelled "${label}"`);
-  if (!Array.isArray(input[0])) return fail('auth.bad_signature', 'Signature-Input member must be an inner list');
-  if (Array.isArray(sigMember[0]) || !(sigMember[0] instanceof ArrayBuffer)) return fail('auth.bad_signature', 'Signature member must be a byte sequence');
-  const inner = input as InnerList;
   const params = inner[1];
 
   const keyidRaw = params.get('keyid');
@@ -248,16 +300,51 @@ export function verifyRequest(req: SignableRequest, opts: VerifyOptions): Verify
 
   let base: string;
   try {
-    base = createSignatureBase(inner, req);
+    base = createSignatureBase(inner, req, paramsLine);
   } catch (e) {
     return fail('auth.bad_signature', (e as Error).message, keyid);
   }
+  return { ok: true, keyid, created, nonce, components: covered as string[], base, key, signature };
+}
+
+function settle(p: PreparedVerification, valid: boolean): VerifyResult {
+  if (!valid) return fail('auth.bad_signature', 'signature does not verify', p.keyid);
+  return { ok: true, keyid: p.keyid, created: p.created, nonce: p.nonce, components: p.components, base: p.base };
+}
+
+/**
+ * The Ed25519 check of a prepared request. With `offThread`, node:crypto runs
+ * it on libuv's thread pool (crypto.verify with a callback), so the calling
+ * event loop stays free for other work meanwhile; the verdict is the same.
+ */
+export function verifyPrepared(p: PreparedVerification, offThread: true): Promise<VerifyResult>;
+export function verifyPrepared(p: PreparedVerification, offThread?: false): VerifyResult;
+export function verifyPrepared(p: PreparedVerification, offThread = false): VerifyResult | Promise<VerifyResult> {
+  const data = Buffer.from(p.base, 'utf8');
+  if (offThread) {
+    return new Promise((resolve) => {
+      try {
+        cryptoVerify(null, data, p.key, p.signature, (err, ok) => resolve(settle(p, !err && ok)));
+      } catch {
+        resolve(settle(p, false));
+      }
+    });
+  }
   let valid = false;
   try {
-    valid = cryptoVerify(null, Buffer.from(base, 'utf8'), key, Buffer.from(sigMember[0]));
+    valid = cryptoVerify(null, data, p.key, p.signature);
   } catch {
     valid = false;
   }
-  if (!valid) return fail('auth.bad_signature', 'signature does not verify', keyid);
-  return { ok: true, keyid, created, nonce, components: covered as string[], base };
+  return settle(p, valid);
+}
+
+/**
+ * Verifies the `opsctl` signature of a request. Checks structure, coverage,
+ * parameters, time window and the Ed25519 signature. Replay (nonce reuse) is
+ * the caller's job, since it needs state: use the returned nonce.
+ */
+export function verifyRequest(req: SignableRequest, opts: VerifyOptions): VerifyResult {
+  const p = prepareVerification(req, opts);
+  return p.ok ? verifyPrepared(p) : p;
 }

@@ -15,4 +15,9 @@ export interface WhoamiResponse {
   service: string;
   /** Present when the role comes from a grant (see GrantView): the grant the key acts under now. */
   grant?: { id: string; role: Role; expiresAt: string; grantedBy: string };
+  /**
+   * Present when approvals count this key as someone other than `principal`
+   * (a key known only through a grant acts for the person who created it).
+   */
+  actsFor?: string;
 }

@@ -8,8 +8,12 @@ import { FileGrantStore } from './grants/file-grant-store.js';
 import { GrantService } from './grants/grant-service.js';
 import { grantsResolver } from './grants/grant-resolver.js';
 import { ReplayCache } from './auth/replay-cache.js';
+import { VerifyAdmission, verifyLimitsProblem } from './auth/verify-admission.js';
+import { VerifyQueue } from './auth/verify-queue.js';
+import { pace } from './http/pace.js';
 import { AuditLog } from './audit/audit-log.js';
 import { InternalPortConfigError } from './config-error.js';
+import { ensurePrivateDataDir } from './private-data-dir.js';
 import { FileFlagStore } from './flags/file-flag-store.js';
 import { FlagService } from './flags/flag-service.js';
 import { IdempotencyCache } from './idempotency/idempotency-cache.js';
@@ -17,6 +21,8 @@ import { JobRegistry } from './jobs/job-registry.js';
 import { capConnections } from './http/connection-cap.js';
 import { checkListenTarget, listenInternal, resolveListenHost } from './listen/listen.js';
 import { portLogger, type PortLog } from './logger.js';
+import { ofrepListenTarget } from './ofrep/listen-target.js';
+import { startOfrep, type OfrepListener } from './ofrep/start-ofrep.js';
 import { PortMetrics } from './metrics/port-metrics.js';
 import { registerAuditSinkMetrics } from './audit/sinks/sink-metrics.js';
 import type { InternalPort, InternalPortOptions } from './options.js';
@@ -25,6 +31,10 @@ import { ApprovalService } from './approvals/approval-service.js';
 import { checkPolicy, holdable } from './approvals/policy.js';
 import { approvalsStage } from './approvals/approvals-stage.js';
 import { registerApprovals } from './plugins/approvals.js';
+import { ApprovalWatch } from './approvals/approval-watch.js';
+import { startNotifications, type Notifications } from './notify/start-notifications.js';
+import { registerNotifyMetrics } from './notify/notify-metrics.js';
+import type { FinishedJob } from './notify/events.js';
 import type { PluginContext } from './plugins/plugin-context.js';
 import { STANDARD_PLUGINS } from './plugins/standard-plugins.js';
 import { Router } from './routing/router.js';
@@ -49,6 +59,12 @@ function checkOptions(o: InternalPortOptions): void {
     if (g.granterRole !== undefined && !isRole(g.granterRole)) fail('grants.granterRole must be viewer, operator or admin');
   }
   for (const k of ['clockSkewSeconds', 'bodyLimitBytes', 'headersTimeoutMs', 'requestTimeoutMs', 'maxConcurrentJobs', 'maxConnections', 'shutdownGraceMs'] as const) positive(k);
+  const limitsProblem = verifyLimitsProblem(o.verifyLimits);
+  if (limitsProblem) fail(limitsProblem);
+  const rc = o.replayCache;
+  if (rc !== undefined && (!rc || typeof rc !== 'object' || (rc.noncesPerSecond !== undefined && (typeof rc.noncesPerSecond !== 'number' || !Number.isFinite(rc.noncesPerSecond) || rc.noncesPerSecond <= 0)))) {
+    fail('replayCache.noncesPerSecond must be a positive number');
+  }
   const a = o.approvals;
   if (a !== undefined) {
     if (!a || typeof a !== 'object') fail('approvals must be an object');
@@ -72,10 +88,27 @@ function onClientError(instanceId: string, err: NodeJS.ErrnoException, socket: i
   socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${INSTANCE_HEADER}: ${instanceId}\r\nconnection: close\r\n\r\n${body}`);
 }
 
-function jobEndHook(audit: AuditLog, log: PortLog) {
+function jobEndHook(audit: AuditLog, log: PortLog, finished: (j: FinishedJob) => void) {
   return async (job: import('./jobs/job.js').Job) => {
     const meta = job.meta as JobAuditMeta | undefined;
     if (!meta) return;
+    // Destructive work ending is worth telling people about (docs/notifications.md, job.finished).
+    if (meta.destructive) {
+      finished({
+        id: job.id,
+        endpoint: job.endpoint,
+        name: job.spec.name,
+        state: job.state,
+        startedAt: job.startedAt,
+        endedAt: job.endedAt ?? new Date().toISOString(),
+        principal: job.principal.name,
+        reason: meta.base.reason,
+        params: meta.base.params,
+        error: job.error,
+        approvalId: meta.base.approval?.id,
+        breakGlass: meta.base.breakGlass,
+      });
+    }
     try {
       await audit.append({
         ...meta.base,
@@ -108,6 +141,10 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
   checkOptions(options);
   checkListenTarget(options);
   const bindHost = await resolveListenHost(options);
+  // The OFREP listener is checked (and its name resolved) before anything
+  // opens, like the port's own bind: a bad `ofrep.listen` changes nothing.
+  const ofrepTarget = options.ofrep !== undefined ? ofrepListenTarget(options.ofrep) : undefined;
+  const ofrepHost = ofrepTarget ? await resolveListenHost(ofrepTarget) : undefined;
   const log = portLogger(options);
   const startedAt = Date.now();
   // New at every start and different on every replica: what binds a signed
@@ -116,17 +153,74 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
 
   const allowlist = new Allowlist(options.authorizedKeysFile, log);
   allowlist.loadInitial();
+
+  // The listener is bound before anything is written (audit log, signing
+  // key, stores): a port in use, or any other refusal to bind, leaves
+  // nothing behind. Requests that arrive while the rest starts wait for it.
+  let handler: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | undefined;
+  const early: Array<() => void> = [];
+  const paced = pace(2);
+  const serve = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    connections.busy(res);
+    // Two request starts per event-loop turn: the service's listeners get the loop between them (http/pace.ts).
+    if (handler) paced(() => handler!(req, res));
+    else early.push(() => (handler ? handler(req, res) : req.socket.destroy()));
+  };
+  const requestTimeout = options.requestTimeoutMs ?? 30_000;
+  const headersTimeout = Math.min(options.headersTimeoutMs ?? 10_000, requestTimeout);
+  const server = http.createServer({
+    requestTimeout,
+    headersTimeout,
+    keepAliveTimeout: 5_000,
+    // Node checks these timeouts on an interval (30 s by default), which
+    // would make a short timeout meaningless.
+    connectionsCheckingInterval: Math.max(100, Math.min(5_000, Math.floor(headersTimeout / 4))),
+  }, serve);
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: import('node:stream').Duplex) => onClientError(instanceId, err, socket));
+  // Connections are bounded and idle ones evicted first (http/connection-cap.ts);
+  // the idle timer is a backstop that fires after Node's own 408 for slow headers;
+  // the no-op 'timeout' listener keeps Node from destroying a socket that is
+  // busy serving a long request when its idle timer fires.
+  const connections = capConnections(server, { maxConnections: options.maxConnections ?? 128, idleTimeoutMs: headersTimeout + 1000 });
+  server.on('timeout', () => undefined);
+  // Expect: 100-continue (curl does this for large bodies): refuse an
+  // oversized body before the client sends it, instead of inviting it.
+  const bodyLimit = options.bodyLimitBytes ?? 1024 * 1024;
+  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (Number.isFinite(declared) && declared > bodyLimit) res.setHeader('connection', 'close');
+    else res.writeContinue();
+    serve(req, res);
+  });
+  const bound = await listenInternal(server, { ...options, ...(bindHost !== undefined ? { host: bindHost } : {}) }).catch((e: NodeJS.ErrnoException) => {
+    if (e instanceof InternalPortConfigError) throw e;
+    const host = bindHost ?? '127.0.0.1';
+    const where = options.socketPath ?? `${host.includes(':') ? `[${host}]` : host}:${options.port ?? 0}`;
+    const why = e.code === 'EADDRINUSE' ? 'it is already in use (another process listens there)' : e.code === 'EACCES' ? 'permission denied' : (e.code ?? e.message);
+    throw new InternalPortConfigError(`the internal port cannot listen on ${where}: ${why}`);
+  });
+  /** Lets go of the listener after a start that failed. */
+  const unbind = async (): Promise<void> => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    for (const go of early.splice(0)) go();
+    await closed;
+    if (options.socketPath) fs.rmSync(options.socketPath, { force: true });
+  };
+
   let audit: AuditLog;
   try {
     audit = await AuditLog.open(options.auditLogFile, log, options.audit, options.service.name);
   } catch (e) {
+    await unbind();
     throw new InternalPortConfigError(`audit log ${options.auditLogFile} cannot be opened: ${(e as Error).message}`);
   }
-  // A start that fails from here on lets go of the audit log's lock, so the
-  // service (or a test) can try again in the same process.
+  // A start that fails from here on lets go of the audit log's lock and of
+  // the listener, so the service (or a test) can try again in the same process.
   const cleanups: Array<() => Promise<void>> = [];
   const giveUp = async (e: unknown): Promise<never> => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    await unbind();
     await audit.abandon();
     throw e;
   };
@@ -143,9 +237,11 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     options.grants?.store ?? new FileGrantStore(options.grants?.file ?? path.join(path.dirname(audit.file), 'grants.json')),
     audit,
     log,
-    { maxTtlSeconds: options.grants?.maxTtlSeconds ?? DEFAULT_GRANT_MAX_TTL_SECONDS, retainEndedSeconds: options.grants?.retainEndedSeconds ?? 86_400 },
+    { maxTtlSeconds: options.grants?.maxTtlSeconds ?? DEFAULT_GRANT_MAX_TTL_SECONDS, retainEndedSeconds: options.grants?.retainEndedSeconds ?? 86_400, allowlist },
   );
   try {
+    // A file store elsewhere than the audit log's directory gets the same check (src/server/README.md, "Files").
+    if (!options.grants?.store && options.grants?.file) await ensurePrivateDataDir(path.dirname(path.resolve(options.grants.file)));
     await grants.start();
   } catch (e) {
     flags.close();
@@ -154,18 +250,22 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
   }
   cleanups.push(() => grants.close());
 
+  // Set once notifications have started (below); jobs cannot end before the port listens.
+  let notifications: Notifications | undefined;
   let jobs: JobRegistry;
   try {
     jobs = new JobRegistry({
       maxConcurrent: options.maxConcurrentJobs ?? 4,
       ...(options.reservedJobSlots ? { reservedSlots: options.reservedJobSlots } : {}),
-      onEnd: jobEndHook(audit, log),
+      onEnd: jobEndHook(audit, log, (j) => notifications?.jobFinished(j)),
       log,
     });
   } catch (e) {
     return giveUp(new InternalPortConfigError((e as Error).message));
   }
-  const metrics = new PortMetrics(() => jobs.countByState());
+  const skew = options.clockSkewSeconds ?? 60;
+  const replay = ReplayCache.forWindow(skew, options.replayCache?.noncesPerSecond);
+  const metrics = new PortMetrics(() => jobs.countByState(), () => ({ entries: replay.size, capacity: replay.capacity }));
   registerAuditSinkMetrics(metrics.registry, audit);
   const router = new Router();
   // Approval policies of standard endpoints come from the options; a
@@ -191,14 +291,18 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     flags,
     grants,
     metrics,
+    notifier: undefined,
     startedAt,
     log,
   };
   // Grants extend the allowlist: the higher role of the two wins.
   const resolveKey = grantsResolver(allowlist, grants);
   const heldRun = { router, resolveKey, jobs, audit, log };
+  // One set of Idempotency-Key bindings: requests that ran (admit) and requests held for approval.
+  const idempotency = new IdempotencyCache();
   let approvals: ApprovalService;
   try {
+    if (options.approvals?.file) await ensurePrivateDataDir(path.dirname(path.resolve(options.approvals.file)));
     approvals = await ApprovalService.open({
       file: options.approvals?.file ?? path.join(path.dirname(audit.file), 'approvals.json'),
       expirySeconds: options.approvals?.expirySeconds ?? 3600,
@@ -206,39 +310,66 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
       audit,
       log,
       run: heldRun,
+      idempotency,
+      grantLive: (id) => grants.isLive(id),
     });
   } catch (e) {
     return giveUp(new InternalPortConfigError(`approvals cannot be loaded: ${(e as Error).message}`));
   }
+  // Long-polls of approvals.get/list wait on this (src/server/README.md, "Approvals and dry-run").
+  const approvalWatch = new ApprovalWatch(approvals);
+  cleanups.push(async () => {
+    approvalWatch.close();
+    approvals.close();
+  });
+  if (options.notifications !== undefined) {
+    try {
+      notifications = await startNotifications({
+        options: options.notifications,
+        service: options.service.name,
+        instanceId,
+        dataDir: path.dirname(audit.file),
+        audit,
+        approvals,
+        grants,
+        log,
+      });
+    } catch (e) {
+      return giveUp(e instanceof InternalPortConfigError ? e : new InternalPortConfigError(`notifications cannot be started: ${(e as Error).message}`));
+    }
+    const started = notifications;
+    cleanups.push(() => started.close());
+    ctx.notifier = started.notifier;
+    registerNotifyMetrics(metrics.registry, started.notifier);
+  }
   try {
     for (const plugin of STANDARD_PLUGINS) {
       // The approval endpoints come before the service's own, which can never shadow them.
-      if (plugin.name === 'custom-endpoints') registerApprovals(ctx, approvals, heldRun);
+      if (plugin.name === 'custom-endpoints') registerApprovals(ctx, approvals, heldRun, approvalWatch);
       plugin.register(ctx);
     }
   } catch (e) {
-    approvals.close();
     return giveUp(e);
   }
   for (const id of policies.keys()) {
     if (!router.catalog().some((e) => e.id === id)) {
-      approvals.close();
       return giveUp(new InternalPortConfigError(`approvals.endpoints names "${id}", which this port does not serve`));
     }
   }
 
-  const skew = options.clockSkewSeconds ?? 60;
-  const handler = createRequestHandler({
+  handler = createRequestHandler({
     router,
     // The same resolver re-checks a held request's requester when it runs.
     resolveKey,
     // A shared grant store is asked for the signing key's grants first (one
     // indexed query), unless the allowlist already gives the key the top role.
     ...(grants.shared ? { prepareKey: (keyid: string) => (allowlist.lookup(keyid)?.role === ROLES[ROLES.length - 1] ? Promise.resolve() : grants.refreshKey(keyid)) } : {}),
-    replay: new ReplayCache(skew),
+    replay,
+    admission: new VerifyAdmission(options.verifyLimits),
+    verifyQueue: new VerifyQueue(1),
     audit,
     jobs,
-    idempotency: new IdempotencyCache(),
+    idempotency,
     metrics,
     log,
     bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
@@ -247,50 +378,26 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     requireReasonForDestructive: options.requireReasonForDestructive === true,
     review: [approvalsStage(approvals)],
   });
-  const requestTimeout = options.requestTimeoutMs ?? 30_000;
-  const headersTimeout = Math.min(options.headersTimeoutMs ?? 10_000, requestTimeout);
-  const server = http.createServer({
-    requestTimeout,
-    headersTimeout,
-    keepAliveTimeout: 5_000,
-    // Node checks these timeouts on an interval (30 s by default), which
-    // would make a short timeout meaningless.
-    connectionsCheckingInterval: Math.max(100, Math.min(5_000, Math.floor(headersTimeout / 4))),
-  }, (req, res) => {
-    connections.busy(res);
-    handler(req, res);
-  });
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: import('node:stream').Duplex) => onClientError(instanceId, err, socket));
-  // Connections are bounded and idle ones evicted first (http/connection-cap.ts);
-  // the idle timer is a backstop that fires after Node's own 408 for slow headers;
-  // the no-op 'timeout' listener keeps Node from destroying a socket that is
-  // busy serving a long request when its idle timer fires.
-  const connections = capConnections(server, { maxConnections: options.maxConnections ?? 128, idleTimeoutMs: headersTimeout + 1000 });
-  server.on('timeout', () => undefined);
-  // Expect: 100-continue (curl does this for large bodies): refuse an
-  // oversized body before the client sends it, instead of inviting it.
-  const bodyLimit = options.bodyLimitBytes ?? 1024 * 1024;
-  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const declared = Number(req.headers['content-length'] ?? NaN);
-    if (Number.isFinite(declared) && declared > bodyLimit) res.setHeader('connection', 'close');
-    else res.writeContinue();
-    connections.busy(res);
-    handler(req, res);
-  });
+  for (const go of early.splice(0)) go();
 
-  const bound = await listenInternal(server, { ...options, ...(bindHost !== undefined ? { host: bindHost } : {}) }).catch(giveUp);
   log('info', `internal port of ${options.service.name} listening on ${bound.address} (${allowlist.size} key(s) allowed)`);
 
+  let ofrep: OfrepListener | undefined;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      await ofrep?.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // Long-polls answer now, so their connections are not left to be cut.
+      approvalWatch.close();
       approvals.close();
       await jobs.shutdown(options.shutdownGraceMs ?? 10_000);
       server.closeAllConnections();
       await closed;
       flags.close();
+      // After the jobs (their job.finished events are queued), before the audit log (its records).
+      await notifications?.close();
       await grants.close();
       await audit.close();
       if (options.socketPath) fs.rmSync(options.socketPath, { force: true });
@@ -298,12 +405,31 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     return closing;
   };
 
+  if (ofrepTarget) {
+    try {
+      ofrep = await startOfrep({
+        target: { ...ofrepTarget, ...(ofrepHost !== undefined ? { host: ofrepHost } : {}) },
+        flags,
+        metrics,
+        log,
+        headersTimeoutMs: headersTimeout,
+        requestTimeoutMs: requestTimeout,
+        maxConnections: options.maxConnections ?? 128,
+      });
+    } catch (e) {
+      await close();
+      throw e;
+    }
+    log('info', `OFREP listener of ${options.service.name} on ${ofrep.address} (read-only, unsigned: every process that can reach it reads the flags)`);
+  }
+
   return {
     address: bound.address,
     host: bound.host,
     port: bound.port,
     instanceId,
     flags,
+    ...(ofrep ? { ofrep: { address: ofrep.address, host: ofrep.host, port: ofrep.port } } : {}),
     close,
   };
 }

@@ -5,6 +5,7 @@
  */
 import type { Registry } from 'prom-client';
 import type { AuditLogOptions } from './audit/audit-log.js';
+import type { VerifyLimits } from './auth/verify-admission.js';
 import type { ApprovalPolicy, JsonSchema, Role, Scope, HttpMethod, FlagType, FlagValue, FlagView } from '../protocol/index.js';
 
 export type { FlagType, FlagValue, FlagView };
@@ -162,6 +163,17 @@ export interface Principal {
   keyid: string;
   /** Set when the role in effect comes from a grant (see `grants`): its id, which the audit records carry. */
   grantId?: string;
+  /** With grantId: who gave that grant (its `grantedBy`). */
+  grantedBy?: string;
+  /**
+   * Whom the key acts for when approvals count persons (src/server/README.md,
+   * "Approvals count persons"): the allowlist name of an allowlisted key; for
+   * a key known only through a grant, the person who created the grant.
+   * Undefined means `name`.
+   */
+  person?: string;
+  /** The persons the role in effect comes from through grants (the granter, and theirs up the chain); empty without a grant. */
+  derivedFrom?: string[];
 }
 
 export interface RequestContext {
@@ -231,6 +243,18 @@ export interface StoredGrant {
   approvalId?: string;
   /** Set once the expiry audit record was written (exactly once, across replicas too). */
   expiryRecordedAt?: string;
+  /**
+   * Whom a key on no allowlist acts for under this grant: the person who
+   * created it (for an access request, the requester's person). Absent in
+   * grants stored before persons were counted (then `grantedBy`).
+   */
+  actsFor?: string;
+  /** Every person the grant's authority comes from (its granters, and theirs up the chain). */
+  derivedFrom?: string[];
+  /** The grants it was made under: it ends when any of them ends (revoked or expired). */
+  parents?: string[];
+  /** Set on a grant revoked because a grant it was made under ended: that grant's id. */
+  endedWith?: string;
 }
 
 /**
@@ -245,16 +269,22 @@ export interface GrantStore {
   readonly shared: boolean;
   load(): Promise<StoredGrant[]>;
   insert(grant: StoredGrant): Promise<void>;
-  /** Marks the grant revoked if it is neither revoked nor expired; the updated grant, or undefined when it was not active. */
-  revoke(id: string, revokedBy: string, revokedAt: string): Promise<StoredGrant | undefined>;
+  /**
+   * Marks the grant revoked if it is neither revoked nor expired; the updated
+   * grant, or undefined when it was not active. `endedWith` names the grant
+   * whose end ended this one (a revocation that cascades), kept as `endedWith`.
+   */
+  revoke(id: string, revokedBy: string, revokedAt: string, endedWith?: string): Promise<StoredGrant | undefined>;
   /** True for exactly one caller per grant: that caller writes the expiry record. */
   claimExpiry(id: string, at: string): Promise<boolean>;
   /** Forgets grants that ended before `before`. */
   prune(before: string): Promise<void>;
   /**
-   * The grants of one key as stored right now. A shared store that has it is
-   * asked before each request from a key that a grant could lift, so a grant
-   * created or revoked on another replica counts from the next request.
+   * The grants of one key as stored right now, plus every grant they were
+   * made under (`parents`, recursively), so that a parent ended on another
+   * replica ends them too. A shared store that has it is asked before each
+   * request from a key that a grant could lift, so a grant created or
+   * revoked on another replica counts from the next request.
    */
   forKey?(keyid: string): Promise<StoredGrant[]>;
   /** Calls back when another replica changed the store (shared stores); returns an unsubscribe function. */
@@ -273,6 +303,139 @@ export interface GrantsOptions {
   granterRole?: Role;
   /** How long ended grants stay listed before they are forgotten (default 86400 s). */
   retainEndedSeconds?: number;
+}
+
+/**
+ * One receiver of event notifications (docs/notifications.md). Plain data
+ * and file paths only, so a config file can say the same.
+ */
+export interface NotifyEndpointOptions {
+  /**
+   * How health, metrics, the audit log and `opsctl notify status` name it
+   * (letters, digits, `.`, `_`, `:`, `-`); default the URL's host and port (`slack` for
+   * Slack). Never the URL itself: a URL may hold a token.
+   */
+  name?: string;
+  /**
+   * `webhook` (default): Standard Webhooks, signed. `slack`: a Slack
+   * incoming webhook, sent a readable message (Slack cannot verify a
+   * signature, so none is sent).
+   */
+  kind?: 'webhook' | 'slack';
+  /** http(s) URL of the receiver. */
+  url?: string;
+  /** A file holding the URL instead (required for Slack: its URL is the secret). */
+  urlFile?: string;
+  /** A file holding this endpoint's `whsec_…` secret (HMAC `v1` signatures); default `NotificationsOptions.secretFile`. */
+  secretFile?: string;
+  /** Which events it gets: exact types (`grant.ended`) or a family (`approval.*`); default all. */
+  events?: string[];
+}
+
+/** When a failed delivery is tried again (docs/notifications.md, "Delivery"). */
+export interface NotifyRetryOptions {
+  /** After the first failed attempt (default 5 s); doubled after each, with ±25 % jitter. */
+  firstDelaySeconds?: number;
+  /** The longest pause between two attempts (default 3600). */
+  maxDelaySeconds?: number;
+  /** Counted from the event: the last attempt is made then, and a delivery that still fails is given up (default 97200 = 27 h; production: at least 24 h). */
+  giveUpAfterSeconds?: number;
+}
+
+/**
+ * Where deliveries wait until they succeed. The default is a journal file
+ * in the data dir (one instance); a store every replica shares (a database)
+ * makes each event delivered once for the whole fleet. `claim` must be
+ * atomic in the store: a delivery is leased to one worker at a time.
+ */
+export interface NotifyQueueStore {
+  /** True when every replica uses this same store. */
+  readonly shared: boolean;
+  /** Queues deliveries, ignoring ids queued before (within the store's memory of ids, at least 48 h). Resolves once they are stored. */
+  enqueue(deliveries: NotifyDelivery[]): Promise<void>;
+  /** Leases up to `limit` due deliveries of these endpoints to `worker` for `leaseMs`, counting an attempt on each. */
+  claim(worker: string, endpoints: string[], limit: number, leaseMs: number): Promise<NotifyDelivery[]>;
+  /** Delivered: never sent again. */
+  complete(id: string, worker: string): Promise<void>;
+  /** This attempt failed: try again at `nextAt` (the lease ends). */
+  retry(id: string, worker: string, nextAt: string, failure: { status: number | null; error: string }): Promise<void>;
+  /** Given up (410, or past giveUpAfterSeconds): never sent again. */
+  drop(id: string, worker: string, why: string): Promise<void>;
+  /** When the next delivery of these endpoints is due (ms since the epoch), undefined when none waits. */
+  nextDue(endpoints: string[]): Promise<number | undefined>;
+  /** Deliveries waiting, per endpoint. */
+  pending(endpoints: string[]): Promise<Record<string, number>>;
+  /** Calls back when another replica queued something; returns the unsubscribe function. */
+  watch?(onChange: () => void): () => void;
+  close?(): Promise<void>;
+}
+
+/** One queued delivery: an event for one endpoint, with the exact body every attempt sends. */
+export interface NotifyDelivery {
+  /** `<webhook-id>.<endpoint key>`: unique per event and endpoint. */
+  id: string;
+  /** The `webhook-id`: the event's id, the same on every attempt and for every endpoint. */
+  msgId: string;
+  /** The endpoint's key (a hash of its service, kind, name and URL). */
+  endpoint: string;
+  type: string;
+  body: string;
+  createdAt: string;
+  /** Attempts made so far. */
+  attempts: number;
+  nextAt: string;
+}
+
+/** Event notifications: Standard Webhooks and Slack (docs/notifications.md). */
+export interface NotificationsOptions {
+  endpoints: NotifyEndpointOptions[];
+  /** The default `whsec_…` secret file of every webhook endpoint (each may name its own). Without one, only Ed25519 (`v1a`) signatures are sent. */
+  secretFile?: string;
+  /** Ed25519 private key (PKCS#8 PEM, or `whsk_…`) of the `v1a` signatures; default `<audit log dir>/notify-signing-key.pem`, generated 0600 at first start. */
+  signingKeyFile?: string;
+  /**
+   * The start of the command an event tells a person to run: the port
+   * cannot know the operator's context name. Default `opsctl --context <service name>`.
+   */
+  command?: string;
+  /** grant.expiring is sent this long before a grant ends (default 600). Grants no longer than that get none. */
+  grantExpiringLeadSeconds?: number;
+  /** The default store's journal (default `<audit log dir>/notify-queue.jsonl`). */
+  file?: string;
+  /** A shared store (e.g. PostgresNotifyQueue from opsctl/server/postgres); `file` is then unused. */
+  store?: NotifyQueueStore;
+  /** One attempt's limit, connecting to reading the status (default 10). */
+  timeoutSeconds?: number;
+  /** Attempts in flight per endpoint (default 2). */
+  concurrency?: number;
+  /** Failed attempts in a row that make health `degraded` (default 5). */
+  failureThreshold?: number;
+  retry?: NotifyRetryOptions;
+  /** How often a shared store is asked for due deliveries besides its change notices (default 2). */
+  pollSeconds?: number;
+}
+
+/**
+ * The OFREP listener (OpenFeature Remote Evaluation Protocol): the port's
+ * flags, read-only and unsigned, for a service in any language through its
+ * OpenFeature SDK's OFREP provider. src/server/README.md, "OFREP", has the
+ * endpoints and the threat model.
+ */
+export interface OfrepOptions {
+  /**
+   * Where it listens: `unix:/absolute/path.sock`, or loopback TCP as
+   * `127.0.0.1:PORT`, `[::1]:PORT` or `localhost:PORT` (port 0: a free one).
+   * Anything else is refused at start, with no override: every local process
+   * that can reach the listener reads every flag.
+   */
+  listen: string;
+  /**
+   * Mode of a `unix:` socket: `'0600'` (default: the service's own user) or
+   * `'0660'` (its group too, e.g. a sidecar's service running as another
+   * user of a shared group). A socket file left by a crashed process is
+   * replaced; a live socket or any other file at the path refuses the start.
+   */
+  socketMode?: '0600' | '0660';
 }
 
 export type HealthCheck = () => Promise<boolean | { ok: boolean; detail?: string }> | boolean | { ok: boolean; detail?: string };
@@ -294,6 +457,20 @@ export interface InternalPortOptions {
   audit?: AuditLogOptions;
   /** ± window for the signature's `created` (default 60). */
   clockSkewSeconds?: number;
+  /**
+   * Failed signature verifies allowed per keyid (default burst 20, 5/s) and
+   * per connection (burst 10, 2/s) before requests naming that keyid or on
+   * that connection are refused unverified with 429 `limit.auth`; only
+   * failures spend (src/server/README.md, "Performance of the internal port").
+   */
+  verifyLimits?: VerifyLimits;
+  /**
+   * The replay cache's cap is `noncesPerSecond` × a nonce's lifetime
+   * (2 × clockSkewSeconds): default 5,000, i.e. 600,000 nonces (≈ 60 bytes
+   * each) at ±60 s. A sustained signed rate above it gets 503 `server.busy`;
+   * a live nonce is never evicted (src/server/README.md, "Performance").
+   */
+  replayCache?: { noncesPerSecond?: number };
   /** Default 1 MiB. */
   bodyLimitBytes?: number;
   headersTimeoutMs?: number;
@@ -325,6 +502,10 @@ export interface InternalPortOptions {
   approvals?: ApprovalsOptions;
   /** Short-lived access for keys (grants.* endpoints); on by default with a file store. */
   grants?: GrantsOptions;
+  /** Signed event notifications to webhooks and Slack (docs/notifications.md); off unless given. */
+  notifications?: NotificationsOptions;
+  /** Serve the flags over OFREP on a second, read-only listener (started after the port listens, closed by close()). */
+  ofrep?: OfrepOptions;
   /** Where the port logs operational messages (never secrets). Default: stderr. */
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
@@ -338,5 +519,7 @@ export interface InternalPort {
   readonly instanceId: string;
   /** Read the current flag values from the service's own code. */
   readonly flags: FlagReader;
+  /** The OFREP listener when `ofrep` was given: `host:port` or the socket path (an OFREP provider's base URL is `http://` + a TCP address). */
+  readonly ofrep?: { readonly address: string; readonly host: string | undefined; readonly port: number | undefined };
   close(): Promise<void>;
 }

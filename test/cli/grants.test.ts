@@ -166,3 +166,53 @@ test('grants through the CLI: add, use, expire, revoke, limits, access requests,
     await s.stop();
   }
 });
+
+test('persons and cascade through the CLI: a grant-only helper acts for its granter, its approval names grant and granter, a taken name is exit 2, revoking its grant ends what was made under it', { timeout: 180_000 }, async (t) => {
+  const s = await startStack(t);
+  if (!s) return;
+  try {
+    const admin = (args: string[]) => s.cli([...s.connection, ...args]);
+    const bob = generateKeyPair('bob-viewer', { dir: s.dir });
+    const dan = generateKeyPair('dan-helper', { dir: s.dir });
+    const erin = generateKeyPair('erin', { dir: s.dir });
+    allowSsh(s, bob.publicLine);
+    allowSsh(s, dan.publicLine);
+    fs.appendFileSync(s.service.authorizedKeysFile, `role="viewer" ${bob.publicLine}\n`);
+    const asBob = (args: string[]) => runCli([...connectionFor(s, bob), ...args], s.env);
+    const asDan = (args: string[]) => runCli([...connectionFor(s, dan), ...args], s.env);
+
+    const named = await admin(['grants', 'add', dan.publicPath, '--role', 'admin', '--for', '5m', '--reason', 'helper', '--name', 'E2E-Operator']);
+    assert.equal(named.code, 2, `an allowlisted person's name (here the granter's own) is refused: ${named.stderr}`);
+    assert.match(named.stderr, /grant\.principal_taken/);
+    const addD = await admin(['grants', 'add', dan.publicPath, '--role', 'admin', '--for', '5m', '--reason', 'helper', '-o', 'json']);
+    assert.equal(addD.code, 0, addD.stderr);
+    const gd = JSON.parse(addD.stdout).grant;
+    assert.equal(gd.actsFor, 'e2e-operator');
+    assert.match((await asDan(['whoami'])).stdout, /acts for\s+e2e-operator/);
+    const addE = await asDan(['grants', 'add', erin.publicPath, '--role', 'viewer', '--for', '1m', '--reason', 'under dan', '-o', 'json']);
+    assert.equal(addE.code, 0, addE.stderr);
+    const ge = JSON.parse(addE.stdout).grant;
+    assert.deepEqual(ge.parentGrants, [gd.id]);
+
+    const ask = await asBob(['grants', 'request', '--role', 'operator', '--for', '2m', '--reason', 'INC-4', '--no-wait', '-o', 'json']);
+    assert.equal(ask.code, 0, ask.stderr);
+    const a4 = JSON.parse(ask.stdout).approval;
+    const byDan = await asDan(['approvals', 'approve', a4.id, '--yes']);
+    assert.equal(byDan.code, 0, byDan.stderr);
+    const shown = await admin(['approvals', 'show', a4.id]);
+    assert.match(shown.stdout, new RegExp(`approvals\\s+1 of 1 \\(approver role admin\\): dan-helper \\[grant ${gd.id} by e2e-operator, acts for e2e-operator\\]`));
+    assert.match((await admin(['approvals', 'list'])).stdout, new RegExp(`dan-helper \\[grant ${gd.id} by e2e-operator`));
+    const bobGrant = JSON.parse((await admin(['approvals', 'show', a4.id, '-o', 'json'])).stdout).result.body.grant;
+    assert.deepEqual(bobGrant.parentGrants, [gd.id], 'approved under dan\'s grant: ends with it');
+
+    const revD = await admin(['grants', 'revoke', gd.id, '--reason', 'helper done']);
+    assert.equal(revD.code, 0, revD.stderr);
+    assert.match(revD.stderr + revD.stdout, /2 grant\(s\) made under it ended too/);
+    const list = await admin(['grants', 'list']);
+    assert.match(list.stdout, new RegExp(`${ge.id}.*ended with ${gd.id}`));
+    assert.match(list.stdout, new RegExp(`${bobGrant.id}.*ended with ${gd.id}`));
+    assert.equal((await asBob(['flags', 'enable', 'maintenance_mode'])).code, 3, 'bob\'s grant ended with the grant it was approved under');
+  } finally {
+    await s.stop();
+  }
+});

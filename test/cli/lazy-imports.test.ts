@@ -107,10 +107,18 @@ test('help and completion load none of the heavy modules (TypeScript sources)', 
 });
 
 const bundle = path.join(root, 'dist/cli/main.js');
+/** The bundle carries ssh2 in a chunk of its own (scripts/build.mjs): known by ssh2's identification string. */
+const SSH2_MARK = 'SSH-2.0-ssh2js';
+const bundledSsh2 = (urls: string[]) =>
+  urls.filter((u) => u.startsWith(pathToFileURL(path.join(root, 'dist/cli/')).href) && fs.readFileSync(fileURLToPath(u), 'utf8').includes(SSH2_MARK));
+
 test('help and completion load none of the heavy modules (the built bundle)', { skip: fs.existsSync(bundle) ? false : 'dist/cli/main.js not built (npm test builds it)' }, () => {
+  const chunks = fs.readdirSync(path.join(root, 'dist/cli')).filter((f) => fs.readFileSync(path.join(root, 'dist/cli', f), 'utf8').includes(SSH2_MARK));
+  assert.equal(chunks.length, 1, `ssh2 is bundled in one chunk: ${chunks.join(', ')}`);
   for (const argv of HELP_RUNS) {
     const urls = loaded(pathToFileURL(bundle).href, argv, { tsx: false });
     assert.deepEqual(heavyIn(urls), [], `opsctl ${argv.join(' ')} loaded heavy modules`);
+    assert.deepEqual(bundledSsh2(urls), [], `opsctl ${argv.join(' ')} loaded the bundled ssh2`);
   }
 });
 

@@ -1,5 +1,6 @@
 // Feature flags set through the signed internal port visibly change the
-// public API, and survive a restart of the service on the same data dir.
+// public API, are what the OFREP listener (--ofrep) serves, and survive a
+// restart of the service on the same data dir.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -22,7 +23,7 @@ before(async () => {
   viewer = generateKeyPair('victor@ops');
   allowlist = [admin.authorizedKeysLine('admin'), operator.authorizedKeysLine('operator'), viewer.authorizedKeysLine('viewer')].join('\n') + '\n';
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'demo-flags-'));
-  svc = await startDemoService({ authorizedKeys: allowlist, dataDir });
+  svc = await startDemoService({ authorizedKeys: allowlist, dataDir, extraArgs: ['--ofrep', '127.0.0.1:0'] });
   await migrateUp(svc.internal, admin);
 });
 after(async () => {
@@ -64,7 +65,7 @@ test('maintenance_mode: writes answer 503 with Retry-After, reads keep working, 
 });
 
 // The rollout buckets of these customers for discount_percent (SHA-256 of
-// flag name + customer, see src/server/openfeature/rollout.ts): alice 16.9,
+// flag name + customer, see src/server/flags/rollout.ts): alice 16.9,
 // carol 19.8, judy 20.06, bob 73.5.
 const order = (customer?: string) => plain(svc.public, 'POST', '/orders', { item: 'beans', quantity: 2, unitPrice: 10, ...(customer ? { customer } : {}) });
 
@@ -89,6 +90,27 @@ test('discount_percent is a rollout read through OpenFeature: the customers in i
   assert.equal((await plain(svc.public, 'GET', `/orders/${old.json.id}`)).json.total, 20, 'existing orders keep their price');
   const bad = await plain(svc.public, 'POST', '/orders', { item: 'x', quantity: 1, unitPrice: 1, customer: 'a b' });
   assert.deepEqual([bad.status, bad.json.field], [400, 'customer']);
+});
+
+test('--ofrep: the same flags and rollout decisions over OFREP, as a service in another language reads them', async () => {
+  assert.match(svc.ofrep ?? '', /^127\.0\.0\.1:\d+$/, 'the address line names the OFREP listener');
+  const evaluate = async (flag: string, targetingKey?: string) => {
+    const r = await fetch(`http://${svc.ofrep}/ofrep/v1/evaluate/flags/${flag}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ context: targetingKey ? { targetingKey } : {} }),
+    });
+    return { status: r.status, json: (await r.json()) as Record<string, unknown> };
+  };
+  // discount_percent is at 25 % after the test above: the customers the public API discounts are "on".
+  const sides = Object.fromEntries(await Promise.all(['alice', 'carol', 'judy', 'bob'].map(async (c) => [c, (await evaluate('discount_percent', c)).json.variant])));
+  assert.deepEqual(sides, { alice: 'on', carol: 'on', judy: 'on', bob: 'off' });
+  assert.deepEqual((await evaluate('discount_percent')).json.errorCode, 'TARGETING_KEY_MISSING');
+  assert.equal((await evaluate('maintenance_mode')).json.value, false);
+  assert.equal((await setFlag('maintenance_mode', true)).status, 200);
+  assert.equal((await evaluate('maintenance_mode')).json.value, true, 'an operator\'s set is served at once');
+  assert.equal((await setFlag('maintenance_mode', false)).status, 200);
+  assert.equal((await evaluate('no_such_flag')).status, 404);
 });
 
 test('max_page_size caps the page GET /orders returns', async () => {

@@ -38,7 +38,7 @@ test('the demo SSH hop forwards the operator to one address and refuses everythi
   const hostKey = generateKeyPair('hop');
   const refusals: string[] = [];
   const server = await startForwardingServer({
-    name: 'bastion', hostKey: hostKey.privateKey, operatorPublicKey: operator.publicKey, user: 'operator',
+    name: 'bastion', hostKey: hostKey.privateKey, operatorPublicKeys: [operator.publicKey], user: 'operator',
     allow: { host: '127.0.0.1', port: allowedPort }, log: (m) => refusals.push(m),
   });
   t.after(async () => {

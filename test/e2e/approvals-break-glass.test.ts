@@ -29,6 +29,11 @@ test('break-glass without a TTY: the reason is the acknowledgment; on a TTY it m
   assert.ok(list.some((x) => x.breakGlass?.reason === 'incident 12: disk full' && x.state === 'executed'), 'listed for review');
   const human = await cli(ops.bob, ['approvals', 'list']);
   assert.match(human.stdout, /break-glass/);
+  // audit tail shows the run for what it was: a marker in STATUS, the break-glass reason in REASON.
+  const tail = await cli(ops.bob, ['audit', 'tail', '-n', '30']);
+  assert.equal(tail.code, 0, tail.stderr);
+  assert.match(tail.stdout, /\ttasks\.run\taccepted\tBREAK-GLASS job started\t\w+\tBREAK-GLASS: incident 12: disk full$/m, tail.stdout);
+  assert.match(tail.stdout, /\ttasks\.run\tok\tBREAK-GLASS job succeeded\t\w+\tBREAK-GLASS: incident 12: disk full$/m, tail.stdout);
 
   const viewer = await cli(ops.vera, ['tasks', 'run', 'recompute-totals', '--break-glass', 'x']);
   assert.notEqual(viewer.code, 0, 'a viewer cannot run an operator task at all');

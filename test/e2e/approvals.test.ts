@@ -47,9 +47,24 @@ test('the whole flow: held, refused for the requester and a viewer, typed approv
     assert.deepEqual(shownJson.params.to, all[0]);
 
     // Refusals through the CLI: self (exit 3), a viewer (exit 3), no TTY without --yes (exit 4).
+    // The requester is told by the CLI before anything is shown, asked or sent: same words, same exit code as the server's approval.self.
+    const approveRecords = () => audit().filter((r) => r.endpoint === 'approvals.approve').length;
+    const sentBefore = approveRecords();
     const self = await cli(ops.alice, ['approvals', 'approve', id, '--yes']);
     assert.equal(self.code, 3, self.stderr);
-    assert.match(self.stderr, /approval\.self/);
+    assert.match(self.stderr, /^opsctl: alice asked for this request and cannot approve it; another person must$/m);
+    assert.match(self.stderr, new RegExp(`A second person runs:  opsctl approvals approve ${id}`));
+    assert.equal(JSON.parse((await cli(ops.alice, ['-o', 'json', 'approvals', 'approve', id, '--yes'])).stderr).error.code, 'approval.self');
+    const selfTty = runInTerminal([process.execPath, CLI, ...conn(ops.alice), 'approvals', 'approve', id], ops.alice.env, ROOT);
+    try {
+      const r = await selfTty.exit();
+      assert.equal(r.code, 3, r.screen);
+      assert.match(r.screen, /alice asked for this request and cannot approve it/);
+      assert.doesNotMatch(r.screen, /Type "approve"|digest/, 'refused before the request is shown or the question asked');
+    } finally {
+      selfTty.kill();
+    }
+    assert.equal(approveRecords(), sentBefore, 'no approve request was sent for alice');
     const viewer = await cli(ops.vera, ['approvals', 'approve', id, '--yes']);
     assert.equal(viewer.code, 3, viewer.stderr);
     const noTty = await cli(ops.bob, ['approvals', 'approve', id]);

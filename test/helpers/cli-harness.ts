@@ -382,6 +382,8 @@ export interface HarnessOptions {
   /** A migration whose up throws (the job fails). */
   failingMigration?: string;
   migrationDelayMs?: number;
+  /** More options of the port (approvals, notifications…), merged over the harness's own. */
+  portOptions?: Partial<import('../../src/server/index.js').InternalPortOptions>;
 }
 
 export async function startCliHarness(opts: HarnessOptions = {}): Promise<CliHarness> {
@@ -419,6 +421,7 @@ export async function startCliHarness(opts: HarnessOptions = {}): Promise<CliHar
     migrations: { migrator, lock },
     tasks: tasks(counters),
     endpoints: endpoints(counters),
+    ...opts.portOptions,
   });
 
   const runtime = path.join(dir, 'run');
@@ -447,6 +450,13 @@ export async function startCliHarness(opts: HarnessOptions = {}): Promise<CliHar
   };
 
   const wire = (f: Factory, o: RunOptions, tunnels: DirectTunnel[]) => {
+    // A factory for another context (approvals watch --all-contexts) is wired the same way.
+    const forContext = f.forContext.bind(f);
+    f.forContext = (name) => {
+      const child = forContext(name);
+      wire(child, o, tunnels);
+      return child;
+    };
     const key = keys[o.as ?? 'admin'];
     if (!o.realIdentity) f.identity = async () => identityOf(key);
     if (o.realTunnel) return;

@@ -40,6 +40,8 @@ export interface HostPort {
 export interface DemoService {
   internal: HostPort;
   public: HostPort;
+  /** The OFREP listener's address (HOST:PORT or a socket path) when started with --ofrep. */
+  ofrep?: string;
   dataDir: string;
   /** The audit log: <dataDir>/audit.log unless --audit-log was passed in extraArgs. */
   auditLog: string;
@@ -142,7 +144,7 @@ export async function startDemoService(opts: DemoServiceOptions): Promise<DemoSe
     await stop();
     throw e;
   }
-  let addr: { internal?: unknown; public?: unknown };
+  let addr: { internal?: unknown; public?: unknown; ofrep?: unknown };
   try {
     addr = JSON.parse(line);
   } catch {
@@ -152,6 +154,7 @@ export async function startDemoService(opts: DemoServiceOptions): Promise<DemoSe
   return {
     internal: parseHostPort(addr.internal),
     public: parseHostPort(addr.public),
+    ...(typeof addr.ofrep === 'string' ? { ofrep: addr.ofrep } : {}),
     dataDir,
     auditLog,
     authorizedKeysFile,

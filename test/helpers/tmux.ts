@@ -34,15 +34,15 @@ export interface TerminalRun {
 
 let counter = 0;
 
-/** Runs argv in a fresh tmux session (120x40) with the given environment. */
-export function runInTerminal(argv: string[], env: Record<string, string>, cwd: string): TerminalRun {
+/** Runs argv in a fresh tmux session (120x40 unless `size` says otherwise) with the given environment. */
+export function runInTerminal(argv: string[], env: Record<string, string>, cwd: string, size: { cols?: number; rows?: number } = {}): TerminalRun {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsctl-tty-'));
   const session = `opsctl-${process.pid}-${++counter}`;
   const exitFile = path.join(dir, 'exit');
   const envArgs = Object.entries(env).map(([k, v]) => `${k}=${q(v)}`).join(' ');
   // The shell line stays open after the command (sleep) so the final screen can be read.
   const script = `cd ${q(cwd)} && env -i ${envArgs} TERM=xterm-256color ${argv.map(q).join(' ')}; echo $? > ${q(exitFile)}; sleep 30`;
-  const r = spawnSync('tmux', ['new-session', '-d', '-s', session, '-x', '120', '-y', '40', script], { encoding: 'utf8' });
+  const r = spawnSync('tmux', ['new-session', '-d', '-s', session, '-x', String(size.cols ?? 120), '-y', String(size.rows ?? 40), script], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`tmux new-session failed: ${r.stderr}`);
   const screen = () => spawnSync('tmux', ['capture-pane', '-p', '-J', '-S', '-200', '-t', session], { encoding: 'utf8' }).stdout ?? '';
   const run: TerminalRun = {

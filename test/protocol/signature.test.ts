@@ -164,3 +164,34 @@ test('fingerprint matches ssh-keygen -lf', async (t) => {
   assert.equal(ed25519BlobFromKey(ed25519KeyFromBlob(parsed.blob)).toString('base64'), parsed.blob.toString('base64'));
   fs.rmSync(dir, { recursive: true });
 });
+
+test('the fast path for the form signRequest writes agrees with the general parser; other forms still verify', async () => {
+  const k = opsctlKey();
+  const req: SignableRequest = { method: 'GET', path: '/v1/flags', query: 'a=1', headers: { 'opsctl-instance': 'inst-1', 'opsctl-reason': 'why' } };
+  const h = await signRequest(req, { keyid: k.keyid, sign: (d) => sign(null, d, k.privateKey) });
+  const check = (input: string, signature: string) =>
+    verifyRequest({ ...req, headers: { ...req.headers, 'signature-input': input, signature } }, { hasBody: false, resolveKey: () => k.publicKey });
+  // The form the CLI sends: the base is the signer's, byte for byte.
+  const fast = check(h['signature-input'], h.signature);
+  assert.equal(fast.ok, true);
+  assert.equal(fast.ok && fast.base, h.base);
+  // The same signature in forms the fast path leaves to the general parser:
+  // whitespace after the label's parameters and a second, unrelated label.
+  const spaced = check(`${h['signature-input']}, other=("@method");created=1;keyid="x";nonce="${'n'.repeat(22)}";alg="ed25519"`, `${h.signature}, other=:AAAA:`);
+  assert.equal(spaced.ok, true, JSON.stringify(spaced));
+  assert.equal(spaced.ok && spaced.base, h.base);
+  // Parameters in another order sign another base: refused by both paths alike.
+  const [, list, params] = /^opsctl=(\([^)]*\));(.*)$/.exec(h['signature-input'])!;
+  const reordered = check(`opsctl=${list};${params!.split(';').reverse().join(';')}`, h.signature);
+  assert.equal(reordered.ok, false);
+  assert.equal(!reordered.ok && reordered.code, 'auth.bad_signature');
+  // A leading zero is not the canonical form: the general parser takes it and,
+  // as before the fast path, signs over the canonical serialization.
+  const zero = check(h['signature-input'].replace(';created=', ';created=0'), h.signature);
+  assert.equal(zero.ok, true);
+  assert.equal(zero.ok && zero.base, h.base);
+  // A tampered signature through the fast path is refused.
+  const sig = Buffer.from(/:([^:]+):/.exec(h.signature)![1]!, 'base64');
+  sig[0]! ^= 1;
+  assert.equal(check(h['signature-input'], `opsctl=:${sig.toString('base64')}:`).ok, false);
+});

@@ -68,7 +68,8 @@ test('in a real pty (tmux) audit tail does not clear the screen or move the curs
   if (requireTmux(t as never)) return;
   const env = { ...stack.env };
   delete (env as Record<string, string | undefined>).NO_COLOR;
-  const run = runInTerminal(['sh', '-c', `echo MARKER-BEFORE; exec "$@"`, 'sh', process.execPath, CLI, ...stack.connection, 'audit', 'tail'], env, ROOT);
+  // --wide: the whole reason on screen (by default a terminal table cuts it to one line ending in …).
+  const run = runInTerminal(['sh', '-c', `echo MARKER-BEFORE; exec "$@"`, 'sh', process.execPath, CLI, ...stack.connection, '--wide', 'audit', 'tail'], env, ROOT);
   try {
     const { code, screen } = await run.exit();
     assert.equal(code, 0, screen);

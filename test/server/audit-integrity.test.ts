@@ -38,10 +38,24 @@ test('a tail cut mid-record by a crash is moved aside at start, a repair record 
     assert.equal(next.status, 200);
     const v = await h.admin.call('audit.verify', { full: true });
     assert.equal(v.json.ok, true, JSON.stringify(v.json));
-    assert.deepEqual(v.json.repairs, [{ seq: repair.seq, tornBytes: half.length, tornFile: aside[0] }]);
+    assert.deepEqual(v.json.repairs, [{ seq: repair.seq, tornBytes: half.length, tornFile: aside[0], cutSeqs: { from: repair.seq, to: repair.seq } }]);
     assert.ok(fs.readFileSync(h.auditFile, 'utf8').endsWith('\n'));
     const last = readAudit(h.auditFile).filter((r) => r.endpoint === 'flags.set').at(-1)!;
     assert.equal(last.outcome, 'ok', 'the next mutation is recorded whole');
+  } finally {
+    await h.close();
+  }
+});
+
+test('a restart of a port whose audit log is still empty raises no tamper alarm', async () => {
+  const h = await startHarness({ flags });
+  try {
+    assert.equal(fs.statSync(h.auditFile).size, 0, 'nothing was recorded yet');
+    await h.restart();
+    await h.restart();
+    assert.deepEqual(h.logs.filter((l) => l.startsWith('warn')), [], 'no warning at all');
+    assert.equal(readAudit(h.auditFile).filter((r) => r.type === 'repair').length, 0, 'and no repair');
+    assert.equal((await h.admin.call('audit.verify', { full: true })).json.ok, true);
   } finally {
     await h.close();
   }
@@ -121,11 +135,12 @@ test('one writer: a second process on the same audit log refuses to start and na
   } finally {
     await first.stop();
   }
-  // A holder killed with SIGKILL leaves its lock behind; the next start takes it over.
+  // A holder killed with SIGKILL leaves its lock socket behind, which nobody
+  // listens on any more; the next start takes the log at once.
   const killed = await startDemoService({ authorizedKeys: keys, dataDir: path.join(dir, 'data') });
   killed.proc.kill('SIGKILL');
   await killed.stop();
-  assert.ok(fs.existsSync(`${killed.auditLog}.lock`), 'the stale lock is still there');
+  assert.ok(fs.readdirSync(path.dirname(killed.auditLog)).some((n) => n.startsWith('audit.log.lock.')), 'the stale lock socket is still there');
   const again = await startDemoService({ authorizedKeys: keys, dataDir: path.join(dir, 'data') });
   await again.stop();
   assert.equal((await walkAuditLog(again.auditLog)).result.ok, true);
@@ -189,7 +204,10 @@ test('a claimed key id is capped and kept as claimedKeyid', async () => {
 });
 
 test('group commit: 400 concurrent requests, each recorded whole, in one unbroken chain', async () => {
-  const h = await startHarness({ flags });
+  // 400 connections at once, above the default cap of 128: at the cap with
+  // every held connection busy a new one is closed (src/server/README.md,
+  // "Connections"), which is not what this test is about.
+  const h = await startHarness({ flags, maxConnections: 512 });
   try {
     const results = await Promise.all(Array.from({ length: 400 }, () => h.viewer.call('health')));
     assert.ok(results.every((r) => r.status === 200));

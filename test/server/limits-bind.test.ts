@@ -177,3 +177,35 @@ test('a unix socket is created 0600, replaces a stale socket, never a regular fi
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a port already in use refuses the start with InternalPortConfigError naming it, before anything is written', async () => {
+  const dir = tempDir('opsctl-inuse-');
+  const taken = net.createServer();
+  await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+  const port = (taken.address() as net.AddressInfo).port;
+  try {
+    const key = makeKey(dir, 'k');
+    const allow = path.join(dir, 'authorized_keys');
+    writeAllowlist(allow, [[key, 'admin']]);
+    const data = path.join(dir, 'data');
+    const options = { ...baseOptions(data, allow), port };
+    await assert.rejects(createInternalPort(options), (e: Error) => {
+      assert.equal(e.name, 'InternalPortConfigError');
+      assert.match(e.message, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: it is already in use`));
+      return true;
+    });
+    assert.equal(fs.existsSync(data), false, 'no data dir, audit log, signing key or store was created');
+    // A data dir that exists already is left exactly as it was.
+    fs.mkdirSync(data, { mode: 0o700 });
+    await assert.rejects(createInternalPort(options), /already in use/);
+    assert.deepEqual(fs.readdirSync(data), [], 'nothing left behind');
+    // Once the port is free the same options start, and the audit log is where it should be.
+    await new Promise<void>((r) => taken.close(() => r()));
+    const p = await createInternalPort(options);
+    await p.close();
+    assert.ok(fs.existsSync(path.join(data, 'audit.jsonl')));
+  } finally {
+    if (taken.listening) taken.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -214,3 +214,44 @@ test('while the database is down a replica keeps its last known grants; when it 
     await r.close();
   }
 });
+
+test('a grants table made by an older version gains the lineage columns at start (idempotently); forKey returns the chain a key\'s grants were made under', { skip }, async () => {
+  const database = db.createDatabase();
+  // The table as the version before lineage made it, with one of its rows.
+  db.psql(`CREATE TABLE opsctl_grants (
+    id text PRIMARY KEY, keyid text NOT NULL, public_key text NOT NULL, principal text NOT NULL, role text NOT NULL,
+    created_at timestamptz NOT NULL, expires_at timestamptz NOT NULL, granted_by text NOT NULL, granted_by_keyid text,
+    reason text NOT NULL, revoked_at timestamptz, revoked_by text, approval_id text, expiry_recorded_at timestamptz);
+    INSERT INTO opsctl_grants VALUES ('old0000000000001', 'SHA256:old', 'ssh-ed25519 AAAA', 'olga', 'operator', now(), now() + interval '1 hour', 'alice', NULL, 'before', NULL, NULL, NULL, NULL);`, database);
+  const log = () => undefined;
+  const s1 = new PostgresGrantStore({ connection: db.url(database), log });
+  const s2 = new PostgresGrantStore({ connection: db.url(database), log });
+  try {
+    await Promise.all([s1.start(), s2.start()]);
+    const [old] = await s1.load();
+    assert.equal(old!.id, 'old0000000000001');
+    assert.equal(old!.actsFor, undefined, 'an older row has no lineage (the port falls back to granted_by)');
+    assert.equal(old!.parents, undefined);
+    const now = Date.now();
+    const base = { publicKey: 'ssh-ed25519 AAAA', role: 'admin' as const, createdAt: new Date(now).toISOString(), expiresAt: new Date(now + 60_000).toISOString(), grantedByKeyid: null, reason: 'chain' };
+    await s1.insert({ ...base, id: 'root000000000001', keyid: 'SHA256:root', principal: 'r', grantedBy: 'alice', actsFor: 'alice', derivedFrom: ['alice'] });
+    await s1.insert({ ...base, id: 'mid0000000000001', keyid: 'SHA256:mid', principal: 'm', grantedBy: 'r', actsFor: 'alice', derivedFrom: ['alice'], parents: ['root000000000001'] });
+    await s2.insert({ ...base, id: 'leaf000000000001', keyid: 'SHA256:leaf', principal: 'l', grantedBy: 'm', actsFor: 'alice', derivedFrom: ['alice'], parents: ['mid0000000000001'] });
+    const chain = await s2.forKey('SHA256:leaf');
+    assert.deepEqual(chain.map((g) => g.id).sort(), ['leaf000000000001', 'mid0000000000001', 'root000000000001'], 'the leaf and every grant above it');
+    assert.deepEqual(chain.find((g) => g.id === 'leaf000000000001')!.parents, ['mid0000000000001']);
+    assert.deepEqual(chain.find((g) => g.id === 'leaf000000000001')!.derivedFrom, ['alice']);
+    const revoked = await s1.revoke('mid0000000000001', 'bob', new Date().toISOString(), 'root000000000001');
+    assert.equal(revoked?.endedWith, 'root000000000001', 'a cascaded revocation names the grant it ended with');
+    // Starting again on the migrated table changes nothing.
+    const s3 = new PostgresGrantStore({ connection: db.url(database), log });
+    try {
+      await s3.start();
+      assert.equal((await s3.load()).length, 4);
+    } finally {
+      await s3.close();
+    }
+  } finally {
+    await Promise.all([s1.close(), s2.close()]);
+  }
+});

@@ -129,7 +129,7 @@ test('an unsafe socket directory and a non-loopback address are refused; loopbac
     const open777 = path.join(tmp.dir, 'open');
     fs.mkdirSync(open777);
     fs.chmodSync(open777, 0o777);
-    await assert.rejects(serveTunnel(tunnel, { socketPath: path.join(open777, 's.sock') }), (e: unknown) => e instanceof TunnelError && /must be 0700/.test(e.message));
+    await assert.rejects(serveTunnel(tunnel, { socketPath: path.join(open777, 's.sock') }), (e: unknown) => e instanceof TunnelError && /writable by others \(mode 777\)/.test(e.message));
     await assert.rejects(serveTunnel(tunnel, { host: '0.0.0.0', port: 0 }), (e: unknown) => e instanceof TunnelError && /loopback only/.test(e.message));
 
     const served = await serveTunnel(tunnel, { host: '127.0.0.1', port: 0 });

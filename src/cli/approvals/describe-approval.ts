@@ -1,6 +1,7 @@
 import type { ApprovalView } from '../../protocol/approvals.js';
 import type { Output } from '../output/output.js';
 import { safeLine, safeText } from './terminal-text.js';
+import { signerNotes, signerText } from './signer-text.js';
 import { verifyDigest } from './verify-digest.js';
 
 function relative(iso: string): string {
@@ -38,14 +39,15 @@ export function describeApproval(out: Output, v: ApprovalView, write: (line: str
     ['request', `${safeLine(v.method)} ${safeLine(v.path)}${v.query ? `?${safeLine(v.query)}` : ''}`],
     ['params', safeLine(JSON.stringify(v.params))],
     ...(v.body !== undefined ? [['body', safeLine(v.body)] as [string, string]] : []),
-    ['requester', `${safeLine(v.requester.name)} (${safeLine(v.requester.role)}, ${safeLine(v.requester.keyid)})`],
+    ['requester', `${safeLine(v.requester.name)} (${safeLine(v.requester.role)}, ${safeLine(v.requester.keyid)})${signerNotes(v.requester)}`],
     ['reason', v.breakGlass ? `${safeLine(v.breakGlass.reason)} (break-glass)` : safeLine(v.reason ?? '(none)')],
     ...(v.idempotencyKey ? [['idempotency key', safeLine(v.idempotencyKey)] as [string, string]] : []),
     ['digest', `${safeLine(v.digest)} ${check.ok === true ? c.green('(matches the signed request)') : check.ok === false ? c.red(`(DOES NOT MATCH: ${check.why})`) : c.yellow(`(not checked: ${check.why})`)}`],
-    ['approvals', `${v.approvers.length} of ${v.required} (approver role ${safeLine(v.approverRole)})${v.approvers.length ? `: ${v.approvers.map((a) => safeLine(a.name) + (a.reason ? ` — ${safeLine(a.reason)}` : '')).join(', ')}` : ''}`],
+    ['approvals', `${v.approvers.length} of ${v.required} (approver role ${safeLine(v.approverRole)})${v.approvers.length ? `: ${v.approvers.map((a) => signerText(a) + (a.reason ? ` — ${safeLine(a.reason)}` : '')).join(', ')}` : ''}`],
+    ...(v.voided?.length ? [['voided', `${v.voided.map((a) => signerText(a)).join(', ')} (their grant ended; no longer counted)`] as [string, string]] : []),
     ['requested', `${safeLine(v.requestedAt)}`],
     ...(v.state === 'pending' ? [['expires', `${safeLine(v.expiresAt)} (${relative(v.expiresAt)})`] as [string, string]] : []),
-    ...(v.rejectedBy ? [['rejected by', `${safeLine(v.rejectedBy.name)}${v.rejectedBy.reason ? ` — ${safeLine(v.rejectedBy.reason)}` : ''}`] as [string, string]] : []),
+    ...(v.rejectedBy ? [['rejected by', `${signerText(v.rejectedBy)}${v.rejectedBy.reason ? ` — ${safeLine(v.rejectedBy.reason)}` : ''}`] as [string, string]] : []),
     ...(v.result?.jobId ? [['job', safeLine(v.result.jobId)] as [string, string]] : []),
     ...(v.error ? [['error', `${safeLine(v.error.detail)} [${safeLine(v.error.code)}]`] as [string, string]] : []),
   ];

@@ -23,6 +23,8 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** false: a held or dry-run answer is returned as it is, for a command that handles it itself (grants request). */
   review?: false;
+  /** This request's time bound instead of --timeout (a long-poll: its wait plus --timeout). */
+  timeoutMs?: number;
 }
 
 export interface RawRequest {
@@ -121,7 +123,7 @@ export class Client {
     const bodyBuf = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
     const headers = await this.signedHeaders(req, bodyBuf, opts);
     const path = req.query ? `${req.path}?${req.query}` : req.path;
-    return { method: req.method, path, headers, ...(bodyBuf ? { body: bodyBuf } : {}), ...(opts.signal ? { signal: opts.signal } : {}) };
+    return { method: req.method, path, headers, ...(bodyBuf ? { body: bodyBuf } : {}), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) };
   }
 
   /**

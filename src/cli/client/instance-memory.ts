@@ -11,9 +11,9 @@
  * so the hosts of a fleet never write the same file.
  */
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
-import { stateDir } from '../config/paths.js';
+import { privateStateDir, usePrivateDir } from '../config/private-dir.js';
+import { readPrivateFile, writePrivateFile } from '../config/private-file.js';
 
 export interface InstanceMemory {
   /** The id this target last answered with, if opsctl has seen one. */
@@ -32,26 +32,29 @@ export function instanceTarget(bastions: readonly string[], host: string, port: 
 const ID = /^[A-Za-z0-9_-]{8,128}$/;
 
 export function instanceMemory(env: Record<string, string | undefined>, target: string): InstanceMemory {
-  const dir = path.join(stateDir(env), 'instances');
-  const file = path.join(dir, createHash('sha256').update(target).digest('hex').slice(0, 32));
-  let initial: string | undefined;
+  const name = createHash('sha256').update(target).digest('hex').slice(0, 32);
+  // Checked before anything in it is read (README, "Local files"); no safe
+  // state dir means no memory, which costs one round trip.
+  let dir: string | undefined;
   try {
-    const v = fs.readFileSync(file, 'utf8').trim();
-    if (ID.test(v)) initial = v;
+    const d = usePrivateDir(path.join(privateStateDir(env), 'instances'));
+    if ('dir' in d) dir = d.dir;
   } catch {
-    initial = undefined;
+    dir = undefined;
   }
+  const file = dir ? path.join(dir, name) : undefined;
+  let initial: string | undefined;
+  const v = file ? readPrivateFile(file)?.trim() : undefined;
+  if (v !== undefined && ID.test(v)) initial = v;
   let last = initial;
   return {
     initial,
     remember(id) {
       if (id === last || !ID.test(id)) return;
       last = id;
+      if (!file) return;
       try {
-        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-        const tmp = `${file}.${process.pid}.tmp`;
-        fs.writeFileSync(tmp, `${id}\n`, { mode: 0o600 });
-        fs.renameSync(tmp, file);
+        writePrivateFile(file, `${id}\n`);
       } catch {
         // Only a cache: a read-only or full state dir costs one round trip next time.
       }

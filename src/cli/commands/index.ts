@@ -12,6 +12,7 @@ import { register as jobs } from './jobs/index.js';
 import { register as audit } from './audit/index.js';
 import { register as grants } from './grants/index.js';
 import { register as approvals } from './approvals/index.js';
+import { register as notify } from './notify/index.js';
 import { register as keys } from './keys/index.js';
 import { register as tunnel } from './tunnel/index.js';
 import { register as completion } from './completion/index.js';
@@ -21,4 +22,4 @@ import { register as whoami } from './whoami/index.js';
 import { register as version } from './version/index.js';
 import { register as help } from './help/index.js';
 
-export const NOUNS: Register[] = [init, health, whoami, endpoints, call, doctor, migrate, flags, metrics, tasks, jobs, approvals, audit, grants, keys, context, tunnel, completion, version, help];
+export const NOUNS: Register[] = [init, health, whoami, endpoints, call, doctor, migrate, flags, metrics, tasks, jobs, approvals, audit, grants, notify, keys, context, tunnel, completion, version, help];

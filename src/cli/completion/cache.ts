@@ -4,9 +4,9 @@
  * sees such values refreshes it; completion only ever reads it, so pressing
  * TAB never opens a tunnel.
  */
-import fs from 'node:fs';
 import path from 'node:path';
-import { cacheDir } from '../config/paths.js';
+import { privateCacheDir } from '../config/private-dir.js';
+import { readPrivateFile, writePrivateFile } from '../config/private-file.js';
 import type { CompletionKind } from './hints.js';
 
 /**
@@ -22,7 +22,8 @@ export interface CacheFile {
 
 function fileFor(env: Record<string, string | undefined>, context: string): string {
   const safe = context.replace(/[^A-Za-z0-9_.-]/g, '_');
-  return path.join(cacheDir(env), `${safe}.json`);
+  // The checked cache dir (README, "Local files"); throws when there is none.
+  return path.join(privateCacheDir(env), `${safe}.json`);
 }
 
 /** Name of the cache a command without a context (flags only) writes to. */
@@ -37,7 +38,8 @@ export const KEYS_CACHE = '_keys';
 
 export function readCompletionCache(env: Record<string, string | undefined>, context: string): CacheFile | undefined {
   try {
-    return JSON.parse(fs.readFileSync(fileFor(env, context), 'utf8')) as CacheFile;
+    const text = readPrivateFile(fileFor(env, context));
+    return text === undefined ? undefined : (JSON.parse(text) as CacheFile);
   } catch {
     return undefined;
   }
@@ -51,10 +53,7 @@ export function recordCompletions(env: Record<string, string | undefined>, conte
     const current = readCompletionCache(env, ctx) ?? { updatedAt: '', values: {} };
     current.values[kind] = [...new Set(values)].slice(0, 500);
     current.updatedAt = new Date().toISOString();
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(current), { mode: 0o600 });
-    fs.renameSync(tmp, file);
+    writePrivateFile(file, JSON.stringify(current));
   } catch {
     /* completion cache is a convenience */
   }

@@ -3,8 +3,8 @@
  * files only (the config file, the completion cache): what commander's
  * "missing required argument" message lists as candidates.
  */
-import fs from 'node:fs';
 import { configPath } from '../config/paths.js';
+import { readConfigText } from '../config/private-dir.js';
 import { ADHOC_CONTEXT, KEYS_CACHE, readCompletionCache, type LiveKind } from './cache.js';
 import { scanConfig } from './config-scan.js';
 import type { CompletionKind } from './hints.js';
@@ -13,7 +13,8 @@ type Env = Record<string, string | undefined>;
 
 function summary(env: Env): { current: string | undefined; contexts: string[] } {
   try {
-    return scanConfig(fs.readFileSync(configPath(env), 'utf8')) ?? { current: undefined, contexts: [] };
+    const text = readConfigText(configPath(env));
+    return (text === undefined ? undefined : scanConfig(text)) ?? { current: undefined, contexts: [] };
   } catch {
     return { current: undefined, contexts: [] };
   }

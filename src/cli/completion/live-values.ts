@@ -4,8 +4,8 @@
  * per-context cache that successful commands refresh. Never the network,
  * never the keychain, never a prompt.
  */
-import fs from 'node:fs';
 import { configPath } from '../config/paths.js';
+import { readConfigText } from '../config/private-dir.js';
 import { ADHOC_CONTEXT, KEYS_CACHE, readCompletionCache, type LiveKind } from './cache.js';
 import type { Candidate, LiveValues } from './candidates.js';
 import { scanConfig, scanContextHosts, type ConfigSummary } from './config-scan.js';
@@ -15,12 +15,13 @@ type Env = Record<string, string | undefined>;
 
 /** The context's `host` list from the config file (scanned, or parsed when the scanner gives up). */
 async function contextHosts(env: Env, context: string): Promise<string[]> {
-  let text: string;
+  let text: string | undefined;
   try {
-    text = fs.readFileSync(configPath(env), 'utf8');
+    text = readConfigText(configPath(env));
   } catch {
     return [];
   }
+  if (text === undefined) return [];
   const quick = scanContextHosts(text, context);
   if (quick) return quick;
   try {
@@ -33,12 +34,13 @@ async function contextHosts(env: Env, context: string): Promise<string[]> {
 
 async function readSummary(env: Env): Promise<ConfigSummary> {
   const file = configPath(env);
-  let text: string;
+  let text: string | undefined;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readConfigText(file);
   } catch {
     return { current: undefined, contexts: [] };
   }
+  if (text === undefined) return { current: undefined, contexts: [] };
   const quick = scanConfig(text);
   if (quick) return quick;
   // Hand-written YAML in a style the scanner does not follow: pay for the parser.

@@ -3,8 +3,9 @@
  * Every context field can also come from a global flag, so a runbook can
  * run without this file at all.
  */
-import fs from 'node:fs';
-import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { privateDirOf, readConfigText } from './private-dir.js';
+import { readPrivateFile, writePrivateFile } from './private-file.js';
 import { UsageError } from '../errors/usage-error.js';
 
 type YamlModule = typeof import('yaml');
@@ -90,14 +91,40 @@ function normalizeContext(name: string, raw: unknown, file: string): ContextConf
   return out;
 }
 
-/** Reads the config; a missing file is an empty config. */
-export async function readConfig(file: string): Promise<ConfigFile> {
-  let text: string;
+/** Only what JSON keeps exactly (plain objects, arrays, strings, finite numbers, booleans, null). */
+function jsonExact(v: unknown): boolean {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return true;
+  if (typeof v === 'number') return Number.isFinite(v);
+  if (Array.isArray(v)) return v.every(jsonExact);
+  if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) return Object.values(v as object).every(jsonExact);
+  return false;
+}
+
+/**
+ * The config text parsed, from `cacheFile` when it holds the parse of this
+ * very text (keyed by its SHA-256, so any edit misses), else by the YAML
+ * parser, whose loading alone is about a sixth of a command sent through a
+ * held connection (README, "Performance"). The cache holds what the config
+ * holds (no secrets); `cacheFile()` names it in a checked private directory
+ * (README, "Local files") and it is read and written like every other file
+ * of opsctl's own. Failing to find or write it costs the next command the
+ * parser again, nothing else.
+ */
+async function parseYaml(text: string, file: string, cacheFile: (() => string | undefined) | undefined): Promise<unknown> {
+  const sha256 = createHash('sha256').update(text).digest('hex');
+  let cache: string | undefined;
   try {
-    text = await fs.promises.readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { contexts: {} };
-    throw new UsageError(`cannot read config ${file}: ${(e as Error).message}`);
+    cache = cacheFile?.();
+  } catch {
+    cache = undefined;
+  }
+  if (cache) {
+    try {
+      const c = JSON.parse(readPrivateFile(cache) ?? 'null') as { sha256?: unknown; doc?: unknown } | null;
+      if (c && c.sha256 === sha256) return c.doc;
+    } catch {
+      /* unreadable: parse */
+    }
   }
   const YAML = await loadYaml();
   let doc: unknown;
@@ -106,6 +133,30 @@ export async function readConfig(file: string): Promise<ConfigFile> {
   } catch (e) {
     throw new UsageError(`config ${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
   }
+  if (cache && jsonExact(doc)) {
+    try {
+      writePrivateFile(cache, JSON.stringify({ sha256, doc }));
+    } catch {
+      /* only a cache */
+    }
+  }
+  return doc;
+}
+
+/**
+ * Reads the config; a missing file is an empty config. With `cacheFile`,
+ * an unchanged config is read without loading the YAML parser.
+ */
+export async function readConfig(file: string, cacheFile?: () => string | undefined): Promise<ConfigFile> {
+  let text: string | undefined;
+  try {
+    text = readConfigText(file);
+  } catch (e) {
+    if ((e as Error).name === 'UnsafeDirError') throw e;
+    throw new UsageError(`cannot read config ${file}: ${(e as Error).message}`);
+  }
+  if (text === undefined) return { contexts: {} };
+  const doc = await parseYaml(text, file, cacheFile);
   if (doc === null || doc === undefined) return { contexts: {} };
   if (typeof doc !== 'object') throw new UsageError(`config ${file} must be a mapping`);
   const d = doc as Record<string, unknown>;
@@ -118,21 +169,18 @@ export async function readConfig(file: string): Promise<ConfigFile> {
   return cfg;
 }
 
-/** Writes the config atomically (temp file + rename), mode 0600, directory 0700. */
-export async function writeConfig(file: string, cfg: ConfigFile): Promise<void> {
+/**
+ * Writes the config atomically (a temp file created exclusively beside it,
+ * then renamed over it), mode 0600, in a directory that is the operator's
+ * and writable by nobody else (README, "Local files"). `ownDir`: the file is
+ * in opsctl's own config directory (not one named by OPSCTL_CONFIG), which
+ * is tightened to 0700.
+ */
+export async function writeConfig(file: string, cfg: ConfigFile, opts: { ownDir?: boolean } = {}): Promise<void> {
   const YAML = await loadYaml();
-  await fs.promises.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  privateDirOf(file, 'config', { tighten: opts.ownDir === true });
   const body: Record<string, unknown> = {};
   if (cfg['current-context']) body['current-context'] = cfg['current-context'];
   body.contexts = cfg.contexts;
-  const text = YAML.stringify(body);
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fh = await fs.promises.open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await fs.promises.rename(tmp, file);
+  writePrivateFile(file, YAML.stringify(body), { sync: true });
 }

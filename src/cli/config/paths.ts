@@ -3,7 +3,7 @@ import path from 'node:path';
 
 type Env = Record<string, string | undefined>;
 
-function xdg(env: Env, name: 'XDG_CONFIG_HOME' | 'XDG_CACHE_HOME' | 'XDG_RUNTIME_DIR', fallback: string): string {
+function xdg(env: Env, name: 'XDG_CONFIG_HOME', fallback: string): string {
   const v = env[name];
   return v && path.isAbsolute(v) ? v : path.join(env.HOME || os.homedir(), fallback);
 }
@@ -26,16 +26,8 @@ export function sshConfigPath(env: Env = process.env): string {
   return path.join(env.HOME || os.homedir(), '.ssh', 'config');
 }
 
-/** Per-context completion cache directory. */
-export function cacheDir(env: Env = process.env): string {
-  return path.join(xdg(env, 'XDG_CACHE_HOME', '.cache'), 'opsctl');
-}
-
-/** Where `opsctl tunnel` puts its socket: a private per-user directory. */
-export function runtimeDir(env: Env = process.env): string {
-  const base = env.XDG_RUNTIME_DIR && path.isAbsolute(env.XDG_RUNTIME_DIR) ? env.XDG_RUNTIME_DIR : path.join(os.tmpdir(), `opsctl-${process.getuid?.() ?? 'user'}`);
-  return path.join(base, env.XDG_RUNTIME_DIR ? 'opsctl' : '');
-}
+// The runtime, state and cache directories opsctl writes into are resolved
+// by private-dir.ts, which checks each one before anything in it is opened.
 
 /** opsctl's state (what it has seen, e.g. the audit checkpoints it witnessed): `$XDG_STATE_HOME/opsctl`. */
 export function stateDir(env: Env = process.env): string {

@@ -40,13 +40,15 @@ const BY_NAME: Record<string, { exitCode: number; code: string }> = {
   ConnectionError: { exitCode: ExitCode.CONNECTION, code: 'connection' },
   HostKeyError: { exitCode: ExitCode.CONNECTION, code: 'host_key' },
   TunnelError: { exitCode: ExitCode.CONNECTION, code: 'tunnel' },
+  // No directory of the operator's own to keep runtime/state/config files in (README, "Local files").
+  UnsafeDirError: { exitCode: ExitCode.CONNECTION, code: 'unsafe_dir' },
   KeychainUnavailableError: { exitCode: ExitCode.FAILED, code: 'keychain.unavailable' },
   IdentityError: { exitCode: ExitCode.FAILED, code: 'identity' },
   ResponseTooLargeError: { exitCode: ExitCode.FAILED, code: 'response.too_large' },
 };
 
 /** Problem codes that mean "what you typed is wrong" rather than "it failed". */
-const USAGE_PROBLEMS = new Set(['request.invalid']);
+const USAGE_PROBLEMS = new Set(['request.invalid', 'grant.principal_taken']);
 
 export function reportError(err: unknown, ctx: ReportContext = {}): ErrorReport {
   if (!(err instanceof Error)) return { exitCode: ExitCode.FAILED, message: String(err), code: 'failed', status: null };

@@ -55,3 +55,12 @@ export async function wantsFleet(f: Factory, path: string, args: unknown[], expl
     return false; // no context: the command reports that itself
   }
 }
+
+/**
+ * Whether the command streams under -o json (README, "Runbooks": every
+ * stdout line one JSON object): `jobs logs` always, and any command run with
+ * --follow or --watch.
+ */
+export function streamsLines(path: string, options: Record<string, unknown>): boolean {
+  return path === 'jobs logs' || options.follow === true || options.watch === true;
+}

@@ -10,9 +10,9 @@
  * newest MAX_ENTRIES ids kept. A lost or stale entry costs one look-up on
  * every host.
  */
-import fs from 'node:fs';
 import path from 'node:path';
-import { stateDir } from '../config/paths.js';
+import { privateStateDir } from '../config/private-dir.js';
+import { readPrivateFile, writePrivateFile } from '../config/private-file.js';
 import { instanceTarget } from '../client/instance-memory.js';
 import type { Factory } from '../factory.js';
 import { currentTarget } from './target-scope.js';
@@ -31,14 +31,15 @@ const MAX_ENTRIES = 2000;
 // Job ids are letters and digits (src/server/random-id.ts); anything else is not stored or trusted.
 const JOB_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
+/** In the checked state dir (README, "Local files"); throws UnsafeDirError when there is none. */
 function file(env: Env): string {
-  return path.join(stateDir(env), 'job-hosts.json');
+  return path.join(privateStateDir(env), 'job-hosts.json');
 }
 
 /** Oldest first. */
 function read(env: Env): Entry[] {
   try {
-    const v = JSON.parse(fs.readFileSync(file(env), 'utf8')) as { jobs?: unknown };
+    const v = JSON.parse(readPrivateFile(file(env)) ?? '{}') as { jobs?: unknown };
     return Array.isArray(v?.jobs) ? (v.jobs as Entry[]).filter((e) => typeof e?.id === 'string' && typeof e.target === 'string' && typeof e.host === 'string') : [];
   } catch {
     return [];
@@ -47,11 +48,7 @@ function read(env: Env): Entry[] {
 
 function write(env: Env, entries: Entry[]): void {
   try {
-    const f = file(env);
-    fs.mkdirSync(path.dirname(f), { recursive: true, mode: 0o700 });
-    const tmp = `${f}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify({ jobs: entries.slice(-MAX_ENTRIES) }), { mode: 0o600 });
-    fs.renameSync(tmp, f);
+    writePrivateFile(file(env), JSON.stringify({ jobs: entries.slice(-MAX_ENTRIES) }));
   } catch {
     // Only a cache: without it the next look-up asks every host.
   }

@@ -16,10 +16,10 @@ import { reportError } from '../errors/exit-code.js';
 import { OperationError } from '../errors/operation-error.js';
 import { NotConfirmedError } from '../errors/not-confirmed-error.js';
 import { RecordingOutput } from '../render/recording-output.js';
-import { fleetDocument, fleetExitCode, renderFleetHuman, renderFleetProblems, type HostOutcome } from '../render/fleet-render.js';
+import { fleetDocument, fleetExitCode, fleetSummaryLine, renderFleetHuman, renderFleetProblems, type HostOutcome } from '../render/fleet-render.js';
 import { sanitizeHost } from '../render/host-label.js';
 import { createFleetConnector, type FleetConnector } from './connect-fleet.js';
-import { endpointOfCommand, scopeNeedsCatalog } from './fleet-scope.js';
+import { endpointOfCommand, scopeNeedsCatalog, streamsLines } from './fleet-scope.js';
 import { runForTarget, type TargetScope } from './target-scope.js';
 import { errorBudget, waveSizes } from './waves.js';
 import { forgetJobHost, recallJobHost, rememberJobHost } from './job-hosts.js';
@@ -37,6 +37,8 @@ export interface FleetRun {
   /** The command path, e.g. "flags set". */
   path: string;
   args: unknown[];
+  /** The command's own options (--follow, --watch …). */
+  options?: Record<string, unknown>;
   action: Action;
   /** The endpoint of a service command (src/cli/service-commands); built-in commands are looked up by path. */
   endpointId?: string;
@@ -82,6 +84,8 @@ export async function runFleet(f: Factory, run: FleetRun): Promise<void> {
     return { host, status: 'failed', exitCode: r.exitCode, items: [], error: { message: r.message || String(e), ...(typeof code === 'string' ? { code } : {}) } };
   };
 
+  const streaming = streamsLines(run.path, run.options ?? {});
+  if (streaming) out.beginStream();
   try {
     const endpointId = endpointOfCommand(run.path, run.args, run.endpointId)!;
     let descriptor: EndpointDescriptor | undefined = STANDARD_ENDPOINTS.find((e) => e.id === endpointId);
@@ -277,7 +281,8 @@ export async function runFleet(f: Factory, run: FleetRun): Promise<void> {
       return hosts.map((h) => results.get(h) ?? { host: h, status: 'skipped', exitCode: null, items: [], error: { message: halted ?? 'not run' } });
     }
 
-    if (g.output === 'json') out.printJson(fleetDocument(outcomes));
+    // A stream (--follow, --watch) under -o json stays NDJSON to its last line.
+    if (g.output === 'json') out.printJson(streaming ? fleetSummaryLine(outcomes) : fleetDocument(outcomes));
     else renderFleetHuman(out, outcomes);
     // With -o json each host's error is in the document on stdout, and stderr
     // carries only the one error object (README, "Exit codes"); a human gets

@@ -35,6 +35,12 @@ export const COMMAND_EXAMPLES: Record<string, Array<[string, string]>> = {
   'jobs logs': [['Re-attach to a job after a dropped connection', 'opsctl jobs logs "$ID" --follow']],
   'jobs wait': [['Block a runbook until the job ends, at most 10 minutes', 'opsctl jobs wait "$ID" --timeout 600']],
   'jobs cancel': [['Ask a job to stop at its next safe point', 'opsctl jobs cancel "$ID" --reason "wrong batch size"']],
+  'approvals watch': [
+    ['An approver at a terminal: every context, as requests arrive', 'opsctl approvals watch --all-contexts'],
+    ['A script: NDJSON lines for ten minutes, then the count still pending', 'opsctl approvals watch -o json --for 10m | tail -n 1 | jq .pending'],
+  ],
+  'notify status': [['Where events go, and the key that signs them', 'opsctl notify status']],
+  'notify test': [['Send a signed test event to every endpoint', 'opsctl notify test']],
   'audit tail': [['Follow the audit log', 'opsctl audit tail -n 50 --follow']],
   'audit verify': [['Check the hash chain', 'opsctl audit verify']],
   'keys generate': [['A new key in the OS keychain, and the allowlist line for it', 'opsctl keys generate alice']],

@@ -12,6 +12,7 @@ export const DESCRIPTION = [
   `The target comes from a context in the config file, or from the global options, so a runbook needs no config file. Hosts named in ~/.ssh/config resolve as OpenSSH would (HostName, User, Port, IdentityFile, ProxyJump).`,
   `Destructive actions (applying or reverting migrations, destructive tasks) first show what will happen, then ask. A context marked protected makes the operator type its name; [[--yes]] skips the question; without a terminal and without [[--yes]] nothing is sent.`,
   `With [[-o json]] the result is exactly one JSON document on standard output (NDJSON for [[--follow]] streams); notes, progress and colour go to standard error.`,
+  `On a terminal, tables fit its width: the column naming what you type next (a flag, task or migration name, a job or approval id, a host) is never cut, descriptions are cut to one line ending in an ellipsis, and secondary columns are left out with a note; [[--wide]] cuts nothing. Piped, a table is tab-separated and whole.`,
 ];
 
 /** Commands this page cannot list: they come from the service a context reaches. */
@@ -34,7 +35,7 @@ export const ENVIRONMENT: Array<[string, string]> = [
 
 export const FILES: Array<[string, string]> = [
   ['[[$XDG_CONFIG_HOME/opsctl/config.yaml]]', 'Contexts and current-context, written by [[opsctl context]] (mode 0600, directory 0700).'],
-  ['[[$XDG_CONFIG_HOME/opsctl/known_hosts]]', 'Host keys opsctl recorded after asking (trust on first use, on a terminal only).'],
+  ['[[$XDG_CONFIG_HOME/opsctl/known_hosts]]', 'Host keys opsctl recorded after asking (trust on first use, on a terminal only), or named by their fingerprint with [[opsctl doctor --accept-host-key]].'],
   ['[[~/.ssh/known_hosts]]', 'Also checked for host keys (hashed entries too), unless [[--known-hosts]] or the context names another file.'],
   ['[[~/.ssh/config]]', 'Host aliases, users, ports, identity files and ProxyJump, as OpenSSH reads them.'],
   ['[[$XDG_CACHE_HOME/opsctl/]]{{context}}[[.json]]', 'Names seen by the last successful commands (flags, tasks, migrations, jobs, endpoints) for shell completion. Completion only reads it.'],
@@ -44,7 +45,7 @@ export const FILES: Array<[string, string]> = [
 export const SECURITY = [
   `Every request carries an RFC 9421 signature (label opsctl, alg ed25519) over "@method", "@path", "@query" and "opsctl-instance" (the random id of the running instance of the port, which it sends on every answer), plus "content-digest" (RFC 9530, sha-256) when there is a body and the headers "opsctl-reason", "idempotency-key", "opsctl-dry-run" and "opsctl-break-glass" whenever they are sent, with the parameters created, nonce, keyid and alg. The keyid is the OpenSSH SHA256 fingerprint of the operator's key. The server accepts a request only if the key is in its allowlist, the signature verifies, created is within 60 seconds of its clock, the nonce is new, the instance id is its own and the digest matches the body; anything else is refused with 401 and nothing runs, so captured bytes are good neither after a restart nor on another replica. A key without the role an endpoint needs gets 403.`,
   `The same Ed25519 key authenticates every SSH hop. It comes from the OS keychain ([[keychain:]]{{NAME}}), from ssh-agent ([[agent]]) or from a key file, which must be readable by its owner only. No secret is ever written to a log, an error message, the command line or a temporary file.`,
-  `Host keys are checked at every hop against the known_hosts files. An unknown key is shown with its SHA256 fingerprint and accepted only by a person at a terminal; without a terminal it is refused. A changed host key is always refused.`,
+  `Host keys are checked at every hop against the known_hosts files. An unknown key is shown with its SHA256 fingerprint and accepted only by a person at a terminal, or by its fingerprint checked out of band ([[opsctl doctor --accept-host-key]]); otherwise it is refused. A changed host key is always refused.`,
   `A compromised bastion sees only encrypted SSH traffic to the service host: it cannot read or alter requests, and it cannot forge them, because it never holds the operator's signing key. It can drop or delay traffic. The internal port is bound to loopback, so it is reachable only through the service host's own sshd.`,
   `The server writes every request, denied ones included, to an append-only, hash-chained audit log (mode 0600) with the key, principal, role, endpoint, parameters with secrets redacted, outcome and the operator's [[--reason]]; [[opsctl audit verify]] detects an edited or deleted record.`,
 ];

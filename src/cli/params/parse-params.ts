@@ -5,6 +5,7 @@
  * validates them. Mistakes are usage errors (exit 2) before anything is sent.
  */
 import type { JsonSchema } from '../../protocol/catalog.js';
+import { parseDecimal } from '../../protocol/decimal-number.js';
 import { UsageError } from '../errors/usage-error.js';
 import { secretSource } from './secret-params.js';
 
@@ -78,9 +79,9 @@ export function coerceValue(name: string, raw: string, schema: JsonSchema | unde
       }
       case 'integer':
       case 'number': {
-        const trimmed = raw.trim();
-        const n = trimmed === '' ? NaN : Number(trimmed);
-        if (Number.isFinite(n) && (t === 'number' || Number.isInteger(n))) return n;
+        // The port's own rule (decimal digits, no 0x10 or 1e3), around the spaces a shell may leave.
+        const n = parseDecimal(raw.trim(), t);
+        if (n !== undefined) return n;
         errors.push(t === 'integer' ? 'an integer' : 'a number');
         break;
       }

@@ -44,7 +44,17 @@ export function fleetDocument(outcomes: HostOutcome[]): unknown {
   };
 }
 
-const HOST: Column = { key: '__host', header: 'host' };
+// The host is what an operator types next (--host): never cut, like the item's own name.
+/**
+ * The closing line of a streamed fleet run under -o json (--follow, --watch):
+ * the same hosts and summary as fleetDocument, as one NDJSON line typed
+ * "summary", after the hosts' event lines.
+ */
+export function fleetSummaryLine(outcomes: HostOutcome[]): unknown {
+  return { type: 'summary', ...(fleetDocument(outcomes) as object) };
+}
+
+const HOST: Column = { key: '__host', header: 'host', fit: 'id' };
 
 /**
  * Rows whose `name` is the same on several hosts but whose `value` differs

@@ -1,7 +1,8 @@
 /**
  * The catalog a context's service published, as last fetched, kept next to
  * the completion cache (`$XDG_CACHE_HOME/opsctl/<context>.catalog.json`,
- * 0600 in a 0700 directory, replaced by rename). Only the service's own
+ * 0600 in the checked 0700 cache directory, replaced by rename; README,
+ * "Local files"). Only the service's own
  * endpoints are kept: the standard ones are built-in commands. The service
  * commands (`opsctl lb disable`) are derived from this file, so `--help` and
  * TAB never connect; every command that fetches the catalog (endpoints,
@@ -10,9 +11,9 @@
  * its params' types, whether it is destructive, its approval — is always
  * decided by the catalog fetched for that request.
  */
-import fs from 'node:fs';
 import path from 'node:path';
-import { cacheDir } from '../config/paths.js';
+import { privateCacheDir } from '../config/private-dir.js';
+import { readPrivateFile, writePrivateFile } from '../config/private-file.js';
 import { ADHOC_CONTEXT } from '../completion/cache.js';
 import type { Catalog, EndpointDescriptor } from '../../protocol/catalog.js';
 import { asciiJson } from '../ascii-json.js';
@@ -62,7 +63,8 @@ const MAX_BYTES = 1024 * 1024;
 
 export function catalogCacheFile(env: Env, context: string | undefined): string {
   const safe = (context ?? ADHOC_CONTEXT).replace(/[^A-Za-z0-9_.-]/g, '_');
-  return path.join(cacheDir(env), `${safe}.catalog.json`);
+  // The checked cache dir; throws when there is none (callers treat that as no cache).
+  return path.join(privateCacheDir(env), `${safe}.catalog.json`);
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -122,16 +124,13 @@ function entries(v: Record<string, unknown>): CachedEndpoint[] {
 
 /** The cached catalog of a context, or undefined (none yet, unreadable, too large, not ours). */
 export function readCachedCatalog(env: Env, context: string | undefined): CachedCatalog | undefined {
-  let text: string;
+  let text: string | undefined;
   try {
-    const file = catalogCacheFile(env, context);
-    const st = fs.statSync(file);
-    if (!st.isFile() || st.size > MAX_BYTES) return undefined;
-    text = fs.readFileSync(file, 'utf8');
+    text = readPrivateFile(catalogCacheFile(env, context));
   } catch {
     return undefined;
   }
-  return parseCachedCatalog(text);
+  return text === undefined || text.length > MAX_BYTES ? undefined : parseCachedCatalog(text);
 }
 
 /** A cache file's text as a CachedCatalog (undefined when it is not one). */
@@ -175,12 +174,7 @@ export function cacheFileText(catalog: Pick<Catalog, 'service' | 'version' | 'en
 export function writeCachedCatalog(env: Env, context: string | undefined, catalog: Catalog, standardIds: ReadonlySet<string>): CachedCatalog | undefined {
   const previous = readCachedCatalog(env, context);
   try {
-    const text = cacheFileText(catalog, standardIds);
-    const file = catalogCacheFile(env, context);
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, text, { mode: 0o600 });
-    fs.renameSync(tmp, file);
+    writePrivateFile(catalogCacheFile(env, context), cacheFileText(catalog, standardIds));
   } catch {
     /* a cache is a convenience */
   }

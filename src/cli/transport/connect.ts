@@ -14,6 +14,10 @@ export interface OpenTunnelOptions {
   log?: (msg: string) => void;
   /** Things the operator should see even without -v (e.g. a host key that could not be recorded). */
   warn?: (msg: string) => void;
+  /** What the operator should know happened (a host key recorded by --accept-host-key). */
+  note?: (msg: string) => void;
+  /** Host key fingerprints checked out of band: unknown keys with one of them are recorded (doctor --accept-host-key). */
+  acceptHostKeys?: string[];
   /** SSH keepalive interval, default 15 s. */
   keepaliveIntervalMs?: number;
   /** Show a spinner naming the hop being connected on this terminal stream (after 300 ms). */
@@ -34,6 +38,8 @@ export async function openTunnel(target: TunnelTarget, identity: Identity, opts:
     ...(opts.promptHostKey ? { prompt: opts.promptHostKey } : {}),
     ...(opts.log ? { log: opts.log } : {}),
     ...(opts.warn ? { warn: opts.warn } : {}),
+    ...(opts.note ? { note: opts.note } : {}),
+    ...(opts.acceptHostKeys?.length ? { accept: opts.acceptHostKeys } : {}),
   });
   const budget = new ConnectBudget(target.timeoutMs);
   const spinner = opts.spinner ? new HopSpinner(opts.spinner as unknown as Writable) : undefined;

@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
+import { openPrivateAppend, readPrivateFile, writePrivateFile } from '../config/private-file.js';
 
 /** What a running holder wrote about itself (next to its socket, 0600). */
 export interface HolderInfo {
@@ -32,16 +33,17 @@ export function holderLogPath(socketPath: string): string {
   return socketPath.replace(/\.sock$/, '') + '.log';
 }
 
+// The socket's directory is the checked runtime dir (README, "Local files");
+// the files in it are still opened as untrusted: never through a link, never
+// someone else's, new ones created exclusively. `tunnel --stop` signals the
+// pid read here, so a planted note must not be believed.
 export function writeHolderInfo(info: HolderInfo): void {
-  const file = holderInfoPath(info.socket);
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(info) + '\n', { mode: 0o600 });
-  fs.renameSync(tmp, file);
+  writePrivateFile(holderInfoPath(info.socket), JSON.stringify(info) + '\n');
 }
 
 export function readHolderInfo(socketPath: string): HolderInfo | undefined {
   try {
-    const info = JSON.parse(fs.readFileSync(holderInfoPath(socketPath), 'utf8')) as HolderInfo;
+    const info = JSON.parse(readPrivateFile(holderInfoPath(socketPath)) ?? '') as HolderInfo;
     return Number.isInteger(info.pid) && info.pid > 0 ? info : undefined;
   } catch {
     return undefined;
@@ -86,7 +88,7 @@ function reported(r: { name: string; message: string; hint?: string }): Error {
  * fails. Its stderr goes to a 0600 log next to the socket.
  */
 export async function spawnHolder(opts: { script: string; args: string[]; env: Record<string, string | undefined>; socketPath: string; waitMs: number }): Promise<HolderInfo> {
-  const log = fs.openSync(holderLogPath(opts.socketPath), 'a', 0o600);
+  const log = openPrivateAppend(holderLogPath(opts.socketPath));
   let child;
   try {
     child = spawn(process.execPath, [opts.script, ...opts.args], {

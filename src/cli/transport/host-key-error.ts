@@ -16,6 +16,8 @@ export class HostKeyError extends Error {
   readonly fingerprint: string;
   /** Fingerprints recorded for this host (mismatch only). */
   readonly expected: string[];
+  /** How to trust an unknown key once its fingerprint is checked: commands that work on a fresh machine. */
+  readonly hint: string | undefined;
 
   constructor(
     message: string,
@@ -26,6 +28,7 @@ export class HostKeyError extends Error {
       knownHostsName: string;
       fingerprint: string;
       expected?: string[];
+      hint?: string;
     },
   ) {
     super(message);
@@ -36,5 +39,6 @@ export class HostKeyError extends Error {
     this.knownHostsName = details.knownHostsName;
     this.fingerprint = details.fingerprint;
     this.expected = details.expected ?? [];
+    this.hint = details.hint;
   }
 }

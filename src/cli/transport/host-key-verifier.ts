@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Hop, HostKeyPrompt } from './types.js';
 import { HostKeyError } from './host-key-error.js';
 import {
@@ -16,7 +17,16 @@ export interface HostKeyVerifierOptions {
   files: string[];
   /** Asks the operator about an unknown key (TTY only). Without it, unknown keys are refused. */
   prompt?: HostKeyPrompt;
+  /**
+   * Fingerprints (`SHA256:…`) the operator checked out of band and trusts
+   * (`opsctl doctor --accept-host-key`): an unknown key with one of them is
+   * recorded as if answered "yes" on a terminal. Never overrides a changed
+   * or revoked key.
+   */
+  accept?: string[];
   log?: (msg: string) => void;
+  /** Said on stderr even without -v (a key recorded by --accept-host-key). */
+  note?: (msg: string) => void;
   warn?: (msg: string) => void;
 }
 
@@ -85,6 +95,8 @@ export class HostKeyVerifier {
     kind: 'bastion' | 'host',
     keyBlob: Buffer,
     onPrompt?: (asking: boolean) => void,
+    /** The hop is reached straight from this machine (the first hop), not through a bastion. */
+    direct = true,
   ): Promise<void> {
     const name = knownHostsName(hop.host, hop.port);
     const fp = fingerprint(keyBlob);
@@ -115,14 +127,17 @@ export class HostKeyVerifier {
         break;
     }
 
+    if (this.opts.accept?.includes(fp)) {
+      await this.record(hop, kind, keyBlob, 'accepted with --accept-host-key');
+      return;
+    }
     const prompt = this.opts.prompt;
     if (!prompt) {
-      const first = this.opts.files[0];
-      throw new HostKeyError(
-        `unknown host key for ${where}: ${keyType} ${fp}; no TTY to confirm it — ` +
-          `add it with \`ssh-keyscan -p ${hop.port} ${hop.host} >> ${first ?? '~/.ssh/known_hosts'}\` (after checking the fingerprint) or connect once interactively`,
-        { ...details, problem: 'unknown' },
-      );
+      throw new HostKeyError(`unknown host key for ${where}: ${keyType} ${fp}; no TTY to confirm it`, {
+        ...details,
+        problem: 'unknown',
+        hint: trustHint(fp, hop, this.opts.files[0], direct),
+      });
     }
     // The caller's connect timer stops while we wait for our turn and while the operator reads.
     onPrompt?.(true);
@@ -157,6 +172,14 @@ export class HostKeyVerifier {
         problem: 'unknown',
       });
     }
+    await this.record(hop, kind, keyBlob);
+  }
+
+  /** Records a key the operator accepted in the first known_hosts file (its directory made 0700 if missing). */
+  private async record(hop: Hop, kind: 'bastion' | 'host', keyBlob: Buffer, how?: string): Promise<void> {
+    const name = knownHostsName(hop.host, hop.port);
+    const fp = fingerprint(keyBlob);
+    const where = `${kind} "${hop.name}" (${name})`;
     const file = this.opts.files[0];
     if (!file) {
       this.opts.warn?.(`host key of ${where} accepted for this connection only (no known_hosts file to record it in)`);
@@ -164,9 +187,30 @@ export class HostKeyVerifier {
     }
     try {
       this.entries.push(await appendKnownHost(file, name, keyBlob));
-      this.opts.log?.(`recorded host key ${fp} of ${where} in ${file}`);
+      const line = `recorded host key ${fp} of ${where} in ${file}${how ? ` (${how})` : ''}`;
+      // Said even without -v when it was not a question answered on the terminal.
+      if (how) this.opts.note?.(line);
+      else this.opts.log?.(line);
     } catch (e) {
       this.opts.warn?.(`host key of ${where} accepted, but it could not be recorded in ${file}: ${(e as Error).message}`);
     }
   }
+}
+
+const shq = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * How to trust an unknown host key without a terminal, as commands that work
+ * on a fresh machine (where opsctl's config directory does not exist yet):
+ * opsctl itself, which reaches any hop through the bastions before it; and
+ * for a hop reached straight from here, ssh-keyscan into the known_hosts
+ * file, creating its directory first.
+ */
+export function trustHint(fp: string, hop: Hop, file: string | undefined, direct: boolean): string {
+  const lines = ['Check that fingerprint out of band (ask whoever runs the host), then trust it with:', `  opsctl doctor --accept-host-key ${fp}    # with this command's --context or connection flags`];
+  if (direct && file) {
+    lines.push(`or:\n  mkdir -p -m 700 ${shq(path.dirname(file))} && ssh-keyscan -p ${hop.port} ${shq(hop.host)} >> ${shq(file)}`);
+  }
+  lines.push('or run the command once on a terminal and answer its question.');
+  return lines.join('\n');
 }

@@ -121,8 +121,8 @@ export class HttpTunnel implements Tunnel {
     );
   }
 
-  private timeoutError(what: string): ConnectionError {
-    return new ConnectionError(`internal port ${this.target} through ${this.opts.via} ${what} within ${seconds(this.limits.timeoutMs)} (--timeout)`, {
+  private timeoutError(what: string, ms = this.limits.timeoutMs): ConnectionError {
+    return new ConnectionError(`internal port ${this.target} through ${this.opts.via} ${what} within ${seconds(ms)} (--timeout)`, {
       hop: this.target,
       kind: 'internal-port',
       reason: 'timeout',
@@ -220,7 +220,8 @@ export class HttpTunnel implements Tunnel {
   async request(req: TunnelRequest): Promise<TunnelResponse> {
     this.checkClosing();
     const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(this.timeoutError('did not answer')), this.limits.timeoutMs);
+    const limit = req.timeoutMs ?? this.limits.timeoutMs;
+    const timer = setTimeout(() => deadline.abort(this.timeoutError('did not answer', limit)), limit);
     try {
       const res = await this.send(req, true, deadline.signal);
       if (this.declaredTooLarge(res)) {

@@ -5,8 +5,9 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs/promises';
-import path from 'node:path';
+import { constants } from 'node:fs';
 import { fingerprintOfBlob } from '../../protocol/fingerprint.js';
+import { privateDirOf } from '../config/private-dir.js';
 
 /** One key line of a known_hosts file. */
 export interface KnownHostEntry {
@@ -173,12 +174,19 @@ export function knownHostsLine(name: string, keyBlob: Buffer): string {
 
 /**
  * Appends a trusted key to a known_hosts file, creating it 0600 (and its
- * directory 0700) when needed. Returns the entry as it will be parsed later.
+ * directory 0700) when needed. The directory must be the operator's and
+ * writable by nobody else, and the file is never opened through a link or
+ * when it is not the operator's own regular file (README, "Local files"):
+ * whoever could swap it could make opsctl trust their host key. Returns the
+ * entry as it will be parsed later.
  */
 export async function appendKnownHost(file: string, name: string, keyBlob: Buffer): Promise<KnownHostEntry> {
-  await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const handle = await fs.open(file, 'a+', 0o600);
+  privateDirOf(file, 'known_hosts', { tighten: false });
+  const handle = await fs.open(file, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o600);
   try {
+    const st = await handle.stat();
+    const me = process.getuid?.();
+    if (!st.isFile() || (me !== undefined && st.uid !== me)) throw new Error(`${file} is not a regular file of yours; not writing to it`);
     const { size } = await handle.stat();
     let lead = '';
     if (size > 0) {

@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream';
 import type { ResponseLimits, Tunnel } from './types.js';
 import { HttpTunnel } from './http-tunnel.js';
 import { TunnelError } from './tunnel-error.js';
+import { usePrivateDir } from '../config/private-dir.js';
 
 export type TunnelListen = { socketPath: string } | { host: string; port: number };
 
@@ -33,17 +34,12 @@ const uid = () => process.getuid?.();
 
 /**
  * Makes sure the socket's directory exists, is ours and private (0700):
- * anyone able to write there could swap the socket for their own.
+ * anyone able to write there could swap the socket for their own
+ * (README, "Local files").
  */
 function ensurePrivateDir(dir: string): void {
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const st = fs.lstatSync(dir);
-  if (!st.isDirectory()) throw new TunnelError(`refusing to use ${dir} for the tunnel socket: not a directory`);
-  const me = uid();
-  if (me !== undefined && st.uid !== me) throw new TunnelError(`refusing to use ${dir} for the tunnel socket: owned by uid ${st.uid}, not by you`);
-  if ((st.mode & 0o077) !== 0) {
-    throw new TunnelError(`refusing to use ${dir} for the tunnel socket: permissions ${(st.mode & 0o777).toString(8)} (must be 0700; chmod 700 ${dir})`);
-  }
+  const r = usePrivateDir(dir);
+  if ('why' in r) throw new TunnelError(`refusing to use ${dir} for the tunnel socket: ${r.why}`);
 }
 
 function probe(socketPath: string): Promise<net.Socket | null> {

@@ -278,7 +278,7 @@ export async function connectHop(hop: Hop, kind: HopKind, via: SshConnection | u
                 budget.resume();
                 arm();
               }
-            })
+            }, !via)
             .then(
               () => verify(true),
               (e: Error) => {

@@ -64,6 +64,8 @@ export interface TunnelRequest {
   headers: Record<string, string>;
   body?: Buffer;
   signal?: AbortSignal;
+  /** This request's bound instead of the tunnel's (a long-poll waits longer than --timeout on purpose). */
+  timeoutMs?: number;
 }
 
 export interface TunnelResponse {

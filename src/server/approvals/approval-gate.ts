@@ -1,11 +1,12 @@
 import type { IncomingMessage } from 'node:http';
-import { BREAK_GLASS_HEADER, DRY_RUN_HEADER, READ_ONLY_POSTS, ProblemError, roleAllows, type ApprovalPolicy, type DryRunAnswer, type Role } from '../../protocol/index.js';
+import { BREAK_GLASS_HEADER, DRY_RUN_HEADER, READ_ONLY_POSTS, ProblemError, roleAllows, type ApprovalPolicy, type DryRunAnswer, type HeldAnswer, type Role } from '../../protocol/index.js';
 import type { AuditEvent, AuditOutcome } from '../audit/audit-record.js';
 import { REDACTED } from '../audit/redact.js';
 import type { Principal } from '../options.js';
 import { reasonOf } from '../pipeline/request-context.js';
 import type { RegisteredRoute, RoutePolicy } from '../routing/route.js';
-import type { ApprovalService } from './approval-service.js';
+import { IDEMPOTENCY_KEY_FORM, requestFingerprint, type IdempotencyCache } from '../idempotency/idempotency-cache.js';
+import { approvalNote, type ApprovalService } from './approval-service.js';
 import { holdable } from './policy.js';
 import type { HeldResult } from './run-held.js';
 
@@ -24,6 +25,8 @@ export interface GateInput {
   policy: RoutePolicy;
   reason: string | undefined;
   idempotencyKey: string | undefined;
+  /** The pipeline's Idempotency-Key bindings (held requests bind theirs to their approval). */
+  idempotency: IdempotencyCache;
   requestId: string;
   /** The request's audit event; the gate marks break-glass on it. */
   event: AuditEvent;
@@ -31,7 +34,7 @@ export interface GateInput {
 
 export type GateResult =
   | { kind: 'continue'; /** Called with what the run answered (break-glass review entry). */ after?(r: HeldResult | { error: { code: string; status: number; detail: string } }): void }
-  | { kind: 'respond'; status: number; body: unknown; outcome: AuditOutcome; audit?: Partial<AuditEvent> };
+  | { kind: 'respond'; status: number; body: unknown; outcome: AuditOutcome; audit?: Partial<AuditEvent>; headers?: Record<string, string> };
 
 /** What a dry-run of a checked request says would change (the route's dryRun, or the params). */
 export async function wouldChange(route: RegisteredRoute, params: Record<string, unknown>, principal: Principal, requestId: string, reason: string | undefined, probeLocks: boolean, auditParams: unknown): Promise<unknown> {
@@ -52,6 +55,10 @@ export function approverRole(route: RegisteredRoute, policy: RoutePolicy, approv
  *   Opsctl-Break-Glass   → an admin, where the policy allows, runs at once
  *                          (ignored where no approval is needed)
  *                          (every record marked; listed in approvals for review)
+ *   Idempotency-Key      → a key bound to a held request answers that
+ *                          approval as it is now (`ok`, replayed), at every
+ *                          stage and whatever the policy is now; another
+ *                          request under it is 422
  *   approval policy      → hold the request: 202 {approval} (`pending`)
  *   otherwise            → continue to admit and run.
  */
@@ -71,10 +78,29 @@ export async function approvalGate(service: ApprovalService, g: GateInput): Prom
     const body: DryRunAnswer = { dryRun: true, endpoint: g.route.def.id, params: g.event.params, wouldChange: change ?? null, ...(approval ? { approval } : {}) };
     return { kind: 'respond', status: 200, body, outcome: 'dry-run' };
   }
+
+  // A retry of a held request, at any stage of its approval: the same
+  // approval, never a new hold or a second run (checked before the policy,
+  // so a policy changed since does not make it run).
+  let ranBefore = false;
+  if (g.idempotencyKey !== undefined) {
+    if (!IDEMPOTENCY_KEY_FORM.test(g.idempotencyKey)) {
+      throw new ProblemError('request.invalid', 'Idempotency-Key must be 1-255 visible ASCII characters', { field: 'idempotency-key' });
+    }
+    const fingerprint = requestFingerprint(g.method, g.path, g.query, g.body);
+    const prior = await g.idempotency.peek(g.principal.keyid, g.idempotencyKey, g.route.def.id, fingerprint);
+    if (prior?.kind === 'held') {
+      const answer = service.replayAnswer(prior.approvalId);
+      const rec = service.find(prior.approvalId);
+      return replayed(answer, approvalNote(rec));
+    }
+    // It ran before (without approval, or by break-glass): admit answers it again.
+    ranBefore = prior?.kind === 'done';
+  }
   // Break-glass where no approval is needed changes nothing: the request
   // runs as it would anyway (a client sends the header on every mutation of
   // a command, e.g. the approvals it makes on the way).
-  if (!approval) return { kind: 'continue' };
+  if (!approval || ranBefore) return { kind: 'continue' };
 
   const base = {
     endpoint: g.route.def.id,
@@ -106,6 +132,18 @@ export async function approvalGate(service: ApprovalService, g: GateInput): Prom
   const preview = await wouldChange(g.route, g.params, g.principal, g.requestId, g.reason, false, g.event.params);
   const planHash = (preview as { planHash?: unknown } | null)?.planHash;
   const bind = typeof planHash === 'string' && g.route.def.params.properties?.expectedPlan !== undefined;
-  const answer = await service.hold({ ...base, ...(g.route.def.dryRun ? { plan: preview } : {}), ...(bind ? { boundPlan: planHash } : {}) });
-  return { kind: 'respond', status: 202, body: answer, outcome: 'pending', audit: { approval: { id: answer.approval.id, requester: g.principal.name, approvers: [], required: approval.count } } };
+  const { answer, replayed: wasReplayed } = await service.hold({ ...base, ...(g.route.def.dryRun ? { plan: preview } : {}), ...(bind ? { boundPlan: planHash } : {}) });
+  const note = approvalNote(service.find(answer.approval.id));
+  if (wasReplayed) return replayed(answer, note);
+  return { kind: 'respond', status: 202, body: answer, outcome: 'pending', audit: { approval: note } };
+}
+
+/**
+ * The answer to a retry of a held request: its approval as it is now, 202,
+ * `Idempotency-Replayed: true`; audited `pending` while it still waits,
+ * else `ok`, with `replayed: true` either way (nothing new was held or run).
+ */
+function replayed(answer: HeldAnswer, note: NonNullable<AuditEvent['approval']>): GateResult {
+  const outcome: AuditOutcome = answer.approval.state === 'pending' ? 'pending' : 'ok';
+  return { kind: 'respond', status: 202, body: answer, outcome, headers: { 'idempotency-replayed': 'true' }, audit: { replayed: true, approval: note } };
 }

@@ -13,9 +13,29 @@ export interface ApprovalRecord extends Omit<ApprovalView, 'dryRun' | 'body'> {
   /** The planHash the held plan had, enforced at run time when the request carried no expectedPlan. */
   boundPlan?: string;
   audit: Omit<AuditEvent, 'outcome' | 'status' | 'durationMs'>;
+  /**
+   * sha256 hex of method, path, query and body (the Idempotency-Key
+   * fingerprint): a retry under the same key must match it. Absent in
+   * approvals stored before; then computed from those fields.
+   */
+  fingerprint?: string;
+}
+
+/**
+ * What remains of a decided approval once it is no longer kept in full: the
+ * binding of its Idempotency-Key, so a retry is still never held or run anew.
+ */
+export interface IdempotencyLink {
+  keyid: string;
+  key: string;
+  endpoint: string;
+  fingerprint: string;
+  approvalId: string;
+  state: ApprovalView['state'];
+  requestedAt: string;
 }
 
 export function toView(r: ApprovalRecord): ApprovalView {
-  const { bodyText, secret, boundPlan: _b, audit: _a, ...view } = r;
+  const { bodyText, secret, boundPlan: _b, audit: _a, fingerprint: _f, ...view } = r;
   return secret || !bodyText ? view : { ...view, body: bodyText };
 }

@@ -29,11 +29,12 @@ export function approvalsStage(service: ApprovalService): Stage {
       policy: need(s.policy, 'the policy'),
       reason: s.reason,
       idempotencyKey: typeof idem === 'string' ? idem : undefined,
+      idempotency: _deps.idempotency,
       requestId: s.requestId,
       event: s.event,
     });
     if (gate.kind === 'respond') {
-      s.res.writeHead(gate.status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+      s.res.writeHead(gate.status, { ...gate.headers, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
       s.res.end(JSON.stringify(gate.body) + '\n');
       await s.finish(gate.outcome, gate.status, undefined, gate.audit ?? {});
       return 'done';

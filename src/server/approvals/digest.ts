@@ -19,12 +19,5 @@ export function sameDigest(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/**
- * Principal names compared the way a person reads them: "Alice", " alice "
- * and the full-width "ａｌｉｃｅ" are the same person, so a second key under
- * a look-alike name cannot approve its owner's own request.
- */
-export function samePerson(a: string, b: string): boolean {
-  const norm = (s: string) => s.normalize('NFKC').trim().toLowerCase().replace(/\s+/g, ' ');
-  return norm(a) === norm(b);
-}
+/** Moved to auth/person.ts with the rest of what makes two signers one person. */
+export { samePerson } from '../auth/person.js';

@@ -118,7 +118,7 @@ export async function runHeld(deps: HeldRunDeps, rec: ApprovalRecord, approval: 
       reason: rec.reason ?? undefined,
       req,
       res,
-      approval: { id: rec.id, approvers: approval.approvers },
+      approval: { id: rec.id, approvers: approval.approvers, approvedBy: rec.approvers.map(({ at: _at, reason: _r, ...who }) => who) },
       startJob: (spec) => {
         if (!slot) throw new Error(`${r.route.def.id} is not registered as a job endpoint`);
         const job = deps.jobs.start(slot, r.route.def.id, r.principal, spec, { ...meta, base: { ...meta.base, jobId: slot.id } });

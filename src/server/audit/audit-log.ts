@@ -15,6 +15,7 @@ import type { PortLog } from '../logger.js';
 import { bodyHash, GENESIS_HASH, type AuditEvent, type AuditRecord } from './audit-record.js';
 import { AuditLogLock } from './audit-lock.js';
 import { AuditSigningKey } from './audit-signing-key.js';
+import { ensurePrivateDataDir } from '../private-data-dir.js';
 import { boundDenial, DenialLimiter, isUnauthenticatedDenial, type DenialLimits } from './bounded-denials.js';
 import { HeadAnchorWriter, readHead } from './head-anchor.js';
 import { AuditMerkleTree } from './merkle-tree.js';
@@ -85,7 +86,8 @@ class OffsetArray {
   }
 }
 
-const OPEN_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
+// Never through a link, and never waiting on a FIFO someone put there (O_NONBLOCK; a no-op for a regular file).
+const OPEN_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /**
  * The append-only, hash-chained JSON Lines audit log (src/server/README.md,
@@ -134,23 +136,36 @@ export class AuditLog {
    */
   static async open(file: string, log: PortLog, options: AuditLogOptions = {}, appName = 'opsctl'): Promise<AuditLog> {
     const a = new AuditLog(path.resolve(file), log, options);
-    await fs.mkdir(path.dirname(a.file), { recursive: true, mode: 0o700 });
-    a.lock = AuditLogLock.acquire(a.file);
+    // The directory is checked before anything in it is opened (src/server/README.md, "Files").
+    await ensurePrivateDataDir(path.dirname(a.file));
+    const keyFile = options.signingKey === undefined ? path.resolve(options.signingKeyFile ?? path.join(path.dirname(a.file), 'audit-signing-key.pem')) : undefined;
+    if (keyFile && path.dirname(keyFile) !== path.dirname(a.file)) await ensurePrivateDataDir(path.dirname(keyFile));
+    a.lock = await AuditLogLock.acquire(a.file);
     try {
-      a.key = options.signingKey !== undefined
-        ? AuditSigningKey.fromOption(options.signingKey)
-        : AuditSigningKey.loadOrCreate(options.signingKeyFile ?? path.join(path.dirname(a.file), 'audit-signing-key.pem'), log);
+      a.key = keyFile === undefined ? AuditSigningKey.fromOption(options.signingKey!) : AuditSigningKey.loadOrCreate(keyFile, log);
       await a.openFile(true);
       const torn = await a.cutTornTail();
-      await a.load();
+      const cut = await a.load(torn !== undefined);
       a.head = await HeadAnchorWriter.open(a.file);
       await a.head.write({ seq: a.seq, hash: a.hash }, true);
       a.sinks = (options.sinks ?? []).map((spec) => createSink(spec, appName, options.stdoutAfter, (sink, dropped, since) => {
         // The sink is back: the chain (and every sink) learns what it missed.
         a.append({ type: 'shipping', sink, dropped, since, reason: 'records that could not be shipped to this sink while it was down' } as never).catch(() => undefined);
       }));
-      if (torn) {
-        await a.append({ type: 'repair', tornBytes: torn.bytes, tornFile: path.basename(torn.file), reason: 'the log ended in an incomplete record (a crash or a failed write); those bytes were moved aside' } as never, { durable: true });
+      if (cut) {
+        // The repair takes the seq of the first record that is gone, so the
+        // chain, the line count (what checkpoints and proofs count) and the
+        // head anchor agree again; it names what was lost.
+        await a.append({
+          type: 'repair',
+          tornBytes: torn?.bytes ?? 0,
+          ...(torn ? { tornFile: path.basename(torn.file) } : {}),
+          cutSeqs: { from: cut.from, to: cut.to },
+          ...(cut.anchor ? { anchor: cut.anchor } : {}),
+          reason: torn
+            ? 'the log ended in an incomplete record (a crash or a failed write); those bytes were moved aside'
+            : 'the log ended before the record its head anchor names (its tail was cut)',
+        } as never, { durable: true });
       }
     } catch (e) {
       for (const s of a.sinks) await s.close();
@@ -222,8 +237,14 @@ export class AuditLog {
     }
   }
 
-  /** Reads the whole log once at start: Merkle tree, line offsets, newest checkpoint, where to continue. */
-  private async load(): Promise<void> {
+  /**
+   * Reads the whole log once at start: Merkle tree, line offsets, newest
+   * checkpoint, where to continue. The chain continues from the file's last
+   * whole record; when records are missing there (torn bytes were cut off,
+   * or the head anchor counted records the file no longer holds), returns
+   * the seqs that were lost, for the repair record.
+   */
+  private async load(torn: boolean): Promise<{ from: number; to: number; anchor?: { seq: number; hash: string } } | undefined> {
     const checker = new AuditChainChecker();
     checker.onCheckpoint = (state) => { this.verified = { state, offset: this.bytesAfterLine }; };
     let lastLine: Buffer | undefined;
@@ -255,17 +276,18 @@ export class AuditLog {
     }
     const head = await readHead(this.file);
     if (!result.ok) this.log('warn', `audit log ${this.file} does not verify: line ${result.firstBadRecord?.line}: ${result.firstBadRecord?.reason}`);
-    if (head && (!last || head.seq > last.seq)) {
-      // Continue after whichever is further: a cut tail then stays visible as
-      // a gap in the chain instead of being papered over by new records.
-      this.log('warn', `audit log ${this.file} does not verify: it ends at seq ${last?.seq ?? 0} but its head anchor says ${head.seq} (records deleted)`);
-      this.seq = head.seq;
-      this.hash = head.hash;
-    } else if (last) {
+    if (last) {
       this.seq = last.seq;
       this.hash = last.hash;
     }
     if (!result.ok) this.verified = undefined;
+    // A cut tail is not papered over: the repair record appended next names
+    // every seq the file lost, and takes the first one's place in the chain.
+    const anchorAhead = head !== undefined && head.seq > this.seq;
+    if (!torn && !anchorAhead) return undefined;
+    const cut = { from: this.seq + 1, to: Math.max(this.seq + 1, anchorAhead ? head.seq : 0), ...(anchorAhead ? { anchor: head } : {}) };
+    this.log('warn', `audit log ${this.file} ends at seq ${this.seq}${anchorAhead ? ` but its head anchor says ${head.seq}` : ' and an incomplete record'}: record(s) ${cut.from}..${cut.to} were cut (a crash, or deleted); a repair record says so`);
+    return cut;
   }
 
   private bytesAfterLine = 0;

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { AUDIT_GENESIS_HASH, auditRecordHash } from '../../protocol/audit.js';
 import { canonicalJson } from '../../protocol/canonical-json.js';
 
-export type AuditOutcome = 'denied' | 'accepted' | 'ok' | 'error' | 'pending' | 'approved' | 'rejected' | 'expired' | 'dry-run';
+/** `superseded`: a held request closed because its requester ran the same request by break-glass. */
+export type AuditOutcome = 'denied' | 'accepted' | 'ok' | 'error' | 'pending' | 'approved' | 'rejected' | 'expired' | 'superseded' | 'dry-run';
 
 /** What the port knows about an event; the log adds seq, time, prev and hash. */
 export interface AuditEvent {
@@ -46,9 +47,11 @@ export interface AuditRecord extends AuditEvent {
  * `type`: `repair` (a torn tail was moved aside at start), `suppressed`
  * (unauthenticated denials dropped by the rate limit), `checkpoint` (a
  * signed Merkle tree head), `shipping` (a sink is back; how many records
- * it missed). See src/server/README.md, "Audit log".
+ * it missed), `notify` (event delivery to a receiver started failing,
+ * recovered, gave up on an event, or was disabled by a 410; see
+ * docs/notifications.md). See src/server/README.md, "Audit log".
  */
-export type AuditSystemRecordType = 'repair' | 'suppressed' | 'checkpoint' | 'shipping';
+export type AuditSystemRecordType = 'repair' | 'suppressed' | 'checkpoint' | 'shipping' | 'notify';
 
 export const GENESIS_HASH = AUDIT_GENESIS_HASH;
 

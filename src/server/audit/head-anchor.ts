@@ -17,7 +17,14 @@ export function headPath(auditFile: string): string {
 export async function readHead(auditFile: string): Promise<HeadAnchor | undefined> {
   let text: string;
   try {
-    text = await fs.readFile(headPath(auditFile), 'utf8');
+    // Never through a link, never blocking on a FIFO: only a regular file is an anchor.
+    const fh = await fs.open(headPath(auditFile), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    try {
+      if (!(await fh.stat()).isFile()) return undefined;
+      text = await fh.readFile('utf8');
+    } finally {
+      await fh.close();
+    }
   } catch {
     return undefined;
   }
@@ -40,8 +47,12 @@ export class HeadAnchorWriter {
   private constructor(private readonly fh: fs.FileHandle) {}
 
   static async open(auditFile: string): Promise<HeadAnchorWriter> {
-    const fh = await fs.open(headPath(auditFile), constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+    const fh = await fs.open(headPath(auditFile), constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o600);
     const st = await fh.stat();
+    if (!st.isFile()) {
+      await fh.close();
+      throw new Error(`${headPath(auditFile)} is not a regular file`);
+    }
     if ((st.mode & 0o077) !== 0) await fh.chmod(0o600);
     return new HeadAnchorWriter(fh);
   }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { InternalPortConfigError } from '../config-error.js';
 import type { PortLog } from '../logger.js';
+import { personKey } from './person.js';
 import { parseAuthorizedKeys, type AllowlistEntry } from './parse-authorized-keys.js';
 
 /**
@@ -41,6 +42,14 @@ export class Allowlist {
   lookup(keyid: string): AllowlistEntry | undefined {
     this.refresh();
     return this.entries.get(keyid);
+  }
+
+  /** An allowlisted key whose name is this person's (compared as samePerson does), if any. */
+  findPerson(name: string): AllowlistEntry | undefined {
+    this.refresh();
+    const key = personKey(name);
+    for (const e of this.entries.values()) if (personKey(e.name) === key) return e;
+    return undefined;
   }
 
   private currentStamp(): string {

@@ -1,5 +1,7 @@
 import fs from 'node:fs/promises';
+import { constants } from 'node:fs';
 import path from 'node:path';
+import { ensurePrivateDataDir } from '../private-data-dir.js';
 import type { FlagChange, FlagStore, StoredFlag, Unsubscribe } from '../options.js';
 import { randomId } from '../random-id.js';
 import { notifyAll } from './notify-all.js';
@@ -20,11 +22,22 @@ export class FileFlagStore implements FlagStore {
   constructor(readonly file: string) {}
 
   async load(): Promise<Record<string, StoredFlag>> {
+    // Its directory is the service's own before the file is read (src/server/README.md, "Files").
+    await ensurePrivateDataDir(path.dirname(path.resolve(this.file)));
     let text: string;
     try {
-      text = await fs.readFile(this.file, 'utf8');
+      // Never through a link, never blocking on a FIFO.
+      const fh = await fs.open(this.file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+      try {
+        if (!(await fh.stat()).isFile()) throw new Error(`flag store ${this.file} is not a regular file`);
+        text = await fh.readFile('utf8');
+      } finally {
+        await fh.close();
+      }
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP') throw new Error(`flag store ${this.file} is a symbolic link; refusing to follow it`, { cause: e });
+      if (code !== 'ENOENT') throw e;
       this.values = {};
       return {};
     }

@@ -11,7 +11,11 @@ function isStoredGrant(v: unknown): v is StoredGrant {
     && typeof g.id === 'string' && typeof g.keyid === 'string' && typeof g.publicKey === 'string'
     && typeof g.principal === 'string' && isRole(g.role)
     && typeof g.createdAt === 'string' && typeof g.expiresAt === 'string' && Number.isFinite(Date.parse(g.expiresAt))
-    && typeof g.grantedBy === 'string' && typeof g.reason === 'string';
+    && typeof g.grantedBy === 'string' && typeof g.reason === 'string'
+    // Lineage (absent in grants stored before it existed).
+    && (g.actsFor === undefined || typeof g.actsFor === 'string')
+    && (g.derivedFrom === undefined || (Array.isArray(g.derivedFrom) && g.derivedFrom.every((x) => typeof x === 'string')))
+    && (g.parents === undefined || (Array.isArray(g.parents) && g.parents.every((x) => typeof x === 'string')));
 }
 
 /**
@@ -60,11 +64,11 @@ export class FileGrantStore implements GrantStore {
     });
   }
 
-  revoke(id: string, revokedBy: string, revokedAt: string): Promise<StoredGrant | undefined> {
+  revoke(id: string, revokedBy: string, revokedAt: string, endedWith?: string): Promise<StoredGrant | undefined> {
     return this.change((all) => {
       const g = all.find((x) => x.id === id);
       if (!g || g.revokedAt || Date.parse(g.expiresAt) <= Date.parse(revokedAt)) return { next: undefined, result: undefined };
-      const updated = { ...g, revokedAt, revokedBy };
+      const updated = { ...g, revokedAt, revokedBy, ...(endedWith ? { endedWith } : {}) };
       return { next: all.map((x) => (x.id === id ? updated : x)), result: { ...updated } };
     });
   }

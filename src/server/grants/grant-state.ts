@@ -7,13 +7,31 @@ export function grantState(g: StoredGrant, now: number): GrantState {
   return Date.parse(g.expiresAt) <= now ? 'expired' : 'active';
 }
 
+/**
+ * Whom a key on no allowlist acts for under this grant (src/server/README.md,
+ * "Approvals count persons"). Grants stored before persons were counted have
+ * no `actsFor`: their granter then (for an access request, the requester).
+ */
+export function grantActsFor(g: StoredGrant): string {
+  return g.actsFor ?? (g.approvalId ? g.principal : g.grantedBy);
+}
+
+/** The persons a grant's authority comes from (older grants: their grantedBy, approvers split). */
+export function grantDerivedFrom(g: StoredGrant): string[] {
+  return g.derivedFrom ?? (g.approvalId ? g.grantedBy.split(', ') : [g.grantedBy]);
+}
+
 /** When the grant ended or will end (ms): its revocation, else its expiry. */
 export function grantEndedAt(g: StoredGrant): number {
   return g.revokedAt ? Date.parse(g.revokedAt) : Date.parse(g.expiresAt);
 }
 
-/** The wire form: what the store keeps minus the key material and bookkeeping, plus the state. */
-export function grantView(g: StoredGrant, now: number): GrantView {
+/**
+ * The wire form: what the store keeps minus the key material and bookkeeping,
+ * plus the state (`state` overrides it: a grant whose parent ended is
+ * revoked before its own record says so).
+ */
+export function grantView(g: StoredGrant, now: number, state: GrantState = grantState(g, now)): GrantView {
   return {
     id: g.id,
     keyid: g.keyid,
@@ -24,9 +42,13 @@ export function grantView(g: StoredGrant, now: number): GrantView {
     grantedBy: g.grantedBy,
     grantedByKeyid: g.grantedByKeyid,
     reason: g.reason,
-    state: grantState(g, now),
+    state,
     ...(g.revokedAt ? { revokedAt: g.revokedAt } : {}),
     ...(g.revokedBy ? { revokedBy: g.revokedBy } : {}),
     ...(g.approvalId ? { approvalId: g.approvalId } : {}),
+    actsFor: grantActsFor(g),
+    derivedFrom: grantDerivedFrom(g),
+    ...(g.parents?.length ? { parentGrants: [...g.parents] } : {}),
+    ...(g.endedWith ? { endedWith: g.endedWith } : {}),
   };
 }

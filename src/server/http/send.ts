@@ -3,7 +3,8 @@ import { PROBLEM_CONTENT_TYPE, ProblemError } from '../../protocol/index.js';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): string {
   const text = JSON.stringify(body) + '\n';
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers });
+  // Content-Length: one write instead of a chunked writev.
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers, 'content-length': Buffer.byteLength(text) });
   res.end(text);
   return text;
 }
@@ -24,7 +25,7 @@ export function sendProblem(res: ServerResponse, err: ProblemError, requestId: s
     res.destroy();
     return text;
   }
-  res.writeHead(err.status, { 'content-type': PROBLEM_CONTENT_TYPE, 'cache-control': 'no-store', ...headers });
+  res.writeHead(err.status, { 'content-type': PROBLEM_CONTENT_TYPE, 'cache-control': 'no-store', ...headers, 'content-length': Buffer.byteLength(text) });
   res.end(text);
   return text;
 }

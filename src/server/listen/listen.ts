@@ -10,6 +10,12 @@ export interface ListenTarget {
   port?: number | undefined;
   socketPath?: string | undefined;
   allowNonLoopback?: boolean | undefined;
+  /** Mode of a unix socket (default 0o600); only 0o600 and 0o660 are accepted: never other users. */
+  socketMode?: number | undefined;
+  /** What listens, as refusals name it (default "the internal port"). */
+  what?: string | undefined;
+  /** False for a listener that can never leave loopback (the OFREP listener): refusals then do not suggest allowNonLoopback. */
+  overridable?: boolean | undefined;
 }
 
 export interface BoundAddress {
@@ -24,15 +30,16 @@ export function checkListenTarget(target: ListenTarget): void {
     if (target.host !== undefined || target.port !== undefined) {
       throw new InternalPortConfigError('give either socketPath or host/port, not both');
     }
+    if (target.socketMode !== undefined && target.socketMode !== 0o600 && target.socketMode !== 0o660) {
+      throw new InternalPortConfigError(`the mode of ${target.socketPath} must be 0600 or 0660`);
+    }
     return;
   }
   const host = target.host ?? '127.0.0.1';
   // A name is resolved by resolveListenHost before the bind; here only
   // address literals can be judged.
   if (net.isIP(host.replace(/^\[(.*)\]$/, '$1')) !== 0 && !isLoopbackHost(host) && !target.allowNonLoopback) {
-    throw new InternalPortConfigError(
-      `refusing to bind the internal port to ${host}: it must listen on loopback only (127.0.0.1, ::1 or a unix socket); set allowNonLoopback to override`,
-    );
+    refuse(target, host, 'it must listen on loopback only');
   }
   const port = target.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InternalPortConfigError(`invalid port ${String(target.port)}`);
@@ -40,9 +47,10 @@ export function checkListenTarget(target: ListenTarget): void {
 
 const RESOLVE_TIMEOUT_MS = 5000;
 
-function refuse(host: string, why: string): never {
+function refuse(target: ListenTarget, host: string, why: string): never {
+  const only = 'it must listen on loopback only';
   throw new InternalPortConfigError(
-    `refusing to bind the internal port to ${host}: ${why}; it must listen on loopback only (127.0.0.1, ::1 or a unix socket); set allowNonLoopback to override`,
+    `refusing to bind ${target.what ?? 'the internal port'} to ${host}: ${why === only ? '' : `${why}; `}${only} (127.0.0.1, ::1 or a unix socket)${target.overridable === false ? '' : '; set allowNonLoopback to override'}`,
   );
 }
 
@@ -66,13 +74,13 @@ export async function resolveListenHost(target: ListenTarget): Promise<string | 
     ]);
   } catch (e) {
     if (target.allowNonLoopback) return host;
-    return refuse(host, `the name cannot be resolved (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    return refuse(target, host, `the name cannot be resolved (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   } finally {
     if (timer) clearTimeout(timer);
   }
-  if (addrs.length === 0) return refuse(host, 'the name resolves to no address');
+  if (addrs.length === 0) return refuse(target, host, 'the name resolves to no address');
   const outside = addrs.filter((a) => !isLoopbackHost(a.address));
-  if (outside.length && !target.allowNonLoopback) return refuse(host, `it resolves to ${outside.map((a) => a.address).join(', ')}, which is not loopback`);
+  if (outside.length && !target.allowNonLoopback) return refuse(target, host, `it resolves to ${outside.map((a) => a.address).join(', ')}, which is not loopback`);
   return addrs[0]!.address;
 }
 
@@ -106,7 +114,9 @@ function listenOnce(server: Server, args: net.ListenOptions): Promise<void> {
 /**
  * Binds the server: loopback TCP by default, or a unix socket created 0600
  * (the umask is narrowed around bind() so the socket is never reachable by
- * others, not even for a moment).
+ * others, not even for a moment), then given its socketMode (0660 opens it
+ * to the group only after it exists). A socket file left by a crashed
+ * process is replaced; a live one, or a file that is not a socket, is not.
  */
 export async function listenInternal(server: Server, target: ListenTarget): Promise<BoundAddress> {
   checkListenTarget(target);
@@ -121,7 +131,7 @@ export async function listenInternal(server: Server, target: ListenTarget): Prom
       process.umask(old);
     }
     await pending;
-    fs.chmodSync(socketPath, 0o600);
+    fs.chmodSync(socketPath, target.socketMode ?? 0o600);
     return { address: socketPath, host: undefined, port: undefined };
   }
   const host = target.host ?? '127.0.0.1';

@@ -11,10 +11,27 @@
  *
  * See src/server/README.md, "OpenFeature".
  */
-import { OpsctlProvider, type FlagSource } from './opsctl-provider.js';
+import type { FlagSource, OpsctlProvider as ProviderClass } from './opsctl-provider.js';
+import { OpenFeatureSdkMissingError } from './sdk-missing-error.js';
 
-export { OpsctlProvider, type FlagSource };
-export { rolloutBucket, inRollout } from './rollout.js';
+// The SDK is an optional peer of this entry only. A static import of it would
+// fail while modules link, with Node's bare ERR_MODULE_NOT_FOUND; loading the
+// provider here lets a missing SDK be named, with the command that installs it.
+let provider: typeof import('./opsctl-provider.js');
+try {
+  provider = await import('./opsctl-provider.js');
+} catch (e) {
+  const err = e as { code?: unknown; message?: unknown };
+  if (err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes("'@openfeature/server-sdk'")) throw new OpenFeatureSdkMissingError(e);
+  throw e;
+}
+
+/** The provider class (see createOpenFeatureProvider). */
+export const OpsctlProvider: typeof ProviderClass = provider.OpsctlProvider;
+export type OpsctlProvider = ProviderClass;
+export type { FlagSource };
+export { rolloutBucket, inRollout } from '../flags/rollout.js';
+export { OpenFeatureSdkMissingError } from './sdk-missing-error.js';
 
 /**
  * The provider for `OpenFeature.setProvider()`, over an InternalPort (or its

@@ -6,13 +6,12 @@ import {
   TargetingKeyMissingError,
   TypeMismatchError,
   type EvaluationContext,
-  type FlagMetadata,
   type JsonValue,
   type Provider,
   type ResolutionDetails,
 } from '@openfeature/server-sdk';
 import type { FlagChange, FlagReader, FlagView, Unsubscribe } from '../options.js';
-import { inRollout, rolloutBucket } from './rollout.js';
+import { rolloutEvaluation, staticEvaluation, type FlagEvaluation } from '../flags/evaluate-flag.js';
 import { withArticle } from '../../protocol/wording.js';
 
 /** What the provider reads: an InternalPort, or its `flags`. */
@@ -77,25 +76,16 @@ export class OpsctlProvider implements Provider {
     return flag;
   }
 
-  /** A value as the operator set it (STATIC), or the definition's default while nobody has (DEFAULT). */
+  /** A value as the operator set it (STATIC), or the definition's default while nobody has (DEFAULT): flags/evaluate-flag.ts, shared with OFREP. */
   private plain<T>(flag: FlagView, value: T): ResolutionDetails<T> {
-    return { value, reason: flag.updatedAt === null ? StandardResolutionReasons.DEFAULT : StandardResolutionReasons.STATIC, flagMetadata: metadataOf(flag) };
+    return details(staticEvaluation(flag), value);
   }
 
-  /** A percentage flag as a per-key rollout: consistent hashing of flag name + targetingKey. */
+  /** A percentage flag as a per-key rollout, decided exactly as the OFREP listener decides it. */
   private rollout(flag: FlagView, context: EvaluationContext): ResolutionDetails<boolean> {
-    const key = context.targetingKey;
-    if (typeof key !== 'string' || key === '') {
-      throw new TargetingKeyMissingError(`flag "${flag.name}" is a percentage rollout: evaluating it as a boolean needs a targetingKey in the evaluation context`);
-    }
-    const percentage = flag.value as number;
-    const value = inRollout(flag.name, key, percentage);
-    return {
-      value,
-      variant: value ? 'on' : 'off',
-      reason: StandardResolutionReasons.SPLIT,
-      flagMetadata: { ...metadataOf(flag), percentage, bucket: Math.floor(rolloutBucket(flag.name, key) * 100) / 100 },
-    };
+    const evaluation = rolloutEvaluation(flag, context.targetingKey);
+    if ('errorCode' in evaluation) throw new TargetingKeyMissingError(evaluation.message);
+    return details(evaluation, evaluation.value);
   }
 
   private changed(change: FlagChange): void {
@@ -115,14 +105,6 @@ function mismatch(flag: FlagView, asked: string): TypeMismatchError {
   return new TypeMismatchError(`flag "${flag.name}" is ${withArticle(flag.type)} flag, evaluated as ${asked}: read it as ${as}`);
 }
 
-/** Who changed the flag and when (absent while it has its default), its type and bounds. */
-function metadataOf(flag: FlagView): FlagMetadata {
-  return {
-    type: flag.type,
-    ...(flag.updatedBy !== null ? { updatedBy: flag.updatedBy } : {}),
-    ...(flag.updatedAt !== null ? { updatedAt: flag.updatedAt } : {}),
-    ...(flag.min !== undefined ? { min: flag.min } : {}),
-    ...(flag.max !== undefined ? { max: flag.max } : {}),
-  };
+function details<T>(evaluation: FlagEvaluation, value: T): ResolutionDetails<T> {
+  return { value, reason: StandardResolutionReasons[evaluation.reason], variant: evaluation.variant, flagMetadata: evaluation.metadata };
 }
-

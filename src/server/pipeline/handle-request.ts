@@ -4,7 +4,10 @@
  * refuse, or returns 'done' when it has answered the request itself):
  *
  *   1. authenticate  body size from Content-Length (413) → RFC 9421 signature
- *                    through the key resolver (401) → bound to this instance
+ *                    through the key resolver (401): its fields, coverage,
+ *                    key and window, then the admission limits on failed
+ *                    verifies (429 limit.auth, unverified), then the Ed25519
+ *                    verify (on the thread pool) → bound to this instance
  *                    (401 auth.instance) — nothing else is learnt about the
  *                    port by an unauthenticated caller
  *   2. readBody      body within the limit (413) → content-digest (401) →
@@ -41,12 +44,15 @@ import {
   REQUEST_ID_HEADER,
   REQUIRED_COMPONENTS,
   roleAllows,
+  prepareVerification,
   verifyContentDigest,
-  verifyRequest,
+  verifyPrepared,
   type HttpMethod,
 } from '../../protocol/index.js';
 import type { KeyResolver, ResolvedKey } from '../auth/key-resolver.js';
 import type { ReplayCache } from '../auth/replay-cache.js';
+import type { Admission, VerifyAdmission } from '../auth/verify-admission.js';
+import type { VerifyQueue } from '../auth/verify-queue.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { AuditEvent } from '../audit/audit-record.js';
 import { announcesBody, discardAndClose, readBody as readBodyWithin, tooLarge } from '../http/read-body.js';
@@ -75,6 +81,18 @@ export interface PipelineDeps {
    */
   prepareKey?: (keyid: string) => Promise<void>;
   replay: ReplayCache;
+  /**
+   * Limits on failed verifies per keyid and per connection, checked before
+   * each Ed25519 verify (429 limit.auth when spent): auth/verify-admission.ts.
+   */
+  admission?: VerifyAdmission;
+  /**
+   * Where the Ed25519 verify runs: libuv's thread pool, a bounded number at
+   * a time (auth/verify-queue.ts), so the event loop the service shares with
+   * the port is free meanwhile; without it, on the event loop. The stages
+   * and their order are the same either way.
+   */
+  verifyQueue?: VerifyQueue;
   audit: AuditLog;
   jobs: JobRegistry;
   idempotency: IdempotencyCache;
@@ -201,7 +219,9 @@ export const authenticate: Stage = async (deps, s) => {
   // Headers that change behaviour must be covered when sent.
   const extra = [REASON_HEADER, IDEMPOTENCY_HEADER, BREAK_GLASS_HEADER, DRY_RUN_HEADER].filter((h) => req.headers[h] !== undefined);
   let resolved: ResolvedKey | undefined;
-  const verdict = verifyRequest(
+  // Every check but the Ed25519 one (structure, coverage, key, window), then
+  // the admission limits, then the verify: a refusal before it costs little.
+  const prepared = prepareVerification(
     { method: s.method, path: s.path, query: s.query, headers: req.headers },
     {
       hasBody: s.hasBody,
@@ -213,8 +233,30 @@ export const authenticate: Stage = async (deps, s) => {
       },
     },
   );
+  if (!prepared.ok) {
+    if (prepared.keyid) s.event.keyid = prepared.keyid.slice(0, 200);
+    throw new ProblemError(prepared.code, prepared.detail);
+  }
+  const peer = s.event.peer ?? 'unknown';
+  const refuse = (a: Extract<Admission, { ok: false }>): never => {
+    s.event.keyid = prepared.keyid.slice(0, 200);
+    deps.metrics.refusedUnverified(a.by);
+    s.res.setHeader('retry-after', String(a.retryAfterSeconds));
+    throw new ProblemError('limit.auth', a.by === 'keyid'
+      ? `too many signatures by key ${prepared.keyid.slice(0, 64)} failed to verify; it is refused unverified for ${a.retryAfterSeconds} s`
+      : `too many signatures on this connection failed to verify; open a new one or retry in ${a.retryAfterSeconds} s`);
+  };
+  const admission = deps.admission;
+  const admitted = admission?.admit(prepared.keyid, peer);
+  if (admitted && !admitted.ok) refuse(admitted);
+  const verdict = deps.verifyQueue
+    ? await deps.verifyQueue.run(prepared, admission ? () => admission.admit(prepared.keyid, peer) : undefined)
+    : verifyPrepared(prepared);
   if (!verdict.ok) {
+    if ('by' in verdict) return refuse(verdict);
     if (verdict.keyid) s.event.keyid = verdict.keyid.slice(0, 200);
+    // Only a signature that does not verify spends the admission budget.
+    admission?.failed(prepared.keyid, peer);
     throw new ProblemError(verdict.code, verdict.detail);
   }
   if (!resolved) throw new ProblemError('auth.unknown_key', `key ${verdict.keyid} is not in the allowlist`);
@@ -380,7 +422,9 @@ export const respond: Stage = async (deps, s) => {
   // A started job writes its own final record when it ends.
   if (!s.jobStarted) await s.finish('ok', stored.status, undefined, 'body' in result ? result.audit as Partial<AuditEvent> | undefined : undefined);
   else deps.metrics.observe(s.endpointLabel, stored.status, s.elapsed() / 1000);
-  s.res.writeHead(stored.status, { ...stored.headers, 'content-type': stored.contentType, 'cache-control': 'no-store' });
+  // Content-Length, so the answer goes out as one write, not chunked (a
+  // writev of four pieces): src/server/README.md, "Performance".
+  s.res.writeHead(stored.status, { ...stored.headers, 'content-type': stored.contentType, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(stored.body) });
   s.res.end(stored.body);
 };
 

@@ -1,5 +1,6 @@
-import { ProblemError, ROLES, ed25519PublicKeyLine, type ApprovalPolicy, type Role } from '../../protocol/index.js';
+import { ProblemError, ROLES, ed25519PublicKeyLine, type ApprovalActor, type ApprovalPolicy, type Role } from '../../protocol/index.js';
 import type { StoredGrant } from '../options.js';
+import { personOf, personsOf } from '../auth/person.js';
 import type { GrantService } from '../grants/grant-service.js';
 import type { PluginContext } from './plugin-context.js';
 import { standardRoute } from './standard-endpoint.js';
@@ -31,7 +32,9 @@ export function registerGrants(ctx: PluginContext, grants: GrantService): void {
         validate: () => grants.checkNew({ publicKey: String(params.publicKey), ttlSeconds: Number(params.ttlSeconds) }),
       }),
       handler: async ({ params, principal }) => {
-        const own = principal.grantId ? grants.get(principal.grantId) : undefined;
+        // The new grant's key acts for the granter's person, carries the
+        // granter's persons as its authority, and is made under the
+        // granter's own grant if any (it ends with it, never outlasts it).
         const grant = await grants.create(
           {
             publicKey: String(params.publicKey),
@@ -40,7 +43,14 @@ export function registerGrants(ctx: PluginContext, grants: GrantService): void {
             reason: String(params.reason),
             ...(typeof params.principal === 'string' ? { principal: params.principal } : {}),
           },
-          { name: principal.name, keyid: principal.keyid, role: principal.role, ...(own ? { ownGrantExpiresAt: own.expiresAt } : {}) },
+          {
+            name: principal.name,
+            keyid: principal.keyid,
+            role: principal.role,
+            actsFor: personOf(principal),
+            derivedFrom: personsOf(principal),
+            ...(principal.grantId ? { parents: [principal.grantId] } : {}),
+          },
         );
         return { status: 201, body: { grant: grants.get(grant.id) }, audit: grantAuditNote(grant, 'created') };
       },
@@ -61,9 +71,10 @@ export function registerGrants(ctx: PluginContext, grants: GrantService): void {
   });
   ctx.register({
     ...standardRoute('grants.revoke', {
-      handler: async ({ params, principal }) => {
-        const { grant, revoked } = await grants.revoke(String(params.id), principal);
-        return { body: { grant, revoked }, ...(revoked ? { audit: grantAuditNote(grant, 'revoked') } : {}) };
+      handler: async ({ params, principal, requestId }) => {
+        // Every grant made under it ends too, each with a record of its own; the answer lists them.
+        const { grant, revoked, ended } = await grants.revoke(String(params.id), principal, Date.now(), { requestId });
+        return { body: { grant, revoked, ended }, ...(revoked ? { audit: grantAuditNote(grant, 'revoked') } : {}) };
       },
     }),
     role: granterRole,
@@ -100,10 +111,22 @@ function registerAccessRequests(ctx: PluginContext, grants: GrantService): void 
         const entry = ctx.allowlist.lookup(principal.keyid);
         const publicKey = entry ? ed25519PublicKeyLine(entry.key) : grants.publicKeyOf(principal.keyid);
         if (!publicKey) throw new ProblemError('auth.forbidden', 'the requesting key is no longer known; no grant was made');
+        const approvedBy: ApprovalActor[] = approval.approvedBy ?? approval.approvers.map((name) => ({ name, keyid: '', role: params.role as Role }));
         const grant = await grants.create(
           { publicKey, role: params.role as Role, ttlSeconds: Number(params.ttlSeconds), reason: String(params.reason ?? reason ?? ''), principal: entry?.name ?? principal.name, approvalId: approval.id },
-          // Approved by a second person: the approvers are the granters, never the requester.
-          { name: approval.approvers.join(', '), keyid: null, role: params.role as Role },
+          // Approved by a second person: the approvers are the granters, never
+          // the requester. The key keeps acting for the requester's person; its
+          // authority comes from the approvers (and whatever the requester's
+          // own came from), and it ends with any grant either acted under.
+          {
+            name: approval.approvers.join(', '),
+            keyid: null,
+            role: params.role as Role,
+            actsFor: personOf(principal),
+            derivedFrom: [...approvedBy.flatMap((a) => personsOf(a)), ...(principal.derivedFrom ?? [])],
+            parents: [principal.grantId, ...approvedBy.map((a) => a.grantId)].filter((id): id is string => typeof id === 'string'),
+            clampToParents: true,
+          },
         );
         return { status: 201, body: { grant: grants.get(grant.id) }, audit: grantAuditNote(grant, 'created') };
       },

@@ -29,11 +29,39 @@ function runCheck(check: HealthCheck): CheckResult | Promise<CheckResult> {
     return failed(e);
   }
   if (typeof (r as { then?: unknown } | null)?.then !== 'function') return asResult(r as boolean | CheckResult);
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    Promise.resolve(r),
-    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS); }),
-  ]).then(asResult, failed).finally(() => { if (timer) clearTimeout(timer); });
+  return withDeadline(Promise.resolve(r)).then(asResult, failed);
+}
+
+/**
+ * Checks still waiting for their answer, each with the time it gives up.
+ * One timer watches them all (armed while any waits), instead of a timer
+ * set and cleared per check per request: health is asked at request rate.
+ */
+const waiting = new Set<{ until: number; fail: (e: Error) => void }>();
+let watchdog: NodeJS.Timeout | undefined;
+
+function withDeadline<T>(p: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const w = { until: performance.now() + CHECK_TIMEOUT_MS, fail: reject };
+    waiting.add(w);
+    watchdog ??= setTimeout(expire, CHECK_TIMEOUT_MS).unref();
+    p.then((v) => { waiting.delete(w); resolve(v); }, (e: unknown) => { waiting.delete(w); reject(e as Error); });
+  });
+}
+
+function expire(): void {
+  watchdog = undefined;
+  const now = performance.now();
+  let next = Infinity;
+  for (const w of waiting) {
+    if (w.until <= now) {
+      waiting.delete(w);
+      w.fail(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`));
+    } else {
+      next = Math.min(next, w.until);
+    }
+  }
+  if (next !== Infinity) watchdog = setTimeout(expire, Math.max(1, next - now)).unref();
 }
 
 /**
@@ -60,6 +88,8 @@ export function registerHealth(ctx: PluginContext): void {
       for (const s of ctx.audit.sinkStatus) {
         checks[`audit-sink ${s.name}`] = s.problem ? { ok: false, detail: `${s.problem}; ${s.dropped} record(s) dropped so far` } : { ok: true, detail: `${s.dropped} record(s) dropped so far` };
       }
+      // Event delivery: an endpoint failing past the threshold, given up on, or gone (410) is degraded.
+      if (ctx.notifier) Object.assign(checks, ctx.notifier.healthChecks());
       // The key that signs audit checkpoints, for operators to pin (src/server/README.md, "Audit log").
       const auditKey = ctx.audit.signingKey;
       // As loaded when this request was authenticated (a lookup stats the file): no second stat.
@@ -81,6 +111,8 @@ export function registerHealth(ctx: PluginContext): void {
           status: ok ? 'ok' : 'degraded',
           checks,
           audit: { publicKey: auditKey.publicKey, keyid: auditKey.keyid },
+          // The key of every delivery's v1a signature, for receivers to pin (docs/notifications.md).
+          ...(ctx.notifier ? { notify: { publicKey: ctx.notifier.publicKey } } : {}),
         },
       };
     },

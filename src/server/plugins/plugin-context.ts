@@ -3,6 +3,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { FlagService } from '../flags/flag-service.js';
 import type { GrantService } from '../grants/grant-service.js';
 import type { JobRegistry } from '../jobs/job-registry.js';
+import type { Notifier } from '../notify/notifier.js';
 import type { PortLog } from '../logger.js';
 import type { PortMetrics } from '../metrics/port-metrics.js';
 import type { InternalPortOptions } from '../options.js';
@@ -19,6 +20,8 @@ export interface PluginContext {
   flags: FlagService;
   grants: GrantService;
   metrics: PortMetrics;
+  /** Event notifications, when the options configure them (docs/notifications.md). */
+  notifier: Notifier | undefined;
   startedAt: number;
   log: PortLog;
 }

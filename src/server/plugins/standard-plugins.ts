@@ -7,6 +7,7 @@ import { registerHealth } from './health.js';
 import { registerJobs } from './jobs.js';
 import { registerMetrics } from './metrics.js';
 import { registerMigrations } from './migrations.js';
+import { registerNotify } from './notify.js';
 import type { PluginContext } from './plugin-context.js';
 import { registerTasks } from './tasks.js';
 import { registerWhoami } from './whoami.js';
@@ -34,5 +35,6 @@ export const STANDARD_PLUGINS: readonly Plugin[] = [
   { name: 'jobs', register: registerJobs },
   { name: 'audit', register: registerAudit },
   { name: 'grants', register: (ctx) => registerGrants(ctx, ctx.grants) },
+  { name: 'notify', register: registerNotify },
   { name: 'custom-endpoints', register: (ctx) => registerCustomEndpoints(ctx, ctx.options.endpoints ?? []) },
 ];

@@ -19,6 +19,8 @@ export function registerWhoami(ctx: PluginContext): void {
       };
       const grant = principal.grantId ? ctx.grants.get(principal.grantId) : undefined;
       if (grant) body.grant = { id: grant.id, role: grant.role, expiresAt: grant.expiresAt, grantedBy: grant.grantedBy };
+      // Whom approvals count this key as (src/server/README.md, "Approvals count persons").
+      if (principal.person && principal.person !== principal.name) body.actsFor = principal.person;
       return { body };
     },
   }));

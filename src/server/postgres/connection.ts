@@ -1,5 +1,48 @@
 import pg from 'pg';
 
+// The exported types below are declared here rather than taken from `pg`:
+// opsctl/server/postgres's public types then stand alone, and a service
+// type-checks against them without @types/pg (src/server/README.md,
+// "Several replicas"). `pg`'s own values (a pg.ClientConfig, a pg.Pool, a
+// client) fit them as they are; inside, the stores use `pg`'s types.
+
+/** A `pg` client config (the fields of pg.ClientConfig); a pg.ClientConfig fits as is. */
+export interface PostgresClientConfig {
+  user?: string | undefined;
+  database?: string | undefined;
+  password?: string | (() => string | Promise<string>) | undefined;
+  port?: number | undefined;
+  host?: string | undefined;
+  connectionString?: string | undefined;
+  keepAlive?: boolean | undefined;
+  stream?: unknown;
+  statement_timeout?: false | number | undefined;
+  ssl?: unknown;
+  enableChannelBinding?: boolean | undefined;
+  sslnegotiation?: 'postgres' | 'direct' | undefined;
+  query_timeout?: number | undefined;
+  lock_timeout?: number | undefined;
+  keepAliveInitialDelayMillis?: number | undefined;
+  idle_in_transaction_session_timeout?: number | undefined;
+  application_name?: string | undefined;
+  fallback_application_name?: string | undefined;
+  connectionTimeoutMillis?: number | undefined;
+  types?: unknown;
+  options?: string | undefined;
+  client_encoding?: string | undefined;
+  pipeline?: boolean | undefined;
+}
+
+/** Something that runs a query: a `pg` client or pool. */
+export interface PostgresQueryable {
+  query(text: string, values?: unknown[]): Promise<unknown>;
+}
+
+/** What the stores use of a pool: a pg.Pool fits as is. */
+export interface PostgresPool extends PostgresQueryable {
+  connect(): Promise<PostgresQueryable & { release(err?: Error | boolean): void }>;
+}
+
 /**
  * How the PostgreSQL stores reach the database: a connection URL as `pg`
  * accepts it (`postgresql://user@host:5432/db`, a unix socket directory as
@@ -8,22 +51,11 @@ import pg from 'pg';
  * which a pool cannot lend for long, so a pool alone is not enough.
  */
 export interface PostgresConnection {
-  connection: string | pg.ClientConfig;
-  /** Queries go through this pool when given (the service's own); else the store makes a small one. */
-  pool?: pg.Pool;
+  connection: string | PostgresClientConfig;
+  /** Queries go through this pool (a pg.Pool) when given (the service's own); else the store makes a small one. */
+  pool?: PostgresPool | undefined;
   /** Operational messages (never secrets or URLs with passwords). */
-  log?: (level: 'info' | 'warn' | 'error', message: string) => void;
-}
-
-export function clientConfig(connection: string | pg.ClientConfig): pg.ClientConfig {
-  return typeof connection === 'string' ? { connectionString: connection } : { ...connection };
-}
-
-/** A pool that survives the database going away: idle clients that die are dropped, not thrown. */
-export function ownPool(connection: string | pg.ClientConfig, log: NonNullable<PostgresConnection['log']>, max = 4): pg.Pool {
-  const pool = new pg.Pool({ ...clientConfig(connection), max, idleTimeoutMillis: 10_000 });
-  pool.on('error', (e) => log('warn', `postgres: an idle connection failed: ${e.message}`));
-  return pool;
+  log?: ((level: 'info' | 'warn' | 'error', message: string) => void) | undefined;
 }
 
 export const defaultLog: NonNullable<PostgresConnection['log']> = (level, message) => {
@@ -43,8 +75,8 @@ export function checkIdentifier(kind: string, name: string): string {
  * violation in pg_type); the lock serialises them. A pool lends one client
  * for it; a client is used as it is.
  */
-export async function createSchema(db: pg.Pool | pg.ClientBase, lockName: string, statements: string[]): Promise<void> {
-  const client = db instanceof pg.Pool ? await db.connect() : db;
+export async function createSchema(db: PostgresPool | PostgresQueryable, lockName: string, statements: string[]): Promise<void> {
+  const client = db instanceof pg.Pool ? await db.connect() : (db as pg.ClientBase);
   try {
     await client.query('BEGIN');
     try {

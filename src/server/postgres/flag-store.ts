@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { FlagChange, FlagStore, FlagValue, StoredFlag, Unsubscribe } from '../options.js';
-import { checkIdentifier, createSchema, defaultLog, ownPool, type PostgresConnection } from './connection.js';
+import { checkIdentifier, createSchema, defaultLog, type PostgresConnection } from './connection.js';
+import { asPgPool, ownPool } from './pg-pool.js';
 import { Listener } from './listener.js';
 
 export interface PostgresFlagStoreOptions extends PostgresConnection {
@@ -59,7 +60,7 @@ export class PostgresFlagStore implements FlagStore {
     this.table = checkIdentifier('table', o.table ?? 'opsctl_flags');
     this.channel = checkIdentifier('channel', o.channel ?? this.table);
     this.ownsPool = !o.pool;
-    this.pool = o.pool ?? ownPool(o.connection, this.log);
+    this.pool = o.pool ? asPgPool(o.pool) : ownPool(o.connection, this.log);
     this.listener = new Listener({
       connection: o.connection,
       channel: this.channel,

@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import { isRole } from '../../protocol/index.js';
 import type { GrantStore, StoredGrant } from '../options.js';
-import { checkIdentifier, createSchema, defaultLog, ownPool, type PostgresConnection } from './connection.js';
+import { checkIdentifier, createSchema, defaultLog, type PostgresConnection } from './connection.js';
+import { asPgPool, ownPool } from './pg-pool.js';
 import { Listener } from './listener.js';
 
 export interface PostgresGrantStoreOptions extends PostgresConnection {
@@ -26,9 +27,13 @@ interface Row {
   revoked_by: string | null;
   approval_id: string | null;
   expiry_recorded_at: Date | null;
+  acts_for: string | null;
+  derived_from: string[] | null;
+  parent_ids: string[] | null;
+  ended_with: string | null;
 }
 
-const COLUMNS = 'id, keyid, public_key, principal, role, created_at, expires_at, granted_by, granted_by_keyid, reason, revoked_at, revoked_by, approval_id, expiry_recorded_at';
+const COLUMNS = 'id, keyid, public_key, principal, role, created_at, expires_at, granted_by, granted_by_keyid, reason, revoked_at, revoked_by, approval_id, expiry_recorded_at, acts_for, derived_from, parent_ids, ended_with';
 
 const iso = (d: Date | string): string => new Date(d).toISOString();
 
@@ -48,6 +53,10 @@ function toStored(r: Row): StoredGrant {
     ...(r.revoked_by !== null ? { revokedBy: r.revoked_by } : {}),
     ...(r.approval_id !== null ? { approvalId: r.approval_id } : {}),
     ...(r.expiry_recorded_at ? { expiryRecordedAt: iso(r.expiry_recorded_at) } : {}),
+    ...(r.acts_for !== null ? { actsFor: r.acts_for } : {}),
+    ...(r.derived_from !== null ? { derivedFrom: r.derived_from } : {}),
+    ...(r.parent_ids !== null && r.parent_ids.length ? { parents: r.parent_ids } : {}),
+    ...(r.ended_with !== null ? { endedWith: r.ended_with } : {}),
   };
 }
 
@@ -93,7 +102,7 @@ export class PostgresGrantStore implements GrantStore {
     this.table = checkIdentifier('table', o.table ?? 'opsctl_grants');
     this.channel = checkIdentifier('channel', o.channel ?? this.table);
     this.ownsPool = !o.pool;
-    this.pool = o.pool ?? ownPool(o.connection, this.log);
+    this.pool = o.pool ? asPgPool(o.pool) : ownPool(o.connection, this.log);
     this.listener = new Listener({
       connection: o.connection,
       channel: this.channel,
@@ -129,6 +138,13 @@ export class PostgresGrantStore implements GrantStore {
         )`,
         // The per-request lookup (forKey) reads by key.
         `CREATE INDEX IF NOT EXISTS ${this.table}_keyid ON ${this.table} (keyid)`,
+        // Lineage (src/server/README.md, "Approvals count persons", "Grants"):
+        // added to a table made by an older version too, idempotently. Rows
+        // written before have NULLs and fall back to granted_by.
+        `ALTER TABLE ${this.table} ADD COLUMN IF NOT EXISTS acts_for text`,
+        `ALTER TABLE ${this.table} ADD COLUMN IF NOT EXISTS derived_from text[]`,
+        `ALTER TABLE ${this.table} ADD COLUMN IF NOT EXISTS parent_ids text[]`,
+        `ALTER TABLE ${this.table} ADD COLUMN IF NOT EXISTS ended_with text`,
       ]);
       await this.listener.start();
     })();
@@ -142,10 +158,22 @@ export class PostgresGrantStore implements GrantStore {
     return this.usable(rows);
   }
 
-  /** The grants of one key as stored right now (the port asks before verifying each request). */
+  /**
+   * The grants of one key as stored right now, and every grant they were
+   * made under up the chain (the port asks before verifying each request, so
+   * a parent revoked on another replica ends them here too). One recursive
+   * query: the key's rows by its index, then parents by primary key.
+   */
   async forKey(keyid: string): Promise<StoredGrant[]> {
     await this.start();
-    const { rows } = await this.pool.query<Row>(`SELECT ${COLUMNS} FROM ${this.table} WHERE keyid = $1`, [keyid]);
+    const { rows } = await this.pool.query<Row>(
+      `WITH RECURSIVE chain AS (
+         SELECT ${COLUMNS}, 0 AS depth FROM ${this.table} WHERE keyid = $1
+         UNION ALL
+         SELECT ${COLUMNS.split(', ').map((c) => `p.${c}`).join(', ')}, c.depth + 1 FROM ${this.table} p JOIN chain c ON p.id = ANY(c.parent_ids) WHERE c.depth < 64
+       ) SELECT DISTINCT ON (id) ${COLUMNS} FROM chain ORDER BY id`,
+      [keyid],
+    );
     return this.usable(rows);
   }
 
@@ -155,10 +183,11 @@ export class PostgresGrantStore implements GrantStore {
       await this.pool.query(
         `WITH i AS (
            INSERT INTO ${this.table} (${COLUMNS})
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id
-         ) SELECT pg_notify($15, i.id) FROM i`,
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id
+         ) SELECT pg_notify($19, i.id) FROM i`,
         [g.id, g.keyid, g.publicKey, g.principal, g.role, g.createdAt, g.expiresAt, g.grantedBy, g.grantedByKeyid, g.reason,
-          g.revokedAt ?? null, g.revokedBy ?? null, g.approvalId ?? null, g.expiryRecordedAt ?? null, this.channel],
+          g.revokedAt ?? null, g.revokedBy ?? null, g.approvalId ?? null, g.expiryRecordedAt ?? null,
+          g.actsFor ?? null, g.derivedFrom ?? null, g.parents ?? null, g.endedWith ?? null, this.channel],
       );
     } catch (e) {
       if ((e as { code?: string }).code === '23505') throw new Error(`grant ${g.id} exists already`, { cause: e });
@@ -166,16 +195,16 @@ export class PostgresGrantStore implements GrantStore {
     }
   }
 
-  async revoke(id: string, revokedBy: string, revokedAt: string): Promise<StoredGrant | undefined> {
+  async revoke(id: string, revokedBy: string, revokedAt: string, endedWith?: string): Promise<StoredGrant | undefined> {
     await this.start();
     // Neither revoked nor expired (by the caller's clock), nor already recorded as expired by another replica.
     const { rows } = await this.pool.query<Row>(
       `WITH u AS (
-         UPDATE ${this.table} SET revoked_at = $2, revoked_by = $3
+         UPDATE ${this.table} SET revoked_at = $2, revoked_by = $3, ended_with = $5
          WHERE id = $1 AND revoked_at IS NULL AND expiry_recorded_at IS NULL AND expires_at > $2
          RETURNING ${COLUMNS}
        ) SELECT u.*, pg_notify($4, u.id) FROM u`,
-      [id, revokedAt, revokedBy, this.channel],
+      [id, revokedAt, revokedBy, this.channel, endedWith ?? null],
     );
     return rows[0] ? toStored(rows[0]) : undefined;
   }

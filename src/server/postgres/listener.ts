@@ -1,8 +1,9 @@
 import pg from 'pg';
-import { clientConfig } from './connection.js';
+import type { PostgresClientConfig } from './connection.js';
+import { clientConfig } from './pg-pool.js';
 
 export interface ListenerOptions {
-  connection: string | pg.ClientConfig;
+  connection: string | PostgresClientConfig;
   channel: string;
   /** A notification on the channel (payload as sent). */
   onNotify(payload: string): void;

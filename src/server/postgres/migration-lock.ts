@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { MigrationLock } from '../options.js';
-import { checkIdentifier, clientConfig, createSchema, defaultLog, type PostgresConnection } from './connection.js';
+import { checkIdentifier, createSchema, defaultLog, type PostgresConnection } from './connection.js';
+import { clientConfig } from './pg-pool.js';
 
 export interface PostgresMigrationLockOptions extends Omit<PostgresConnection, 'pool'> {
   /** Table naming the holder (created if missing). Default `opsctl_migration_lock`. */

@@ -1,5 +1,6 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { ProblemError, pathParamNames, type HttpMethod, type JsonSchema } from '../../protocol/index.js';
+import { parseDecimal } from '../../protocol/decimal-number.js';
 
 // Two validators: query strings only carry text, so GET/DELETE params are
 // coerced ("5" → 5); JSON bodies are typed already and are never coerced.
@@ -63,6 +64,32 @@ function refusePrototypeKeys(value: unknown, where: string, depth = 0): void {
 }
 
 /**
+ * A number-typed param that arrives as text (a query value, a path segment)
+ * is read strictly: decimal digits only, so `0x10`, ` 5`, `+5`, `1e3`, `05`,
+ * `-0`, `Infinity` and an empty value are 400 `request.invalid`, and a whole
+ * number must be within ±(2^53-1), where every integer is exact
+ * (src/server/README.md, "Params"). ajv's own coercion (`Number(text)`) would
+ * take all of them. Text for a schema that also allows a string stays text.
+ */
+function numberFromText(raw: string, schema: JsonSchema | undefined, where: string, field: string): unknown {
+  const t = schema?.type;
+  const types = Array.isArray(t) ? t : t ? [t] : [];
+  const integer = types.includes('integer') && !types.includes('number');
+  if (!integer && !types.includes('number')) return raw;
+  const n = parseDecimal(raw, integer ? 'integer' : 'number');
+  if (n !== undefined) return n;
+  if (types.includes('string')) return raw;
+  const shown = JSON.stringify(raw.length > 40 ? `${raw.slice(0, 40)}…` : raw);
+  throw new ProblemError(
+    'request.invalid',
+    integer
+      ? `${where} "${field}" must be a whole number in decimal digits (like 10), got ${shown}`
+      : `${where} "${field}" must be a number in decimal digits (like 10 or 2.5), got ${shown}`,
+    { field },
+  );
+}
+
+/**
  * Collects params the way buildRequest() lays them out: path params, plus
  * the query (GET/DELETE) or the JSON body object (others). Query values of
  * object/array params are JSON; the rest is text for ajv to coerce.
@@ -101,7 +128,7 @@ export function collectParams(
         put(key, parsed);
         continue;
       }
-      put(key, raw);
+      put(key, numberFromText(raw, schema.properties?.[key], 'query parameter', key));
     }
   } else if (body !== undefined) {
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
@@ -111,7 +138,7 @@ export function collectParams(
     for (const [key, value] of Object.entries(body)) put(key, value);
   }
   for (const name of pathParamNames(template)) {
-    const v = pathParams[name]!;
+    const v = numberFromText(pathParams[name]!, schema.properties?.[name], 'path parameter', name);
     if (Object.prototype.hasOwnProperty.call(params, name) && params[name] !== v) {
       throw new ProblemError('request.invalid', `"${name}" is given in the path and differs in the ${usesQuery(method) ? 'query' : 'body'}`, { field: name });
     }

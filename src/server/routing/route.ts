@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ApprovalPolicy, EndpointDescriptor, JobStarted, Role } from '../../protocol/index.js';
+import type { ApprovalActor, ApprovalPolicy, EndpointDescriptor, JobStarted, Role } from '../../protocol/index.js';
 import type { EndpointMeta, JobContext, Principal } from '../options.js';
 
 /** A started job as a route hands it back (answered 202 with Location): the protocol's JobStarted, state always set. */
@@ -23,8 +23,12 @@ export interface RouteRequest {
   res: ServerResponse;
   /** For job routes: starts the job in the slot reserved for this request. */
   startJob(spec: JobSpec): StartedJob;
-  /** Set when an approved, held request runs: its approval and who approved it (grants.request names them as granters). */
-  approval?: { id: string; approvers: string[] };
+  /**
+   * Set when an approved, held request runs: its approval and who approved
+   * it (grants.request names them as granters; `approvedBy` carries each
+   * approver's person and grant, src/server/README.md "Approvals count persons").
+   */
+  approval?: { id: string; approvers: string[]; approvedBy?: ApprovalActor[] };
 }
 
 export type RouteResult =

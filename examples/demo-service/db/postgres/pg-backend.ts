@@ -7,11 +7,14 @@ import { pgOrdersDatabase } from '../../orders/pg-orders-repo.js';
 import type { OrdersDatabase } from '../../orders/orders-store.js';
 import { PG_MIGRATIONS } from './pg-migrations.js';
 import { PostgresGrantStore } from '../../../../src/server/postgres/grant-store.js';
+import { PostgresNotifyQueue } from '../../../../src/server/postgres/notify-queue.js';
 
 export interface PostgresBackend {
   flagStore: PostgresFlagStore;
   /** Grants every replica honours (and stops honouring at a revocation) from its next request. */
   grantStore: PostgresGrantStore;
+  /** Event deliveries every replica shares: each event goes out once for the fleet. */
+  notifyQueue: PostgresNotifyQueue;
   lock: PostgresMigrationLock;
   migrator: Umzug<Record<string, never>>;
   /** The orders and the schema's state, in the same database. */
@@ -45,6 +48,8 @@ export async function openPostgresBackend(url: string, opts: { log: Logger; dela
     await pool.end().catch(() => undefined);
     throw e;
   });
+  // Started only when --notify is given: the port closes it (its LISTEN session).
+  const notifyQueue = new PostgresNotifyQueue({ connection: url, pool, log });
   const inTx = async (sql: string, after: (c: pg.PoolClient) => Promise<unknown>) => {
     const c = await pool.connect();
     try {
@@ -92,6 +97,7 @@ export async function openPostgresBackend(url: string, opts: { log: Logger; dela
   return {
     flagStore,
     grantStore,
+    notifyQueue,
     lock,
     migrator,
     data: pgOrdersDatabase(pool),
@@ -99,6 +105,7 @@ export async function openPostgresBackend(url: string, opts: { log: Logger; dela
       await lock.close().catch(() => undefined);
       await flagStore.close();
       await grantStore.close();
+      await notifyQueue.close();
       await pool.end().catch(() => undefined);
     },
   };

@@ -5,7 +5,11 @@ import { completeWith } from '../../completion/hints.js';
 import { checkArgument } from '../../params/parse-params.js';
 import { NotConfirmedError } from '../../errors/not-confirmed-error.js';
 import { OperationError } from '../../errors/operation-error.js';
-import type { ApprovalView } from '../../../protocol/approvals.js';
+import { samePerson, type ApprovalView } from '../../../protocol/approvals.js';
+import { ExitCode } from '../../../protocol/exit-codes.js';
+import type { WhoamiResponse } from '../../../protocol/whoami.js';
+import type { Client } from '../../client/client.js';
+import { approveLine } from '../../approvals/wait-for-approval.js';
 import { describeApproval } from '../../approvals/describe-approval.js';
 import { safeLine } from '../../approvals/terminal-text.js';
 import { verifyDigest } from '../../approvals/verify-digest.js';
@@ -34,6 +38,7 @@ export async function run(f: Factory, opts: { id: string }): Promise<void> {
   }
   const client = await f.client();
   const view = await client.call<ApprovalView>('approvals.get', { id: opts.id });
+  if (view.state === 'pending') await refuseOwnRequest(f, client, view);
   const out = await f.output();
   describeApproval(out, view, (l) => out.note(l));
   const check = verifyDigest(view);
@@ -54,5 +59,27 @@ export async function run(f: Factory, opts: { id: string }): Promise<void> {
         out.note(`  follow it: opsctl jobs logs --follow ${safeLine(r.result.jobId)}`);
       }
     } else out.success(`approved (${a.approvers.length} of ${a.required}); it runs once ${a.required - a.approvers.length} more approve(s)`);
+  });
+}
+
+/**
+ * The service refuses the requester (approval.self: the same key, or the same
+ * principal name on another key). Said here first, before the request is
+ * shown and "approve" asked for, with the same words and exit code; nothing
+ * is sent. The key id is known locally; the name takes one whoami.
+ */
+async function refuseOwnRequest(f: Factory, client: Client, view: ApprovalView): Promise<void> {
+  const identity = await f.identity();
+  let name = view.requester.name;
+  if (identity.keyid !== view.requester.keyid) {
+    // An older service without whoami: the server's own check still applies.
+    const me = await client.call<WhoamiResponse>('whoami').catch(() => undefined);
+    if (!me || !samePerson(me.principal, view.requester.name)) return;
+    name = me.principal;
+  }
+  const id = safeLine(view.id);
+  throw new OperationError(`${safeLine(name)} asked for this request and cannot approve it; another person must`, ExitCode.AUTH, {
+    code: 'approval.self',
+    hint: `A second person runs:  ${await approveLine(f, id)}\nTo withdraw it:  opsctl approvals reject ${id}`,
   });
 }

@@ -38,6 +38,7 @@ const tailEndpoint = STANDARD_ENDPOINTS.find((e) => e.id === 'audit.tail')!;
 export async function run(f: Factory, opts: AuditTailOptions): Promise<void> {
   const client = await f.client();
   const out = await f.output();
+  if (opts.follow) out.beginStream();
   // Our own follow polls are audited too; remember their request ids so the
   // follower does not print an endless echo of itself.
   const ownRequests = new Set<string>();

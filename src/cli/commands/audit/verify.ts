@@ -4,7 +4,7 @@ import type { Factory } from '../../factory.js';
 import { endpointHelp, summaryOf } from '../../command.js';
 import { OperationError } from '../../errors/operation-error.js';
 import { UsageError } from '../../errors/usage-error.js';
-import { checkAuditCheckpointSignature, type AuditCheckpoint, type AuditConsistencyProof, type AuditVerifyResult } from '../../../protocol/audit.js';
+import { checkAuditCheckpointSignature, type AuditCheckpoint, type AuditConsistencyProof, type AuditRepair, type AuditVerifyResult } from '../../../protocol/audit.js';
 import { verifyConsistency } from '../../../protocol/merkle.js';
 import { readWitness, writeWitness, type WitnessedCheckpoint } from './witness-state.js';
 import { terminalText } from './terminal-text.js';
@@ -14,6 +14,7 @@ export interface AuditVerifyOptions {
   full?: boolean;
   file?: string;
   key?: string;
+  requireKey?: boolean;
 }
 
 export function register(parent: Command, f: Factory): void {
@@ -23,6 +24,7 @@ export function register(parent: Command, f: Factory): void {
     .option('--full', 'walk the whole log, not only what was added since the newest verified checkpoint')
     .option('--file <log>', 'verify a copied audit log offline (no server): chain, every checkpoint\'s root and signature')
     .option('--key <pubkey>', 'the audit signing key checkpoints must be signed by: an `ssh-ed25519 …` line or a file holding one')
+    .option('--require-key', 'refuse to verify without --key (exit 2): without it, the key is whatever the log itself names')
     .addHelpText('after', `${endpointHelp('audit.verify')}
 Against a service, verify also acts as a witness: it keeps the newest checkpoint
 it verified per context (in $XDG_STATE_HOME/opsctl, 0600) and asks the service
@@ -35,7 +37,13 @@ stood when the walk began (the walk's own request is written after it);
 "over the first M" is how many records a checkpoint's Merkle root covers.
 -o json prints {ok, records, verifiedFrom, checkpoints, lastCheckpoint,
 witness: {checkpoint: {size, …}, previous?}, firstBadRecord?, ...}.
-Exit status 1 when the chain, a checkpoint or the consistency proof fails.`)
+With --file and no --key, checkpoint signatures are checked against the key
+the log names itself: that is the log's own claim (whoever rewrote it could
+have signed it anew); the service's key is in \`opsctl health\`. Records after
+the newest checkpoint are covered by the hash chain only and are counted as
+"tail not covered by a checkpoint" (tailNotCovered in -o json).
+Exit status 1 when the chain, a checkpoint or the consistency proof fails;
+2 under --require-key without --key.`)
     .action(async (opts: AuditVerifyOptions) => run(f, opts));
 }
 
@@ -57,6 +65,13 @@ function readKey(spec: string): string {
 const records = (n: number) => `${n} record${n === 1 ? '' : 's'}`;
 const checkpoints = (n: number) => `${n} checkpoint${n === 1 ? '' : 's'}`;
 
+/** What one repair record says was cut, for a human. */
+function describeRepair(x: AuditRepair): string {
+  const cut = x.cutSeqs ? `record(s) ${x.cutSeqs.from}..${x.cutSeqs.to} cut from the tail` : 'the tail was cut';
+  const torn = x.tornBytes > 0 ? `, ${x.tornBytes} torn byte(s) moved to ${terminalText(x.tornFile ?? '?')}` : '';
+  return `repair at seq ${x.seq}: ${cut}${torn}`;
+}
+
 /**
  * One line with every count named for what it counts: the records verified
  * (the whole log as it stood when the walk began; an incremental walk says
@@ -67,11 +82,14 @@ function summary(r: AuditVerifyResult): string {
   const from = r.verifiedFrom ?? 0;
   const walked = from > 0 && from < r.records ? ` (the first ${from} verified by an earlier walk up to its checkpoint, the last ${r.records - from} now)` : '';
   const cp = r.lastCheckpoint ? `; the newest, of ${terminalText(r.lastCheckpoint.time)}, covers the first ${records(r.lastCheckpoint.size)}` : '';
-  const repairs = r.repairs?.length ? `; ${r.repairs.map((x) => `repair at seq ${x.seq}: ${x.tornBytes} torn byte(s) moved to ${terminalText(x.tornFile)}`).join('; ')}` : '';
+  const repairs = r.repairs?.length ? `; ${r.repairs.map(describeRepair).join('; ')}` : '';
   return `${records(r.records)} verified${walked}: hash chain intact, ${checkpoints(r.checkpoints ?? 0)} verified${cp}${repairs}`;
 }
 
 export async function run(f: Factory, opts: AuditVerifyOptions = {}): Promise<void> {
+  if (opts.requireKey && opts.key === undefined) {
+    throw new UsageError('--require-key: give --key with the service\'s audit signing key (an `ssh-ed25519 …` line or a file; `opsctl health` shows it)');
+  }
   const pinned = opts.key !== undefined ? readKey(opts.key) : undefined;
   if (opts.file !== undefined) return runOffline(f, opts.file, pinned);
   const client = await f.client();
@@ -133,13 +151,19 @@ async function runOffline(f: Factory, file: string, pinned: string | undefined):
     lastCheckpoint: res.lastCheckpoint ?? null,
     repairs: res.repairs,
     keyPinned: pinned !== undefined,
+    // Without --key, the key is only what the log says about itself.
+    key: pinned !== undefined ? 'given' : 'claimed-by-log',
+    tailNotCovered: res.tailNotCovered,
     ...(res.firstBadRecord ? { firstBadRecord: res.firstBadRecord } : {}),
   };
   out.emit(doc, () => {
     if (res.ok) {
       out.success(`${terminalText(file)} intact: ${summary(res)}`);
-      if (!pinned) f.io.stderr.write('  checkpoint signatures checked against the key the log names; pass --key to require the service\'s own key\n');
+      if (!pinned && res.checkpoints > 0) {
+        f.io.stderr.write(`  the key is the log's own claim: checkpoint signatures were checked against the key the log names (${terminalText(res.lastCheckpoint?.keyid ?? '?')}), which whoever rewrote the log could have replaced; pass --key with the service's key (opsctl health shows it)\n`);
+      }
       if (res.checkpoints === 0) f.io.stderr.write('  no checkpoint in this log: only the hash chain was checked\n');
+      if (res.tailNotCovered > 0) f.io.stderr.write(`  tail not covered by a checkpoint: ${res.tailNotCovered} record${res.tailNotCovered === 1 ? '' : 's'} after the newest checkpoint ${res.tailNotCovered === 1 ? 'is' : 'are'} held by the hash chain only (a copy cut or rewritten there cannot be told from a whole one)\n`);
     } else {
       f.io.stderr.write(`${out.colors.red('✗')} ${describeBad(res)}\n`);
     }

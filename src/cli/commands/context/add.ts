@@ -76,7 +76,7 @@ export async function run(f: Factory, opts: ContextAddOptions): Promise<void> {
   if (opts.requireReason) ctx['require-reason'] = true;
   const next = { ...cfg, contexts: { ...cfg.contexts, [opts.name]: ctx } };
   if (opts.use || !cfg['current-context']) next['current-context'] = opts.name;
-  await writeConfig(f.configPath(), next);
+  await writeConfig(f.configPath(), next, { ownDir: !f.io.env.OPSCTL_CONFIG });
   f.invalidateConfig();
   const out = await f.output();
   out.emit({ name: opts.name, current: next['current-context'] === opts.name, context: ctx }, () =>

@@ -25,7 +25,7 @@ export async function run(f: Factory): Promise<void> {
   out.emit({ current: current ?? null, contexts: rows }, () =>
     out.table(rows, [
       { key: 'current', header: '', format: (v) => (v ? '*' : '') },
-      { key: 'name', header: 'name' },
+      { key: 'name', header: 'name', fit: 'id' },
       { key: 'bastion', header: 'bastion' },
       { key: 'host', header: 'host' },
       { key: 'port', header: 'port' },

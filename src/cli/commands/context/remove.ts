@@ -20,7 +20,7 @@ export async function run(f: Factory, opts: { name: string }): Promise<void> {
   delete contexts[opts.name];
   const next = { ...cfg, contexts };
   if (next['current-context'] === opts.name) delete next['current-context'];
-  await writeConfig(f.configPath(), next);
+  await writeConfig(f.configPath(), next, { ownDir: !f.io.env.OPSCTL_CONFIG });
   f.invalidateConfig();
   const out = await f.output();
   out.emit({ removed: opts.name }, () => out.success(`context "${opts.name}" removed`));

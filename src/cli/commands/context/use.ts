@@ -22,7 +22,7 @@ export async function run(f: Factory, opts: ContextUseOptions): Promise<void> {
     const known = Object.keys(cfg.contexts);
     throw new UsageError(`context "${opts.name}" does not exist${known.length ? ` (known: ${known.join(', ')})` : ''}`);
   }
-  await writeConfig(f.configPath(), { ...cfg, 'current-context': opts.name });
+  await writeConfig(f.configPath(), { ...cfg, 'current-context': opts.name }, { ownDir: !f.io.env.OPSCTL_CONFIG });
   f.invalidateConfig();
   const out = await f.output();
   out.emit({ current: opts.name }, () => out.success(`now using context "${opts.name}"`));

@@ -69,13 +69,15 @@ export async function checkIdentity(f: Factory): Promise<{ result: CheckResult; 
 }
 
 /** Opens a fresh SSH route (never a reused `opsctl tunnel`: every hop is tested). */
-export async function openRoute(f: Factory, target: TunnelTarget, identity: Identity): Promise<{ tunnel: Tunnel; results: CheckResult[] }> {
+export async function openRoute(f: Factory, target: TunnelTarget, identity: Identity, acceptHostKeys: string[] = []): Promise<{ tunnel: Tunnel; results: CheckResult[] }> {
   const { openTunnel } = await import('../../transport/connect.js');
   // The same host-key question as every other command (on a terminal).
   const promptHostKey = f.hostKeyPrompt(target.knownHostsFiles[0]!);
   const tunnel = await openTunnel(target, identity, {
     log: (m) => f.debug(m),
     warn: (m) => f.io.stderr.write(`opsctl: warning: ${m}\n`),
+    note: (m) => f.io.stderr.write(`opsctl: ${m}\n`),
+    ...(acceptHostKeys.length ? { acceptHostKeys } : {}),
     ...(promptHostKey ? { promptHostKey } : {}),
   });
   const results = tunnel.hops.map(

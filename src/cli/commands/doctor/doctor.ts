@@ -1,4 +1,5 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { UsageError } from '../../errors/usage-error.js';
 import type { Factory } from '../../factory.js';
 import type { Tunnel, TunnelTarget } from '../../transport/types.js';
 import { reportError } from '../../errors/exit-code.js';
@@ -27,13 +28,22 @@ Walks the route a command takes, in order, and stops at the first failure:
   protocol       the catalog speaks protocol 1
   clock skew     against the server: warns above ${SKEW_WARN_SECONDS} s, fails above ${SKEW_FAIL_SECONDS} s
                  (signatures are valid for ±${SKEW_FAIL_SECONDS} s)
-An unknown host key is asked about on a terminal, as every command does.
+An unknown host key is asked about on a terminal, as every command does;
+without one, --accept-host-key SHA256:… records the key with that
+fingerprint (checked out of band) in opsctl's known_hosts.
 A failure is printed once, with the command that fixes it.
 Exit status: 0 when all passed (warnings allowed), else the failing check's:
 2 config, 1 identity, 5 SSH hop or internal port, 3 key refused by the
 service, 1 protocol or clock.`,
     )
-    .action(async () => run(f));
+    .addOption(new Option('--accept-host-key <fingerprint>', 'trust an unknown host key with this SHA256 fingerprint, checked out of band (repeatable)').argParser(collectFingerprint))
+    .action(async (o: { acceptHostKey?: string[] }) => run(f, { acceptHostKeys: o.acceptHostKey ?? [] }));
+}
+
+/** `SHA256:` and 43 base64 characters, as ssh-keygen -lf and opsctl print a fingerprint. */
+function collectFingerprint(v: string, prev: string[] | undefined): string[] {
+  if (!/^SHA256:[A-Za-z0-9+/]{43}$/.test(v)) throw new UsageError(`--accept-host-key takes a fingerprint such as SHA256:${'x'.repeat(43)} (as ssh-keygen -lf prints it), got "${v}"`);
+  return [...(prev ?? []), v];
 }
 
 /** What the fix of a failure may need to know. */
@@ -51,7 +61,7 @@ function failed(list: CheckList, result: Omit<CheckResult, 'status'>, err: unkno
 
 type Failure = { result: CheckResult; exitCode: number };
 
-async function walk(f: Factory, list: CheckList, keep: (t: Tunnel) => void): Promise<Failure | undefined> {
+async function walk(f: Factory, list: CheckList, keep: (t: Tunnel) => void, acceptHostKeys: string[]): Promise<Failure | undefined> {
   try {
     list.add((await checkConfig(f)).result);
   } catch (e) {
@@ -77,7 +87,7 @@ async function walk(f: Factory, list: CheckList, keep: (t: Tunnel) => void): Pro
 
   let tunnel: Tunnel;
   try {
-    const route = await openRoute(f, target, identity);
+    const route = await openRoute(f, target, identity, acceptHostKeys);
     tunnel = route.tunnel;
     keep(tunnel);
     for (const r of route.results) list.add(r);
@@ -142,13 +152,13 @@ const ORDER: Array<[string, string]> = [
   ['clock-skew', 'clock skew'],
 ];
 
-export async function run(f: Factory): Promise<void> {
+export async function run(f: Factory, opts: { acceptHostKeys?: string[] } = {}): Promise<void> {
   const out = await f.output();
   const list = new CheckList(out);
   let tunnel: Tunnel | undefined;
   let failure: Failure | undefined;
   try {
-    failure = await walk(f, list, (t) => (tunnel = t));
+    failure = await walk(f, list, (t) => (tunnel = t), opts.acceptHostKeys ?? []);
   } finally {
     await (tunnel as Tunnel | undefined)?.close().catch(() => undefined);
   }

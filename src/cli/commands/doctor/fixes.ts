@@ -35,7 +35,8 @@ export function fixFor(e: unknown, where: { target?: TunnelTarget; identity?: Id
     const h = hopOf(target, err);
     if (!h) return undefined;
     const file = target.knownHostsFiles[0] ?? '~/.ssh/known_hosts';
-    if (err.problem === 'unknown') return `opsctl doctor   # on a terminal: review the fingerprint and answer y; or: ssh-keyscan -p ${h.port} ${h.host} >> ${q(file)}`;
+    // Works on a fresh machine (no ~/.config/opsctl yet) and for a host behind a bastion.
+    if (err.problem === 'unknown') return `opsctl doctor --accept-host-key ${(e as { fingerprint?: string }).fingerprint ?? 'SHA256:…'}   # after checking that fingerprint out of band (or run opsctl doctor on a terminal and answer y)`;
     return `ssh-keygen -R ${q(knownHostsName(h))} -f ${q(file)}   # only if ${h.name}'s host key was rotated on purpose; then run opsctl doctor again`;
   }
   if (err.name === 'ConnectionError' && target) {

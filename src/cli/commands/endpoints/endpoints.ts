@@ -26,12 +26,12 @@ export async function run(f: Factory): Promise<void> {
     out.table(
       catalog.endpoints.map((e) => ({ ...e, route: `${e.method} ${e.path}`, role: roleText(e) })),
       [
-        { key: 'id', header: 'id' },
+        { key: 'id', header: 'id', fit: 'id' },
         { key: 'route', header: 'method path' },
         { key: 'role', header: 'role' },
         { key: 'destructive', header: 'destructive', format: (v) => (v ? c.red('yes') : '') },
         { key: 'job', header: 'job', format: (v) => (v ? 'yes' : '') },
-        { key: 'summary', header: 'summary', format: (v, r) => `${String(v)}${r.approval ? ` [needs ${approvalText(r.approval as ApprovalPolicy)}]` : ''}` },
+        { key: 'summary', header: 'summary', fit: 'text', format: (v, r) => `${String(v)}${r.approval ? ` [needs ${approvalText(r.approval as ApprovalPolicy)}]` : ''}` },
       ],
     );
   });

@@ -19,13 +19,13 @@ export async function run(f: Factory): Promise<void> {
   const out = await f.output();
   out.emit(res, () =>
     out.table(res.flags as unknown as Array<Record<string, unknown>>, [
-      { key: 'name', header: 'name' },
+      { key: 'name', header: 'name', fit: 'id' },
       { key: 'type', header: 'type' },
       { key: 'value', header: 'value', format: (v) => out.colors.bold(String(v)) },
       { key: 'allowed', header: 'allowed', format: (_v, row) => allowedText(row as unknown as FlagView) },
-      { key: 'updatedBy', header: 'updated by' },
-      { key: 'updatedAt', header: 'updated at' },
-      { key: 'description', header: 'description' },
+      { key: 'updatedBy', header: 'updated by', optional: true },
+      { key: 'updatedAt', header: 'updated at', optional: true },
+      { key: 'description', header: 'description', fit: 'text' },
     ], { empty: 'this service has no feature flags' }),
   );
 }

@@ -10,13 +10,14 @@ import type { ApprovalView } from '../../../protocol/approvals.js';
 import { parseDuration, relativeTime } from './duration.js';
 import { showGrant } from './grant-columns.js';
 import { terminalText } from './terminal-text.js';
+import { awaitDecision } from '../../approvals/wait-for-approval.js';
+import { watchInterrupt } from '../../jobs/interrupt.js';
+import { InterruptedError } from '../../errors/interrupted-error.js';
 
 export interface RequestOptions {
   role: Role;
   for: string;
   wait: boolean;
-  /** Poll interval (tests shorten it). */
-  pollMs?: number;
 }
 
 type Held = { approval: Pick<ApprovalView, 'id' | 'expiresAt' | 'required' | 'digest'> & { state?: string } };
@@ -51,27 +52,30 @@ export async function run(f: Factory, opts: RequestOptions): Promise<GrantView |
   }
   out.note(`access request ${id} is waiting for approval (expires ${relativeTime(held.approval.expiresAt)}).`);
   out.note(`Ask an admin to run:  opsctl approvals approve ${id}`);
-  const interval = opts.pollMs ?? 1000;
-  for (;;) {
-    const view = await client.call<ApprovalView>('approvals.get', { id: held.approval.id });
-    if (view.state === 'pending' || view.state === 'approved') {
-      await new Promise((r) => setTimeout(r, interval));
-      continue;
-    }
-    if (view.state === 'executed') {
-      const grant = (view.result?.body as { grant?: GrantView } | undefined)?.grant;
-      if (!grant) throw new OperationError(`access request ${id} ran but its answer holds no grant`);
-      out.emit({ approval: view, grant }, () => {
-        out.success(`access request ${id} approved by ${terminalText(view.approvers.map((a) => a.name).join(', '))}`);
-        showGrant(out, grant);
-      });
-      return grant;
-    }
-    if (view.state === 'rejected') {
-      const by = view.rejectedBy ? ` by ${terminalText(view.rejectedBy.name)}${view.rejectedBy.reason ? `: ${terminalText(view.rejectedBy.reason)}` : ''}` : '';
-      throw new NotConfirmedError(`access request ${id} was rejected${by}`);
-    }
-    if (view.state === 'expired') throw new NotConfirmedError(`access request ${id} expired without a decision`);
-    throw new OperationError(`access request ${id} was approved but did not become a grant: ${terminalText(view.error?.detail ?? view.state)}`);
+  // One long-poll per change (or per five minutes), not a read every second (docs/notifications.md).
+  const interrupt = watchInterrupt();
+  let view: ApprovalView;
+  try {
+    view = await awaitDecision(f, client, held.approval.id, interrupt.signal);
+  } catch (e) {
+    if (interrupt.signal.aborted) throw new InterruptedError(`stopped waiting; access request ${id} stays held. Check it with: opsctl approvals show ${id}`);
+    throw e;
+  } finally {
+    interrupt.dispose();
   }
+  if (view.state === 'executed') {
+    const grant = (view.result?.body as { grant?: GrantView } | undefined)?.grant;
+    if (!grant) throw new OperationError(`access request ${id} ran but its answer holds no grant`);
+    out.emit({ approval: view, grant }, () => {
+      out.success(`access request ${id} approved by ${terminalText(view.approvers.map((a) => a.name).join(', '))}`);
+      showGrant(out, grant);
+    });
+    return grant;
+  }
+  if (view.state === 'rejected') {
+    const by = view.rejectedBy ? ` by ${terminalText(view.rejectedBy.name)}${view.rejectedBy.reason ? `: ${terminalText(view.rejectedBy.reason)}` : ''}` : '';
+    throw new NotConfirmedError(`access request ${id} was rejected${by}`);
+  }
+  if (view.state === 'expired') throw new NotConfirmedError(`access request ${id} expired without a decision`);
+  throw new OperationError(`access request ${id} was approved but did not become a grant: ${terminalText(view.error?.detail ?? view.state)}`);
 }

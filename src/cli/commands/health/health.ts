@@ -41,9 +41,9 @@ export async function run(f: Factory, _opts: HealthOptions): Promise<void> {
     if (checks.length) {
       out.line();
       out.table(checks, [
-        { key: 'name', header: 'check' },
+        { key: 'name', header: 'check', fit: 'id' },
         { key: 'ok', header: 'ok', format: (v) => (v ? c.green('ok') : c.red('FAIL')) },
-        { key: 'detail', header: 'detail' },
+        { key: 'detail', header: 'detail', fit: 'text' },
       ]);
     }
   });

@@ -23,12 +23,12 @@ export function jobWhat(endpoint: unknown, name: unknown): string {
 
 export function jobColumns(c: Colors): Column[] {
   return [
-    { key: 'id', header: 'id' },
+    { key: 'id', header: 'id', fit: 'id' },
     { key: 'endpoint', header: 'what', format: (v, r) => jobWhat(v, r.name) },
     { key: 'state', header: 'state', format: (v) => stateText(c, String(v)) },
-    { key: 'progress', header: 'progress', format: (v) => progressText(v as JobProgress) },
+    { key: 'progress', header: 'progress', fit: 'text', format: (v) => progressText(v as JobProgress) },
     { key: 'startedBy', header: 'started by' },
-    { key: 'startedAt', header: 'started at' },
-    { key: 'endedAt', header: 'ended at' },
+    { key: 'startedAt', header: 'started at', optional: true },
+    { key: 'endedAt', header: 'ended at', optional: true },
   ];
 }

@@ -27,6 +27,8 @@ const REPLAY_IDLE_MS = 400;
 
 export async function run(f: Factory, opts: JobsLogsOptions): Promise<void> {
   checkArgument(standardEndpoint('jobs.events'), 'id', opts.id);
+  // -o json is NDJSON here, with or without --follow: nothing after it is pretty-printed.
+  (await f.output()).beginStream();
   const outcome = await followJob(f, opts.id, {
     label: 'job',
     jsonEvents: 'ndjson',

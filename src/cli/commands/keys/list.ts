@@ -30,10 +30,10 @@ export async function run(f: Factory): Promise<void> {
   const out = await f.output();
   out.emit({ keys: rows }, () =>
     out.table(rows, [
-      { key: 'name', header: 'name' },
+      { key: 'name', header: 'name', fit: 'id' },
       { key: 'keyid', header: 'keyid' },
-      { key: 'comment', header: 'comment' },
-      { key: 'error', header: 'problem', format: (v) => (v ? out.colors.red(String(v)) : '') },
+      { key: 'comment', header: 'comment', fit: 'text' },
+      { key: 'error', header: 'problem', fit: 'text', format: (v) => (v ? out.colors.red(String(v)) : '') },
     ], { empty: 'no keys in the keychain; create one with: opsctl keys generate NAME' }),
   );
 }

@@ -48,6 +48,7 @@ export async function run(f: Factory, opts: MetricsOptions): Promise<void> {
   const re = compile(opts.filter);
   const client = await f.client();
   const out = await f.output();
+  if (opts.watch) out.beginStream();
   const fetchOnce = async (signal?: AbortSignal): Promise<{ text?: string; json?: JsonMetric[] }> => {
     if (out.json) {
       const res = await client.call<{ metrics: JsonMetric[] } | JsonMetric[]>('metrics.get', {}, { accept: 'application/json', ...(signal ? { signal } : {}) });

@@ -33,7 +33,7 @@ export function showPlan(out: Output, names: string[], direction: 'up' | 'down',
     out.note(out.colors.bold(`Plan: ${verb} ${names.length} migration(s), in this order:`));
     out.table(names.map((name, i) => ({ step: i + 1, name, direction })), [
       { key: 'step', header: '#' },
-      { key: 'name', header: 'migration' },
+      { key: 'name', header: 'migration', fit: 'id' },
       { key: 'direction', header: 'direction' },
     ]);
   }

@@ -23,7 +23,7 @@ export async function run(f: Factory): Promise<void> {
     out.table(
       [...applied.map((name) => ({ name, state: 'applied' })), ...pending.map((name) => ({ name, state: 'pending' }))],
       [
-        { key: 'name', header: 'migration' },
+        { key: 'name', header: 'migration', fit: 'id' },
         { key: 'state', header: 'state', format: (v) => (v === 'applied' ? c.green('applied') : c.yellow('pending')) },
       ],
       { empty: 'no migrations registered' },

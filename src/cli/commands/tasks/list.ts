@@ -22,13 +22,13 @@ export async function run(f: Factory): Promise<void> {
   out.emit(res, () => {
     const c = out.colors;
     out.table(res.tasks.map((t) => ({ ...t, paramList: paramsSummary(t.params) })), [
-      { key: 'name', header: 'name' },
+      { key: 'name', header: 'name', fit: 'id' },
       { key: 'role', header: 'role' },
       { key: 'destructive', header: 'destructive', format: (v) => (v ? c.red('yes') : '') },
       // A task's own approval policy, only when some task has one.
-      ...(res.tasks.some((t) => t.approval) ? [{ key: 'approval', header: 'approval', format: (v: unknown) => approvalText(v as ApprovalPolicy | undefined) }] : []),
-      { key: 'paramList', header: 'params' },
-      { key: 'summary', header: 'summary' },
+      ...(res.tasks.some((t) => t.approval) ? [{ key: 'approval', header: 'approval', optional: 1, format: (v: unknown) => approvalText(v as ApprovalPolicy | undefined) }] : []),
+      { key: 'paramList', header: 'params', fit: 'text', optional: 2 },
+      { key: 'summary', header: 'summary', fit: 'text' },
     ], { empty: 'this service registered no tasks' });
   });
 }

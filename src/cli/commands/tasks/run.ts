@@ -31,6 +31,8 @@ export function register(parent: Command, f: Factory): void {
 }
 
 export async function run(f: Factory, opts: TasksRunOptions): Promise<void> {
+  // Under -o json a followed run is NDJSON from its first line to its last (README, "Runbooks").
+  if (opts.follow) (await f.output()).beginStream();
   await ensureReason(f, `running task ${opts.task}`);
   const client = await f.client();
   const { tasks } = await client.call<{ tasks: TaskView[] }>('tasks.list');

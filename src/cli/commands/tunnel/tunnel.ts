@@ -151,8 +151,6 @@ async function background(f: Factory, opts: TunnelOptions): Promise<void> {
   if (await running(socketPath)) throw new OperationError(`a tunnel for context "${name}" is already open (${socketPath}); opsctl tunnel --status shows it, --stop stops it`);
   const { spawnHolder } = await import('../../transport/holder.js');
   const fs = await import('node:fs');
-  const path = await import('node:path');
-  fs.mkdirSync(path.dirname(socketPath), { recursive: true, mode: 0o700 });
   const g = f.globals();
   const info = await spawnHolder({
     script: process.argv[1] ? fs.realpathSync(process.argv[1]) : '',

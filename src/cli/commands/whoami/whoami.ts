@@ -29,6 +29,8 @@ export async function run(f: Factory): Promise<WhoamiResponse> {
       ['server time', me.serverTime],
       // The grant the role comes from, and when it ends: the role is not this key's for good.
       ...(me.grant ? [['grant', `${me.grant.id} (${me.grant.role}, expires ${relativeTime(me.grant.expiresAt)}, granted by ${terminalText(me.grant.grantedBy)})`] as [string, unknown]] : []),
+      // A key on no allowlist is nobody of its own: approvals count it as its granter.
+      ...(me.actsFor ? [['acts for', `${terminalText(me.actsFor)} (approvals count this key as them)`] as [string, unknown]] : []),
     ]);
   });
   return me;
