@@ -38,7 +38,7 @@ test('help text: defaults as "(default: X)", once; opsctl\'s own words for help;
 });
 
 test('a noun alone runs its listing (tasks → tasks list, migrate → migrate status, audit → audit tail, …)', async () => {
-  const listing: Record<string, string> = { flags: 'list', tasks: 'list', jobs: 'list', approvals: 'list', grants: 'list', keys: 'list', context: 'list', migrate: 'status', audit: 'tail' };
+  const listing: Record<string, string> = { flags: 'list', tasks: 'list', jobs: 'list', approvals: 'list', grants: 'list', keys: 'list', context: 'list', migrate: 'status', audit: 'tail', notify: 'status' };
   const nouns = everyCommand().filter((c) => c.parent && !c.parent.parent && c.commands.length);
   assert.deepEqual(nouns.map((n) => n.name()).sort(), Object.keys(listing).sort(), 'every noun has its listing decided');
   for (const noun of nouns) {
