@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import fs from 'node:fs';
 
@@ -111,33 +112,46 @@ if (fs.existsSync(path.join(root, 'src/cli/main.ts'))) {
   // `import fs from 'node:fs'` in a CommonJS bundle makes esbuild copy every
   // property of the module into an ES-module shape (__toESM), fs's hundred
   // included, at each start: a profile of --help showed it. On the start-up
-  // path each builtin becomes the plain require() it is, with the names its
-  // importer takes from it (`import { randomBytes } from 'node:crypto'`)
-  // read off that object: one small module per importer and builtin.
-  const namedImports = (file, spec) => {
-    const names = new Set();
+  // path each builtin becomes the plain require() it is: a default import is
+  // the module; a named one (`import { randomBytes } from 'node:crypto'`)
+  // is a function that requires the module when first called, since
+  // requiring node:crypto at start loads crypto and the whole stream stack
+  // (40 internal modules) for a function --help and TAB never call. One
+  // small module per importer and builtin.
+  const importsOf = (file, spec) => {
     const text = fs.readFileSync(file, 'utf8');
     const from = spec.replace(/[/]/g, '\\/');
-    for (const m of text.matchAll(new RegExp(`import\\s+(?!type\\b)(?:[\\w$]+\\s*,\\s*)?\\{([^}]*)\\}\\s*from\\s*['"]${from}['"]`, 'g'))) {
-      for (const part of m[1].split(',')) {
+    const names = new Set();
+    let whole = false;
+    for (const m of text.matchAll(new RegExp(`import\\s+(?!type\\b)([\\w$]+\\s*,\\s*)?(?:\\{([^}]*)\\}|\\*\\s*as\\s+[\\w$]+|([\\w$]+))\\s*from\\s*['"]${from}['"]`, 'g'))) {
+      if (m[1] || m[3] || !m[2]) whole = true;
+      for (const part of (m[2] ?? '').split(',')) {
         const name = part.trim().replace(/^type\s+.*$/, '').split(/\s+as\s+/)[0];
         if (name) names.add(name);
       }
     }
-    return [...names].sort();
+    return { whole, names: [...names].sort() };
   };
   const plainBuiltins = {
     name: 'plain-builtins',
     setup(b) {
       b.onResolve({ filter: /^node:[a-z_/]+$/ }, (a) => {
         if (a.namespace === 'plain-builtin') return { path: a.path, external: true };
-        const names = a.importer ? namedImports(a.importer, a.path) : [];
-        return { path: names.length ? `${a.path}?${names.join(',')}` : a.path, namespace: 'plain-builtin', pluginData: { spec: a.path, names } };
+        const { whole, names } = a.importer ? importsOf(a.importer, a.path) : { whole: true, names: [] };
+        return { path: `${a.path}?${whole ? 'default' : ''}${names.length ? `,${names.join(',')}` : ''}`, namespace: 'plain-builtin', pluginData: { spec: a.path, whole, names } };
       });
-      b.onLoad({ filter: /.*/, namespace: 'plain-builtin' }, (a) => ({
-        contents: [`const m = require(${JSON.stringify(a.pluginData.spec)});`, 'export default m;', ...a.pluginData.names.map((n) => `export const ${n} = m.${n};`)].join('\n'),
-        loader: 'js',
-      }));
+      b.onLoad({ filter: /.*/, namespace: 'plain-builtin' }, (a) => {
+        const { spec, whole, names } = a.pluginData;
+        const real = createRequire(import.meta.url)(spec);
+        const lines = [`let m; const get = () => (m ??= require(${JSON.stringify(spec)}));`];
+        if (whole) lines.push('export default get();');
+        for (const n of names) {
+          // A function (not a class) is called through; anything else is read once, at start.
+          const lazy = typeof real[n] === 'function' && !/^class\b/.test(Function.prototype.toString.call(real[n])) && !/^[A-Z]/.test(n);
+          lines.push(lazy ? `export function ${n}(...args) { return get().${n}(...args); }` : `export const ${n} = get().${n};`);
+        }
+        return { contents: lines.join('\n'), loader: 'js' };
+      });
     },
   };
   await esbuild.build({

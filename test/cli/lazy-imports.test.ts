@@ -125,10 +125,22 @@ test('help and completion load none of the heavy modules (the built bundle)', { 
 const start = path.join(root, 'dist/cli/start.cjs');
 test('the binary\'s start-up path answers --help and TAB without commander, the CLI bundle or a heavy module', { skip: fs.existsSync(start) ? false : 'dist/cli/start.cjs not built (npm test builds it)' }, () => {
   const runs = [['--help'], ['migrate', '--help'], ['help', 'flags', 'set'], ['__complete', 'bash', '--', 'opsctl', 'fl'], ['__complete', 'zsh', '--', 'opsctl', 'lb', 'weight', '--server', '']];
+  // Node's own modules loaded, written at exit (process.moduleLoadList); the probes load some themselves.
+  fs.writeFileSync(path.join(dir, 'builtins-probe.cjs'), "process.on('exit', () => require('fs').writeFileSync(process.env.PROBE_LOG + '.builtins', process.moduleLoadList.join('\\n')));\n");
+  const probes = ['--import', pathToFileURL(path.join(dir, 'register.mjs')).href, '-r', path.join(dir, 'cjs-probe.cjs'), '-r', path.join(dir, 'builtins-probe.cjs')];
+  const builtinsOf = (log: string) => fs.readFileSync(`${log}.builtins`, 'utf8').split('\n');
+  const baseLog = path.join(dir, 'start-baseline');
+  fs.writeFileSync(baseLog, '');
+  assert.equal(spawnSync(process.execPath, [...probes, '-e', '0'], { env: { PATH: process.env.PATH, PROBE_LOG: baseLog } }).status, 0);
+  const baseline = new Set(builtinsOf(baseLog));
+  // The code caches written first (the run that writes one warms the service-command code after its answer).
+  for (const argv of [['--help'], ['__complete', 'bash', '--', 'opsctl', '']]) {
+    assert.equal(spawnSync(process.execPath, [path.join(root, 'bin/opsctl.js'), ...argv], { cwd: root, env: { PATH: process.env.PATH, HOME: dir, XDG_CONFIG_HOME: dir, XDG_CACHE_HOME: dir } }).status, 0);
+  }
   for (const argv of runs) {
     const log = path.join(dir, `start-${Math.random().toString(36).slice(2)}`);
     fs.writeFileSync(log, '');
-    const r = spawnSync(process.execPath, ['--import', pathToFileURL(path.join(dir, 'register.mjs')).href, '-r', path.join(dir, 'cjs-probe.cjs'), path.join(root, 'bin/opsctl.js'), ...argv], {
+    const r = spawnSync(process.execPath, [...probes, path.join(root, 'bin/opsctl.js'), ...argv], {
       cwd: root,
       env: { PATH: process.env.PATH, HOME: dir, XDG_CONFIG_HOME: dir, XDG_CACHE_HOME: dir, PROBE_LOG: log },
       encoding: 'utf8',
@@ -141,5 +153,7 @@ test('the binary\'s start-up path answers --help and TAB without commander, the 
     assert.ok(loadedFiles.some((f) => f.endsWith('/bin/load-start.js')), `${argv.join(' ')}: answered by the start-up path`);
     assert.deepEqual(loadedFiles.filter((f) => f.includes('/dist/cli/main.js') || /\/dist\/cli\/chunk-/.test(f) || f.includes('/node_modules/commander/')), [], `${argv.join(' ')}: no command tree`);
     assert.deepEqual(heavyIn(loadedFiles.map((f) => f.replace(/^file:\/\//, ''))), [], `${argv.join(' ')}: no heavy module`);
+    // Node's own modules too: crypto brings the whole stream stack (a named import of it on the path is called through, lazily).
+    assert.deepEqual(builtinsOf(log).filter((m) => !baseline.has(m) && /^NativeModule (crypto|stream|net|tls|http)$/.test(m)), [], `${argv.join(' ')}: no crypto, stream or socket module`);
   }
 });

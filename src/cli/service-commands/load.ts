@@ -5,7 +5,7 @@
  * cache of commands run with connection flags only). Read from local files
  * only — a quick scan of the config, one JSON file — never the network.
  */
-import fs from 'node:fs';
+import { readConfigText } from '../config/private-dir.js';
 import { configPath } from '../config/paths.js';
 import { scanConfig } from '../completion/config-scan.js';
 import { readCachedCatalog } from './catalog-cache.js';
@@ -59,12 +59,14 @@ export function firstCommandWord(argv: readonly string[], shape: RootOptionShape
 export async function selectedContext(env: Env, argv: readonly string[]): Promise<string | undefined> {
   const named = contextOnLine(argv) ?? (env.OPSCTL_CONTEXT || undefined);
   if (named !== undefined) return named;
-  let text: string;
+  let text: string | undefined;
   try {
-    text = fs.readFileSync(configPath(env), 'utf8');
+    // Read as every config read is: only from a directory of the operator's alone (README, "Local files").
+    text = readConfigText(configPath(env));
   } catch {
     return undefined;
   }
+  if (text === undefined) return undefined;
   const quick = scanConfig(text);
   if (quick) return quick.current;
   // A config written in a style the scanner leaves to the YAML parser.
