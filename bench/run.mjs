@@ -19,6 +19,9 @@
 //   port      the internal port against its floor, and the service first
 //             (bench/port-throughput.mjs)
 //   fanout    a fleet run against OpenSSH loops (bench/fan-out.mjs; root)
+//   sidecar   opsctl-port in front of Caddy's admin API: a proxied GET vs
+//             straight to its socket (CPU per request), and `opsctl call
+//             caddy.config` vs `ssh -J … curl --unix-socket` (bench/sidecar.mjs)
 //
 //   npm run bench -- [--only startup,oneshot,reuse,port,…] [--runs N] [--warmup N]
 //                    [--remote-user NAME]
@@ -50,7 +53,7 @@ const opt = (name, fallback) => {
 };
 const RUNS = Number(opt('--runs', 17));
 const WARMUP = Number(opt('--warmup', 3));
-const PARTS = ['startup', 'import', 'oneshot', 'reuse', 'port', 'fanout'];
+const PARTS = ['startup', 'import', 'oneshot', 'reuse', 'port', 'fanout', 'sidecar'];
 const only = new Set((opt('--only', PARTS.join(','))).split(',').map((s) => s.trim()).filter(Boolean));
 for (const p of only) {
   if (!PARTS.includes(p)) {
@@ -292,3 +295,6 @@ if (only.has('port')) await (await import('./port-throughput.mjs')).portThroughp
 
 // Fan-out over a fleet of hosts in network namespaces (bench/fan-out.mjs; needs root).
 if (only.has('fanout')) await (await import('./fan-out.mjs')).fanOut();
+
+// opsctl-port in front of Caddy's admin API (bench/sidecar.mjs; needs Debian's caddy).
+if (only.has('sidecar')) await (await import('./sidecar.mjs')).sidecarBench();

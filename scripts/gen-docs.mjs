@@ -1,6 +1,7 @@
 // Regenerates the files derived from the command tree and the catalog:
-// completions/ (what `opsctl completion <shell>` prints), man/opsctl.1 and the
-// endpoint reference in README.md. Builds first (dist/ is what it reads).
+// completions/ (what `opsctl completion <shell>` prints), man/opsctl.1, the
+// endpoint reference in README.md, and schema/opsctl-port.schema.json (what
+// `opsctl-port schema` prints). Builds first (dist/ is what it reads).
 //   node scripts/gen-docs.mjs            write them
 //   node scripts/gen-docs.mjs --check    exit 1 and name the files that drifted
 import { spawnSync } from 'node:child_process';
@@ -18,6 +19,8 @@ if (!process.argv.includes('--no-build')) {
 
 const { generateDocs } = await import(pathToFileURL(path.join(root, 'dist/src/cli/man/generate-docs.js')).href);
 const files = await generateDocs(root);
+const { schemaText } = await import(pathToFileURL(path.join(root, 'dist/src/sidecar/main.js')).href);
+files['schema/opsctl-port.schema.json'] = schemaText();
 const drifted = [];
 for (const [rel, content] of Object.entries(files)) {
   const file = path.join(root, rel);

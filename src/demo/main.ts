@@ -14,20 +14,26 @@ import { startForwardingServer, type ForwardingServer } from './forwarding-ssh-s
 import { Narrator, shellQuote } from './narrator.js';
 import { startService, type ServiceProcess } from './service-process.js';
 import { STEPS, StepFailedError } from './tour.js';
+import { sidecarDemoMissing, startSidecarDemo } from './sidecar-process.js';
+import { sidecarSteps } from './sidecar-tour.js';
 import { createWorkspace, generateKeyPair, DEMO_CONTEXT, DEMO_OPERATOR, DEMO_USER, type Workspace } from './workspace.js';
 
-const USAGE = `usage: npm run demo [-- --keep]
+const USAGE = `usage: npm run demo [-- --keep] [-- --sidecar]
 
 Runs opsctl end to end on this machine: an operator key, the demo orders
 service, an in-process SSH bastion and service host, and a narrated tour
 through the real tunnel. Everything lives in a temp dir that is removed at
 the end; your own config, keys and keychain are never touched.
 
-  --keep   leave the environment running after the tour and print the one
-           line to paste into your shell (opsctl on PATH, the demo context,
-           TAB completion) to explore it, and one for a second terminal that
-           acts as bob, a second admin (to try two-person approvals);
-           Ctrl-C tears it down`;
+  --keep     leave the environment running after the tour and print the one
+             line to paste into your shell (opsctl on PATH, the demo context,
+             TAB completion) to explore it, and one for a second terminal that
+             acts as bob, a second admin (to try two-person approvals);
+             Ctrl-C tears it down
+  --sidecar  the same route to opsctl-port in front of a Python service with
+             no opsctl code (examples/sidecar/python-app: alembic migrations,
+             a maintenance command, flags over OFREP); needs Debian's python3
+             and python3-alembic`;
 
 /** The package root: the nearest parent with opsctl's package.json. */
 function packageRoot(): string {
@@ -93,12 +99,20 @@ export async function runDemo(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + '\n');
     return 0;
   }
-  const unknown = argv.filter((a) => a !== '--keep');
+  const unknown = argv.filter((a) => a !== '--keep' && a !== '--sidecar');
   if (unknown.length) {
     process.stderr.write(`demo: unknown argument ${unknown[0]}\n${USAGE}\n`);
     return 2;
   }
   const keep = argv.includes('--keep');
+  const sidecar = argv.includes('--sidecar');
+  if (sidecar) {
+    const missing = sidecarDemoMissing();
+    if (missing) {
+      process.stderr.write(`demo: --sidecar needs ${missing}\n`);
+      return 1;
+    }
+  }
   const root = packageRoot();
   const cli = path.join(root, 'bin/opsctl.js');
   const n = new Narrator(process.stdout, process.env);
@@ -109,16 +123,24 @@ export async function runDemo(argv: string[]): Promise<number> {
 
   let ws: Workspace | undefined;
   let service: ServiceProcess | undefined;
+  let steps = STEPS;
   const servers: ForwardingServer[] = [];
   let code = 0;
   let current = 'setting up';
   try {
-    n.banner('opsctl demo: a signed, audited internal port reached through SSH');
+    n.banner(sidecar ? 'opsctl demo: opsctl-port gives a Python service a signed, audited internal port, reached through SSH' : 'opsctl demo: a signed, audited internal port reached through SSH');
     ws = createWorkspace();
     n.say(`Everything below lives in ${ws.dir} and is removed at the end.`);
 
-    current = 'starting the demo service';
-    service = await startService({ root, dataDir: ws.dataDir, allowlistFile: ws.allowlistFile, logFile: ws.serviceLog, slowMigrationsMs: 400 });
+    if (sidecar) {
+      current = 'starting the Python shop and opsctl-port';
+      const started = await startSidecarDemo({ root, ws });
+      service = started;
+      steps = sidecarSteps({ ofrep: started.ofrep !== undefined });
+    } else {
+      current = 'starting the demo service';
+      service = await startService({ root, dataDir: ws.dataDir, allowlistFile: ws.allowlistFile, logFile: ws.serviceLog, slowMigrationsMs: 400 });
+    }
 
     current = 'starting the SSH bastion and service host';
     const log = (m: string) => fs.appendFileSync(path.join(ws!.dir, 'ssh.log'), m + '\n');
@@ -135,7 +157,7 @@ export async function runDemo(argv: string[]): Promise<number> {
     fs.writeFileSync(ws.knownHostsFile, pin(bastion.port, hostKeys.bastion.publicKey) + pin(host.port, hostKeys.host.publicKey), { mode: 0o600 });
 
     const setup = { cli, ws, narrator: n, bastionPort: bastion.port, hostPort: host.port, internal: service.internal, public: service.public, signal: interrupt.signal };
-    for (const step of STEPS) {
+    for (const step of steps) {
       if (interrupt.signal.aborted) break;
       current = step.title;
       n.title(step.title);
@@ -154,9 +176,11 @@ export async function runDemo(argv: string[]): Promise<number> {
         n.write(`\nThe demo stays up. Paste this line into your ${shell} to explore it as ${DEMO_OPERATOR}: opsctl on PATH, this demo's context, TAB completion (try: opsctl flags get <TAB>):\n\n`);
         n.write(`  source ${shellQuote(files[shell])}\n\n`);
         n.say(`(Another shell: ${ACTIVATE_SHELLS.filter((s) => s !== shell).map((s) => `source ${shellQuote(files[s])}`).join(' or ')}.)`);
-        n.write(`\nTo be ${ws.second.name}, a second admin with his own key and config, paste this into a second terminal: the two-person approval of README "Approvals and dry-run" (${DEMO_OPERATOR}$ opsctl migrate down --to 0001-create-orders --yes, then ${ws.second.name}$ opsctl approvals approve ID):\n\n`);
-        n.write(`  source ${shellQuote(second[shell])}\n\n`);
-        n.say(`Public API: http://${service.public.host}:${service.public.port}/orders. Press Ctrl-C here to tear everything down.`);
+        if (!sidecar) {
+          n.write(`\nTo be ${ws.second.name}, a second admin with his own key and config, paste this into a second terminal: the two-person approval of README "Approvals and dry-run" (${DEMO_OPERATOR}$ opsctl migrate down --to 0001-create-orders --yes, then ${ws.second.name}$ opsctl approvals approve ID):\n\n`);
+          n.write(`  source ${shellQuote(second[shell])}\n\n`);
+        }
+        n.say(`Public API: http://${service.public.host}:${service.public.port}/${sidecar ? 'items' : 'orders'}. Press Ctrl-C here to tear everything down.`);
         if (!interrupt.signal.aborted) await waitForSignal();
       } else {
         n.say('Run npm run demo -- --keep to leave it running and explore it yourself (TAB completes flag and task names).');
@@ -166,9 +190,10 @@ export async function runDemo(argv: string[]): Promise<number> {
     code = interrupt.signal.aborted ? 130 : 1;
     const message = e instanceof StepFailedError || e instanceof Error ? e.message : String(e);
     n.fail(`${interrupt.signal.aborted ? 'interrupted' : 'failed'} during "${current}": ${message}`);
-    if (ws && fs.existsSync(ws.serviceLog) && code === 1) {
-      const tail = fs.readFileSync(ws.serviceLog, 'utf8').trim().split('\n').slice(-8).join('\n');
-      if (tail) process.stderr.write(`last lines of the demo service's log:\n${tail}\n`);
+    for (const [file, what] of ws && code === 1 ? [[ws.serviceLog, 'the demo service'], [path.join(ws.dir, 'opsctl-port.log'), 'opsctl-port'], [path.join(ws.dir, 'shop.log'), 'the shop']] : []) {
+      if (!fs.existsSync(file!)) continue;
+      const tail = fs.readFileSync(file!, 'utf8').trim().split('\n').slice(-8).join('\n');
+      if (tail) process.stderr.write(`last lines of ${what}'s log:\n${tail}\n`);
     }
   } finally {
     for (const s of servers.reverse()) await s.close().catch(() => undefined);

@@ -32,7 +32,7 @@ export class StepFailedError extends Error {
 
 const STEP_TIMEOUT_MS = 90_000;
 
-interface RunAs {
+export interface RunAs {
   /** Run as the second person (bob), in his environment, shown as "bob$ …". */
   second?: boolean;
   /** Not narrated, output dropped (set-up the reader need not see). */
@@ -41,7 +41,8 @@ interface RunAs {
   capture?: boolean;
 }
 
-function opsctl(s: TourSetup, args: string[], as: RunAs = {}): Promise<string> {
+/** Runs one `opsctl …` of the tour, printed first; a non-zero exit fails the step. */
+export function opsctl(s: TourSetup, args: string[], as: RunAs = {}): Promise<string> {
   if (!as.quiet) s.narrator.command(['opsctl', ...args], as.second ? s.ws.second.name : '');
   return new Promise((resolve, reject) => {
     const env = as.second ? s.ws.second.env : s.ws.env;
@@ -64,12 +65,13 @@ function opsctl(s: TourSetup, args: string[], as: RunAs = {}): Promise<string> {
   });
 }
 
-interface PublicAnswer {
+export interface PublicAnswer {
   status: number;
   body: Record<string, unknown>;
 }
 
-function publicApi(s: TourSetup, method: 'GET' | 'POST', path: string, body?: unknown): Promise<PublicAnswer> {
+/** One request to the service's public API, shown as the curl that does the same. */
+export function publicApi(s: TourSetup, method: 'GET' | 'POST', path: string, body?: unknown): Promise<PublicAnswer> {
   const url = `http://${s.public.host}:${s.public.port}${path}`;
   const payload = body === undefined ? undefined : JSON.stringify(body);
   s.narrator.command(payload ? ['curl', '-s', '-X', method, url, '-H', 'content-type: application/json', '-d', payload] : ['curl', '-s', url]);
@@ -92,7 +94,7 @@ function publicApi(s: TourSetup, method: 'GET' | 'POST', path: string, body?: un
   });
 }
 
-function expectStatus(s: TourSetup, a: PublicAnswer, status: number, summary: (b: Record<string, unknown>) => string): void {
+export function expectStatus(s: TourSetup, a: PublicAnswer, status: number, summary: (b: Record<string, unknown>) => string): void {
   const line = `HTTP ${a.status} ${summary(a.body)}`;
   if (a.status !== status) {
     s.narrator.fail(line);

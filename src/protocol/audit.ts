@@ -2,6 +2,7 @@ import { createHash, verify as verifySignature } from 'node:crypto';
 import { canonicalJson } from './canonical-json.js';
 import { ed25519KeyFromBlob, fingerprintOfBlob, parseOpenSshPublicKey } from './fingerprint.js';
 import { MerkleFrontier, leafHash } from './merkle.js';
+import type { Role } from './catalog.js';
 
 /**
  * The audit log's format, shared by the server (which writes and verifies
@@ -10,6 +11,166 @@ import { MerkleFrontier, leafHash } from './merkle.js';
  */
 
 export const AUDIT_GENESIS_HASH = '0'.repeat(64);
+
+/**
+ * What a request record says happened (docs/protocol.md, audit format):
+ * `superseded` is a held request closed because its requester ran the same
+ * request by break-glass.
+ */
+export type AuditOutcome = 'denied' | 'accepted' | 'ok' | 'error' | 'pending' | 'approved' | 'rejected' | 'expired' | 'superseded' | 'dry-run';
+
+/**
+ * A signer of a held request, or of an approval of it, as the `approval`
+ * member names them (src/server/README.md, "Approvals count persons"): the
+ * key's principal name, the person it counts as, and the grant it acted
+ * under with that grant's granter.
+ */
+export interface AuditSigner {
+  name: string;
+  keyid: string;
+  person: string;
+  grantId?: string;
+  grantedBy?: string | null;
+}
+
+/** The `approval` member of the records of a held request, its decisions and its run. */
+export interface AuditApprovalNote {
+  id: string;
+  /** The requester's and the approvers' principal names. */
+  requester: string;
+  approvers: string[];
+  required: number;
+  /** Who asked and who approved, as persons with their grants (absent in records written before persons were counted). */
+  requestedBy?: AuditSigner;
+  approvedBy?: AuditSigner[];
+}
+
+/**
+ * The `grant` member of the records of a grant's creation and revocation
+ * (src/server/README.md, "Grants"); `endedWith` when it ended because the
+ * grant it was made under did (that record is `grants.revoke`, outcome `ok`,
+ * with no request of its own).
+ */
+export interface AuditGrantNote {
+  id: string;
+  event: 'created' | 'revoked';
+  keyid: string;
+  principal: string;
+  role: Role;
+  expiresAt: string;
+  endedWith?: string;
+}
+
+/** A request's record, and the records of what it started (a job's end, an approval's decision, a grant's end). */
+export interface AuditRequestEvent {
+  requestId: string;
+  keyid: string | null;
+  principal: string | null;
+  role: string | null;
+  peer: string | null;
+  endpoint: string | null;
+  method: string | null;
+  path: string | null;
+  params: unknown;
+  reason: string | null;
+  outcome: AuditOutcome;
+  /** HTTP status of the response this record describes; null for `accepted` and job completions. */
+  status: number | null;
+  code?: string;
+  durationMs: number;
+  jobId?: string;
+  /** True when the response was an Idempotency-Key replay (nothing ran). */
+  replayed?: boolean;
+  /** A held request's approval (src/server/README.md, "Approvals"). */
+  approval?: AuditApprovalNote;
+  /** The grant the signing key acted under (its own records; an expiry's or a cascaded end's: the grant that ended). */
+  grantId?: string;
+  /** A grant created or revoked by this request, or ended with its parent. */
+  grant?: AuditGrantNote;
+  /** The reason given with Opsctl-Break-Glass: ran without the approvals its policy asks for. */
+  breakGlass?: string;
+  /** What a job reported about its effect for the record (JobContext.auditResult), e.g. a command's exit status. */
+  result?: Record<string, string | number | boolean | null>;
+  /** Unauthenticated denials: the key id the request claimed (not verified; `keyid` is then null). */
+  claimedKeyid?: string;
+  /** Unauthenticated denials whose path was cut to 256 characters: the original length. */
+  pathLength?: number;
+}
+
+/**
+ * Records the log writes on its own, told apart from request records by
+ * `type` (src/server/README.md, "Audit log"): `repair` (a torn tail was
+ * moved aside at start), `suppressed` (unauthenticated denials dropped by
+ * the rate limit), `checkpoint` (a signed Merkle tree head), `shipping` (a
+ * sink is back; how many records it missed), `notify` (event delivery to a
+ * receiver started failing, recovered, gave up on an event, or was
+ * disabled by a 410; docs/notifications.md).
+ */
+export type AuditSystemRecordType = 'repair' | 'suppressed' | 'checkpoint' | 'shipping' | 'notify';
+
+/** A `notify` record: one per change of a receiver's delivery state, not one per attempt. */
+export interface AuditNotifyEvent {
+  type: 'notify';
+  event: 'failing' | 'recovered' | 'gave-up' | 'disabled';
+  /** The endpoint's name (never its URL). */
+  endpoint: string;
+  /** The event's id (the deliveries' `webhook-id`) and type (a NotifyEventType; a stored queue may hold one of another version). */
+  webhookId: string;
+  eventType: string;
+  attempts: number;
+  /** The receiver's last answer: HTTP status (null when none came) and why it failed. */
+  status?: number | null;
+  error?: string | null;
+  reason: string;
+}
+
+/** A `shipping` record: a sink is back, and this many records did not reach it since `since`. */
+export interface AuditShippingEvent {
+  type: 'shipping';
+  sink: string;
+  dropped: number;
+  since: string | undefined;
+  reason: string;
+}
+
+/** A `repair` record as written (AuditRepair is what verify reports of it). */
+export interface AuditRepairEvent {
+  type: 'repair';
+  tornBytes: number;
+  tornFile?: string;
+  cutSeqs: { from: number; to: number };
+  /** The head anchor that counted more records than the file held. */
+  anchor?: { seq: number; hash: string };
+  reason: string;
+}
+
+/** A `suppressed` record: unauthenticated denials not recorded one by one, counted per peer. */
+export interface AuditSuppressedEvent {
+  type: 'suppressed';
+  outcome: 'denied';
+  dropped: number;
+  since: string | undefined;
+  peers: Record<string, number>;
+  otherPeers?: number;
+}
+
+/** A record the log writes on its own, before seq, time, prev and hash (checkpoints are AuditCheckpoint). */
+export type AuditSystemEvent = AuditNotifyEvent | AuditShippingEvent | AuditRepairEvent | AuditSuppressedEvent;
+
+/** What the log adds to every record. */
+export interface AuditChainFields {
+  seq: number;
+  time: string;
+  prev: string;
+  hash: string;
+}
+
+/**
+ * One record as stored, as `audit.tail` answers it and as `audit verify
+ * --file` reads it: a request's record or one of the log's own. Readers
+ * meet records of other versions too, so anything else may be present.
+ */
+export type AuditRecord = AuditChainFields & (AuditRequestEvent | AuditSystemEvent | ({ type: 'checkpoint' } & Omit<AuditCheckpoint, 'seq'>)) & { [field: string]: unknown };
 
 /** sha256 hex over prev + the canonical JSON of the record without `hash`. */
 export function auditRecordHash(record: Record<string, unknown>): string {

@@ -215,7 +215,7 @@ export const STANDARD_ENDPOINTS: readonly EndpointDescriptor[] = [
   {
     id: 'approvals.get', method: 'GET', path: '/v1/approvals/{id}', role: 'viewer', destructive: false, job: false, scope: 'service',
     summary: 'Show exactly what a held request will run',
-    description: 'Endpoint, params (secrets redacted), requester, reason, digest, approvers and state of one approval, with a dry-run of the held request taken now. With wait, a long-poll: a pending approval is answered when it changes (an approval counted, decided, expired) or after wait seconds, without the dry-run; one audit record per answer.',
+    description: 'Endpoint, params (secrets redacted), requester, reason, digest, approvers and state of one approval, with a dry-run of the held request taken now. With wait, a long-poll: a pending approval is answered when it changes (an approval counted or no longer counting, decided, expired) or after wait seconds, without the dry-run; one audit record per answer.',
     params: obj({ id: approvalId, wait: approvalWait }, ['id']),
   },
   {

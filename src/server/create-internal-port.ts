@@ -25,7 +25,9 @@ import { ofrepListenTarget } from './ofrep/listen-target.js';
 import { startOfrep, type OfrepListener } from './ofrep/start-ofrep.js';
 import { PortMetrics } from './metrics/port-metrics.js';
 import { registerAuditSinkMetrics } from './audit/sinks/sink-metrics.js';
-import type { InternalPort, InternalPortOptions } from './options.js';
+import type { InternalPort, InternalPortOptions, ReconfigureParts } from './options.js';
+import type { RouteDefinition } from './routing/route.js';
+import { CUSTOM_ENDPOINTS_GROUP, customEndpointRoute } from './plugins/custom-endpoints.js';
 import { createRequestHandler, type JobAuditMeta } from './pipeline/handle-request.js';
 import { ApprovalService } from './approvals/approval-service.js';
 import { checkPolicy, holdable } from './approvals/policy.js';
@@ -117,6 +119,7 @@ function jobEndHook(audit: AuditLog, log: PortLog, finished: (j: FinishedJob) =>
         ...(job.error ? { code: job.error.code } : {}),
         durationMs: Date.now() - Date.parse(job.startedAt),
         jobId: job.id,
+        ...(job.auditFields ? { result: job.auditFields } : {}),
       }, { durable: meta.destructive });
     } catch {
       log('error', `the end of job ${job.id} (${job.endpoint}, ${job.state}) could not be written to the audit log`);
@@ -137,8 +140,13 @@ function jobEndHook(audit: AuditLog, log: PortLog, finished: (j: FinishedJob) =>
  * progress, is waited for up to shutdownGraceMs, default 10 s), writes their
  * audit records, then closes the remaining connections.
  */
-export async function createInternalPort(options: InternalPortOptions): Promise<InternalPort> {
-  checkOptions(options);
+export async function createInternalPort(given: InternalPortOptions): Promise<InternalPort> {
+  checkOptions(given);
+  // A copy the port owns: reconfigure() replaces parts of it (health checks,
+  // extra metrics) that the plugins read per request.
+  const options: InternalPortOptions = { ...given };
+  checkHealthChecks(options.healthChecks);
+  if (options.metricsText !== undefined && typeof options.metricsText !== 'function') throw new InternalPortConfigError('metricsText must be a function');
   checkListenTarget(options);
   const bindHost = await resolveListenHost(options);
   // The OFREP listener is checked (and its name resolved) before anything
@@ -242,7 +250,8 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
   try {
     // A file store elsewhere than the audit log's directory gets the same check (src/server/README.md, "Files").
     if (!options.grants?.store && options.grants?.file) await ensurePrivateDataDir(path.dirname(path.resolve(options.grants.file)));
-    await grants.start();
+    // Loaded now; what ended while the port was down is recorded once the notifications observe (below).
+    await grants.open();
   } catch (e) {
     flags.close();
     await grants.close().catch(() => undefined);
@@ -277,12 +286,14 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
   } catch (e) {
     return giveUp(e);
   }
+  // Every route goes through here: its approval policy checked and attached.
+  const withPolicy = (def: RouteDefinition): RouteDefinition => {
+    const approval = def.approval !== undefined ? checkPolicy(`endpoint ${JSON.stringify(def.id)}`, def.approval) : policies.get(def.id);
+    if (approval && !holdable(def.id, def.method)) throw new InternalPortConfigError(`endpoint ${JSON.stringify(def.id)} cannot require approval: only requests that change state (not GET, not approvals.*) can be held`);
+    return approval ? { ...def, approval } : def;
+  };
   const ctx: PluginContext = {
-    register: (def) => {
-      const approval = def.approval !== undefined ? checkPolicy(`endpoint ${JSON.stringify(def.id)}`, def.approval) : policies.get(def.id);
-      if (approval && !holdable(def.id, def.method)) throw new InternalPortConfigError(`endpoint ${JSON.stringify(def.id)} cannot require approval: only requests that change state (not GET, not approvals.*) can be held`);
-      router.register(approval ? { ...def, approval } : def);
-    },
+    register: (def, group) => router.register(withPolicy(def), group),
     catalog: () => router.catalog(),
     options,
     allowlist,
@@ -341,6 +352,20 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     cleanups.push(() => started.close());
     ctx.notifier = started.notifier;
     registerNotifyMetrics(metrics.registry, started.notifier);
+  }
+  // A grant that ends on this replica voids at once the approvals given
+  // under it (long-polls and approvals watch see it); the approvals' timer
+  // catches the ends this replica only learns from a shared store.
+  grants.observe((c) => {
+    if (c.kind !== 'created') void approvals.sweep();
+  });
+  try {
+    // Everyone observes now: what expired or ended while the port was down
+    // is recorded, and told, once (src/server/README.md, "Approvals and dry-run").
+    await grants.start();
+    await approvals.start();
+  } catch (e) {
+    return giveUp(new InternalPortConfigError(`grants and approvals cannot be started: ${(e as Error).message}`));
   }
   try {
     for (const plugin of STANDARD_PLUGINS) {
@@ -423,6 +448,24 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     log('info', `OFREP listener of ${options.service.name} on ${ofrep.address} (read-only, unsigned: every process that can reach it reads the flags)`);
   }
 
+  const reconfigure = (parts: ReconfigureParts): void => {
+    if (closing) throw new InternalPortConfigError('the internal port is closed');
+    if (!parts || typeof parts !== 'object') throw new InternalPortConfigError('reconfigure() needs an object of parts');
+    const unknown = Object.keys(parts).filter((k) => !['endpoints', 'healthChecks', 'metricsText'].includes(k));
+    if (unknown.length) throw new InternalPortConfigError(`reconfigure() cannot replace ${unknown.join(', ')} (only endpoints, healthChecks, metricsText)`);
+    // Everything is checked before anything is replaced.
+    if ('healthChecks' in parts) checkHealthChecks(parts.healthChecks);
+    if ('metricsText' in parts && parts.metricsText !== undefined && typeof parts.metricsText !== 'function') throw new InternalPortConfigError('metricsText must be a function');
+    if (parts.endpoints !== undefined) {
+      if (!Array.isArray(parts.endpoints)) throw new InternalPortConfigError('endpoints must be an array');
+      const defs = parts.endpoints.map((ep) => withPolicy(customEndpointRoute(ep)));
+      router.replaceGroup(CUSTOM_ENDPOINTS_GROUP, defs);
+      options.endpoints = parts.endpoints;
+    }
+    if ('healthChecks' in parts) options.healthChecks = parts.healthChecks;
+    if ('metricsText' in parts) options.metricsText = parts.metricsText;
+  };
+
   return {
     address: bound.address,
     host: bound.host,
@@ -430,6 +473,19 @@ export async function createInternalPort(options: InternalPortOptions): Promise<
     instanceId,
     flags,
     ...(ofrep ? { ofrep: { address: ofrep.address, host: ofrep.host, port: ofrep.port } } : {}),
+    reconfigure,
     close,
   };
+}
+
+/** Health check names the port uses itself; the service's own checks cannot take them. */
+const OWN_CHECKS = ['audit', 'allowlist'];
+
+function checkHealthChecks(checks: InternalPortOptions['healthChecks']): void {
+  if (checks === undefined) return;
+  if (!checks || typeof checks !== 'object' || Array.isArray(checks)) throw new InternalPortConfigError('healthChecks must be an object of named functions');
+  for (const [name, check] of Object.entries(checks)) {
+    if (!name.trim() || OWN_CHECKS.includes(name) || name.startsWith('audit-sink ')) throw new InternalPortConfigError(`health check name ${JSON.stringify(name)} is empty or taken by the port's own checks`);
+    if (typeof check !== 'function') throw new InternalPortConfigError(`health check ${JSON.stringify(name)} must be a function`);
+  }
 }

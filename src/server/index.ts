@@ -7,6 +7,7 @@ export { createInternalPort } from './create-internal-port.js';
 export type * from './options.js';
 export { FileFlagStore } from './flags/file-flag-store.js';
 export { InternalPortConfigError } from './config-error.js';
+export { textAnswer, type TextAnswer } from './plugins/text-answer.js';
 export { isLoopbackHost } from './listen/loopback.js';
 export { parseAuthorizedKeys, type AllowlistEntry, type AllowlistProblem, type ParsedAllowlist } from './auth/parse-authorized-keys.js';
 export { walkAuditLog, type AuditVerifyResult } from './audit/verify-audit-log.js';

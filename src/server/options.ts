@@ -100,6 +100,19 @@ export interface MigrationMeta {
 }
 
 /**
+ * The job a migration runs in, as up() and down() get it (second argument):
+ * a migrator that runs something external (a command) writes its output to
+ * the job's log and may stop on `signal`. umzug ignores it.
+ */
+export interface MigrationJob {
+  log(message: string, level?: 'info' | 'warn' | 'error'): void;
+  /** Aborted when an operator cancels the job or the port shuts down. */
+  signal: AbortSignal;
+  /** Fields for the job's final audit record (JobContext.auditResult), e.g. a command's exit status. */
+  auditResult?(fields: Record<string, string | number | boolean | null>): void;
+}
+
+/**
  * What the migrations plugin needs from a migrator. An `Umzug` instance
  * satisfies it as is (executed/pending/up/down, and the 'migrating',
  * 'migrated', 'reverting', 'reverted' events via `on`).
@@ -107,8 +120,8 @@ export interface MigrationMeta {
 export interface MigratorLike {
   executed(): Promise<MigrationMeta[]>;
   pending(): Promise<MigrationMeta[]>;
-  up(options?: { to?: string }): Promise<MigrationMeta[]>;
-  down(options?: { to?: string | 0 }): Promise<MigrationMeta[]>;
+  up(options?: { to?: string }, job?: MigrationJob): Promise<MigrationMeta[]>;
+  down(options?: { to?: string | 0 }, job?: MigrationJob): Promise<MigrationMeta[]>;
   on?(event: 'migrating' | 'migrated' | 'reverting' | 'reverted', listener: (ev: { name: string }) => void): unknown;
   off?(event: 'migrating' | 'migrated' | 'reverting' | 'reverted', listener: (ev: { name: string }) => void): unknown;
 }
@@ -135,6 +148,12 @@ export interface JobContext {
   log(message: string, level?: 'info' | 'warn' | 'error'): void;
   /** Who started the job. */
   principal: Principal;
+  /**
+   * Adds fields to the `result` of the job's final audit record (e.g. a
+   * command's exit status): small scalars only, merged over earlier calls.
+   * Present on every job the port runs; optional for hand-made contexts.
+   */
+  auditResult?(fields: Record<string, string | number | boolean | null>): void;
 }
 
 export interface TaskDefinition {
@@ -202,10 +221,24 @@ export interface EndpointMeta {
 
 /** A service's own endpoint: it appears in the catalog like the standard ones. */
 export interface CustomEndpoint extends EndpointMeta {
-  /** For job: false, the JSON response body. */
+  /** For job: false, the JSON response body (or `textAnswer(text)` for text/plain). */
   handler?(params: Record<string, unknown>, ctx: RequestContext): Promise<unknown> | unknown;
+  /**
+   * Checks of the params beyond their JSON Schema (throw a ProblemError,
+   * normally 400 request.invalid). Runs in the authorize stage, after the
+   * role and the schema: a refusal is recorded as `denied` and nothing is
+   * accepted, held or run — a dry-run and an approval see it too.
+   */
+  validate?(params: Record<string, unknown>): void;
   /** For job endpoints: runs as a server-owned job (202 {jobId}). */
   job?(params: Record<string, unknown>, ctx: JobContext): Promise<unknown>;
+  /**
+   * For job endpoints: runs in the request, before the job starts, to take
+   * what the job needs (a lock): a ProblemError refuses the request (409
+   * conflict.locked) and no job starts; the function it returns runs when
+   * the job has ended, whatever the outcome (give the lock back).
+   */
+  beforeJob?(params: Record<string, unknown>, ctx: RequestContext): Promise<(() => Promise<void> | void) | void> | (() => Promise<void> | void) | void;
   /** What a dry-run (Opsctl-Dry-Run: 1) answers as "would change"; without it, the validated params. */
   dryRun?(params: Record<string, unknown>, ctx: RequestContext): Promise<unknown> | unknown;
 }
@@ -497,6 +530,15 @@ export interface InternalPortOptions {
   tasks?: TaskDefinition[];
   /** The service's own prom-client registry, merged into /v1/metrics. */
   metricsRegistry?: Registry;
+  /**
+   * More metrics as Prometheus text exposition (e.g. scraped from another
+   * process), read on every GET /v1/metrics and served after the port's
+   * own; a family whose name the port or metricsRegistry already has is
+   * dropped (with a warning in the log), as is any line that is not valid
+   * exposition. A failure or a promise still pending after 2 s serves the
+   * rest without it.
+   */
+  metricsText?: () => Promise<string> | string;
   healthChecks?: Record<string, HealthCheck>;
   endpoints?: CustomEndpoint[];
   approvals?: ApprovalsOptions;
@@ -521,5 +563,22 @@ export interface InternalPort {
   readonly flags: FlagReader;
   /** The OFREP listener when `ofrep` was given: `host:port` or the socket path (an OFREP provider's base URL is `http://` + a TCP address). */
   readonly ofrep?: { readonly address: string; readonly host: string | undefined; readonly port: number | undefined };
+  /**
+   * Replaces the service's own parts while the port runs (a configuration
+   * reloaded from a file): each part given replaces the one in the options
+   * as a whole. All or nothing: every endpoint is checked as at start (and
+   * against the standard ones) before anything changes; an invalid set
+   * throws InternalPortConfigError and the running set stays. A request
+   * already routed finishes with the endpoint it matched; a held request
+   * (approvals) runs against the endpoint serving its path when approved.
+   */
+  reconfigure(parts: ReconfigureParts): void;
   close(): Promise<void>;
+}
+
+/** The parts of InternalPortOptions that InternalPort.reconfigure() can replace. */
+export interface ReconfigureParts {
+  endpoints?: CustomEndpoint[];
+  healthChecks?: Record<string, HealthCheck>;
+  metricsText?: (() => Promise<string> | string) | undefined;
 }

@@ -1,7 +1,9 @@
 /**
  * src/protocol is the one home of the response shapes and name patterns both
  * sides use (docs/architecture.md): neither the CLI nor the server declares
- * its own job, flag, migration-plan shape or flag/task name pattern again.
+ * its own job, flag, migration-plan or audit record shape (with the
+ * approval, grant and notify members the port writes) or flag/task name
+ * pattern again.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,9 +30,13 @@ const DECLARATIONS = [
   /\b(interface|type)\s+MigrationPlan\b\s*[={]/,
   /\b(interface|type)\s+MigrationStatus\b\s*[={]/,
   /A-Za-z0-9_\.-\]\{1,64\}/,
+  // The audit records: the port writes them, the CLI's audit tail and verify read them
+  // (a declaration, not an import's `type X`).
+  ...['AuditRecord', 'AuditApprovalNote', 'AuditSigner', 'AuditGrantNote', 'AuditNotifyEvent', 'AuditOutcome', 'AuditSystemRecordType']
+    .map((n) => new RegExp(`\\binterface\\s+${n}\\b|\\btype\\s+${n}\\s*[=<]`)),
 ];
 
-test('job, flag and migration shapes and the name pattern are declared only in src/protocol', () => {
+test('job, flag, migration and audit record shapes and the name pattern are declared only in src/protocol', () => {
   const files = [...sources(path.join(root, 'src/cli')), ...sources(path.join(root, 'src/server'))];
   assert.ok(files.length > 50, `found the sources (${files.length})`);
   const found: string[] = [];

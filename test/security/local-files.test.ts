@@ -252,7 +252,12 @@ test('the server: a data dir of someone else\'s or open to all refuses the start
     fs.rmSync(path.join(own, 'audit.jsonl.head'));
     fs.rmSync(path.join(own, 'audit-signing-key.pem'), { force: true });
     plantLink(victim, path.join(own, 'audit-signing-key.pem'));
-    await assert.rejects(start(path.join(own, 'audit.jsonl')), /audit-signing-key\.pem is not a regular file/);
+    await assert.rejects(start(path.join(own, 'audit.jsonl')), /audit signing key \S*audit-signing-key\.pem is a symbolic link/);
+    fs.rmSync(path.join(own, 'audit-signing-key.pem'));
+    execFileSync('mkfifo', [path.join(own, 'audit-signing-key.pem')]);
+    const t1 = Date.now();
+    await assert.rejects(start(path.join(own, 'audit.jsonl')), /audit signing key \S*audit-signing-key\.pem is not a regular file/);
+    assert.ok(Date.now() - t1 < 10_000, 'no wait on the FIFO');
     fs.rmSync(path.join(own, 'audit-signing-key.pem'));
     plantLink(victim, path.join(own, 'flags.json'));
     await assert.rejects(start(path.join(own, 'audit.jsonl'), { flags: { definitions: [{ name: 'b', type: 'boolean', default: false, description: 'b' }] } }), /flags\.json is a symbolic link/);
@@ -263,5 +268,114 @@ test('the server: a data dir of someone else\'s or open to all refuses the start
     await p.close();
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/**
+ * Starts a port in `dir` with notifications (and any other options), for the
+ * cases below. A start that hangs on a FIFO is failed after a while, the
+ * FIFO opened for writing once so the blocked read ends and nothing is left
+ * hanging in the test process.
+ */
+async function startIn(dir: string, extra: Record<string, unknown> = {}, fifo?: string): Promise<{ closed: true } | Error> {
+  const key = makeKey(dir, 'k');
+  const allow = path.join(dir, 'authorized_keys');
+  writeAllowlist(allow, [[key, 'admin']]);
+  const { notifications, ...rest } = extra as { notifications?: Record<string, unknown> };
+  const started = createInternalPort({
+    service: { name: 's', version: '1' },
+    authorizedKeysFile: allow,
+    auditLogFile: path.join(dir, 'data', 'audit.jsonl'),
+    log: () => undefined,
+    notifications: { endpoints: [{ url: 'http://127.0.0.1:9/hook', name: 'rx' }], ...notifications },
+    ...rest,
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const blocked = new Promise<'blocked'>((resolve) => { timer = setTimeout(() => resolve('blocked'), 8_000); });
+  const first = await Promise.race([started.then(() => 'settled' as const, () => 'settled' as const), blocked]);
+  clearTimeout(timer);
+  if (first === 'blocked' && fifo) {
+    try {
+      fs.closeSync(fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+    } catch { /* nobody reading after all */ }
+  }
+  const outcome = await started.then(async (p) => { await p.close(); return { closed: true } as const; }, (e: Error) => e);
+  if (first === 'blocked') assert.fail(`the start waited on the FIFO ${fifo ?? ''} instead of refusing it`);
+  return outcome;
+}
+
+test('the server\'s stores and notification files: a link or a FIFO at the approvals and grants stores, the queue journal, its signing key, a secret or URL file refuses the start, naming it; a link at a temp name is never written through', async () => {
+  const root = tempDir('opsctl-sec-files2-');
+  const victim = path.join(root, 'victim-profile');
+  fs.writeFileSync(victim, VICTIM_TEXT, { mode: 0o644 });
+  const secret = path.join(root, 'whsec');
+  fs.writeFileSync(secret, `whsec_${Buffer.alloc(32, 7).toString('base64')}\n`, { mode: 0o600 });
+  const slackUrl = path.join(root, 'slack-url');
+  fs.writeFileSync(slackUrl, 'https://hooks.slack.test/services/T0/B0/secret-token\n', { mode: 0o600 });
+  let n = 0;
+  /** A fresh directory of the service's own, its data dir made, with `plant` done in it. */
+  const fresh = (plant: (data: string, dir: string) => void = () => undefined) => {
+    const dir = path.join(root, `case-${++n}`);
+    fs.mkdirSync(path.join(dir, 'data'), { recursive: true, mode: 0o700 });
+    fs.chmodSync(dir, 0o700);
+    plant(path.join(dir, 'data'), dir);
+    return dir;
+  };
+  const refused = (outcome: { closed: true } | Error, why: RegExp, what: string) => {
+    assert.ok(outcome instanceof Error, `${what}: the start was refused`);
+    assert.match(outcome.message, why, what);
+  };
+  try {
+    // The stores persons' approvals and grants are kept in.
+    for (const [file, what] of [['approvals.json', 'approval store'], ['grants.json', 'grant store']] as const) {
+      refused(await startIn(fresh((d) => fs.symlinkSync(victim, path.join(d, file)))), new RegExp(`${what} \\S*${file.replace('.', '\\.')} is a symbolic link`), `${file} as a link`);
+      let fifo = '';
+      const dir = fresh((d) => { fifo = path.join(d, file); execFileSync('mkfifo', [fifo]); });
+      refused(await startIn(dir, {}, fifo), new RegExp(`${file.replace('.', '\\.')} is not a regular file`), `${file} as a FIFO`);
+    }
+
+    // The notification queue's journal: a link, a FIFO.
+    refused(await startIn(fresh((d) => fs.symlinkSync(victim, path.join(d, 'notify-queue.jsonl')))), /notification queue \S*notify-queue\.jsonl is a symbolic link/, 'the journal as a link');
+    let fifo = '';
+    refused(await startIn(fresh((d) => { fifo = path.join(d, 'notify-queue.jsonl'); execFileSync('mkfifo', [fifo]); }), {}, fifo), /notify-queue\.jsonl is not a regular file/, 'the journal as a FIFO');
+    // The name the journal used to be compacted through: a link there is never written through.
+    const compacted = await startIn(fresh((d) => fs.symlinkSync(victim, path.join(d, `notify-queue.jsonl.tmp-${process.pid}`))));
+    assert.deepEqual(compacted, { closed: true }, 'a link at an old temp name does not stop the start');
+    assert.equal(fs.readFileSync(victim, 'utf8'), VICTIM_TEXT, 'nor is the file it points to truncated');
+
+    // The Ed25519 key of the v1a signatures: a link (to a file, or dangling), a FIFO.
+    refused(await startIn(fresh((d) => fs.symlinkSync(victim, path.join(d, 'notify-signing-key.pem')))), /notification signing key \S*notify-signing-key\.pem is a symbolic link/, 'the key as a link');
+    refused(await startIn(fresh((d) => fs.symlinkSync(path.join(root, 'nothing-here.pem'), path.join(d, 'notify-signing-key.pem')))), /notify-signing-key\.pem is a symbolic link/, 'the key as a dangling link');
+    assert.equal(fs.existsSync(path.join(root, 'nothing-here.pem')), false, 'no key was written where the link points');
+    refused(await startIn(fresh((d) => { fifo = path.join(d, 'notify-signing-key.pem'); execFileSync('mkfifo', [fifo]); }), {}, fifo), /notify-signing-key\.pem is not a regular file/, 'the key as a FIFO');
+    // A key or a journal named elsewhere: that directory is checked as the data dir is.
+    const open = path.join(root, 'open-to-all');
+    fs.mkdirSync(open, { mode: 0o700 });
+    fs.chmodSync(open, 0o777);
+    refused(await startIn(fresh(), { notifications: { signingKeyFile: path.join(open, 'key.pem') } }), /open-to-all is writable by others \(mode 777\)/, 'a signing key in a directory open to all');
+    refused(await startIn(fresh(), { notifications: { file: path.join(open, 'queue.jsonl') } }), /open-to-all is writable by others \(mode 777\)/, 'a journal in a directory open to all');
+    assert.deepEqual(fs.readdirSync(open), [], 'nothing was written there');
+
+    // The files it reads secrets from: the whsec_ secret, a Slack URL.
+    const links = path.join(root, 'links');
+    fs.mkdirSync(links, { mode: 0o700 });
+    fs.symlinkSync(secret, path.join(links, 'whsec'));
+    fs.symlinkSync(slackUrl, path.join(links, 'slack-url'));
+    execFileSync('mkfifo', [path.join(links, 'fifo')]);
+    refused(await startIn(fresh(), { notifications: { secretFile: path.join(links, 'whsec') } }), /secretFile cannot be read: webhook secret file \S*whsec is a symbolic link/, 'the secret through a link');
+    refused(await startIn(fresh(), { notifications: { secretFile: path.join(links, 'fifo') } }, path.join(links, 'fifo')), /secretFile cannot be read: webhook secret file \S*fifo is not a regular file/, 'the secret as a FIFO');
+    const slack = (urlFile: string) => ({ notifications: { endpoints: [{ kind: 'slack', urlFile }] } });
+    const viaLink = await startIn(fresh(), slack(path.join(links, 'slack-url')));
+    refused(viaLink, /endpoints\[0\]\.urlFile cannot be read: notification URL file \S*slack-url is a symbolic link/, 'the Slack URL through a link');
+    assert.equal((viaLink as Error).message.includes('secret-token'), false, 'the URL is not repeated');
+    refused(await startIn(fresh(), slack(path.join(links, 'fifo')), path.join(links, 'fifo')), /urlFile cannot be read: notification URL file \S*fifo is not a regular file/, 'the Slack URL as a FIFO');
+
+    // With the files themselves (not links), the same start works; the key and journal are 0600.
+    const ok = fresh();
+    assert.deepEqual(await startIn(ok, { notifications: { secretFile: secret, endpoints: [{ url: 'http://127.0.0.1:9/hook', name: 'rx' }, { kind: 'slack', urlFile: slackUrl }] } }), { closed: true });
+    for (const f of ['notify-signing-key.pem', 'notify-queue.jsonl']) assert.equal(fs.statSync(path.join(ok, 'data', f)).mode & 0o777, 0o600, f);
+    assert.equal(fs.readFileSync(victim, 'utf8'), VICTIM_TEXT);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
   }
 });

@@ -1,4 +1,4 @@
-import { ProblemError, roleAllows, type ApprovalActor, type ApprovalDecision, type ApprovalOutcome, type ApprovalState, type ApprovalView, type HeldAnswer, type Role } from '../../protocol/index.js';
+import { ProblemError, roleAllows, type AuditApprovalNote, type AuditSigner, type ApprovalActor, type ApprovalDecision, type ApprovalOutcome, type ApprovalState, type ApprovalView, type HeldAnswer, type Role } from '../../protocol/index.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { AuditEvent } from '../audit/audit-record.js';
 import { isRequesterAgain, personOf, samePerson, samePersonAgain } from '../auth/person.js';
@@ -60,13 +60,16 @@ export interface Actor {
 /**
  * One change of an approval, after it was saved (and audited): what the
  * long-polls of approvals.get/list and the event notifications follow.
- * `updated` is any other change (a break-glass run's result noted).
+ * `voided`: approvals given under a grant that has ended since no longer
+ * count (the request waits for others). `updated` is any other change (a
+ * break-glass run's result noted).
  */
 export type ApprovalChange =
   | { kind: 'requested'; approval: ApprovalView }
   | { kind: 'approved'; approval: ApprovalView; by: ApprovalDecision }
   | { kind: 'decided'; approval: ApprovalView; outcome: ApprovalOutcome; by?: ApprovalActor }
   | { kind: 'break-glass'; approval: ApprovalView }
+  | { kind: 'voided'; approval: ApprovalView; voided: ApprovalDecision[] }
   | { kind: 'updated'; approval: ApprovalView };
 
 export interface ApproveOutcome {
@@ -96,7 +99,7 @@ export function actorOf(p: Principal): ApprovalActor {
 }
 
 /** The audit form of a signer: name, key, person, and the grant with its granter when it acted under one. */
-function actorNote(a: ApprovalActor): Record<string, unknown> {
+function actorNote(a: ApprovalActor): AuditSigner {
   return {
     name: a.name,
     keyid: a.keyid,
@@ -110,8 +113,8 @@ function actorNote(a: ApprovalActor): Record<string, unknown> {
  * and count as before, plus `requestedBy` and `approvedBy` naming each
  * signer's person, grant and granter (src/server/README.md, "Approvals count persons").
  */
-export function approvalNote(rec: Pick<ApprovalRecord, 'id' | 'requester' | 'approvers' | 'required'>): NonNullable<AuditEvent['approval']> {
-  const note = {
+export function approvalNote(rec: Pick<ApprovalRecord, 'id' | 'requester' | 'approvers' | 'required'>): AuditApprovalNote {
+  return {
     id: rec.id,
     requester: rec.requester.name,
     approvers: rec.approvers.map((a) => a.name),
@@ -119,7 +122,6 @@ export function approvalNote(rec: Pick<ApprovalRecord, 'id' | 'requester' | 'app
     requestedBy: actorNote(rec.requester),
     approvedBy: rec.approvers.map(actorNote),
   };
-  return note;
 }
 
 /**
@@ -135,11 +137,21 @@ export class ApprovalService {
   private timer: NodeJS.Timeout | undefined;
   private readonly store: ApprovalStore;
   private readonly observers = new Set<(change: ApprovalChange) => void>();
+  /** Changes made by open() (before anyone observes), told by start(). */
+  private backlog: ApprovalChange[] = [];
+  private started = false;
 
   private constructor(private readonly o: ApprovalServiceOptions) {
     this.store = new ApprovalStore(o.file);
   }
 
+  /**
+   * Loads the stored approvals and binds their Idempotency-Keys. What
+   * happened to them while the service was down (expired, approvals that
+   * stopped counting, an approved request whose run is unknown) is
+   * recorded by start(), once the observers are in place, so the events of
+   * those changes are not lost.
+   */
   static async open(o: ApprovalServiceOptions): Promise<ApprovalService> {
     const s = new ApprovalService(o);
     const stored = await s.store.load();
@@ -147,28 +159,41 @@ export class ApprovalService {
     s.links = stored.links;
     // Approved but not recorded as run: the service stopped in between, so
     // whether it ran is unknown here; say so rather than run it twice.
-    let changed = false;
-    for (const r of s.records) {
-      if (r.state === 'approved') {
-        r.state = 'failed';
-        r.error = { code: 'internal', status: 500, detail: 'the service stopped before the approved request was recorded as run; check the audit log and request it again' };
-        changed = true;
-      }
+    const unknown = s.records.filter((r) => r.state === 'approved');
+    for (const r of unknown) {
+      r.state = 'failed';
+      r.error = { code: 'internal', status: 500, detail: 'the service stopped before the approved request was recorded as run; check the audit log and request it again' };
     }
-    if (changed) await s.save();
+    if (unknown.length) {
+      await s.save();
+      s.backlog.push(...unknown.map((r): ApprovalChange => ({ kind: 'decided', approval: toView(r), outcome: 'failed' })));
+    }
     // The Idempotency-Key of every held request stays bound to its approval
     // across the restart: a retry gets it, never a new hold or a second run.
     for (const l of s.links) o.idempotency.registerHeld(l.keyid, l.key, l.endpoint, Buffer.from(l.fingerprint, 'hex'), l.approvalId, Date.parse(l.requestedAt));
     for (const r of s.records) {
       if (r.idempotencyKey) o.idempotency.registerHeld(r.requester.keyid, r.idempotencyKey, r.endpoint, fingerprintOf(r), r.id, Date.parse(r.requestedAt));
     }
-    await s.sweep();
+    return s;
+  }
+
+  /**
+   * Tells the observers what open() changed, runs the first sweep (the
+   * approvals that expired, or whose approvers' grants ended, while the
+   * service was down: each told once, since the change is saved before it
+   * is told) and arms the sweep timer. Call it once the observers (event
+   * notifications, long-polls) are in place.
+   */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    for (const c of this.backlog.splice(0)) this.changed(c);
+    await this.sweep();
     // Expiry is checked on every access too; the timer only makes the
     // `expired` audit record appear without anyone looking.
-    const every = Math.max(250, Math.min(30_000, Math.floor((o.expirySeconds * 1000) / 4)));
-    s.timer = setInterval(() => { void s.sweep(); }, every);
-    s.timer.unref();
-    return s;
+    const every = Math.max(250, Math.min(30_000, Math.floor((this.o.expirySeconds * 1000) / 4)));
+    this.timer = setInterval(() => { void this.sweep(); }, every);
+    this.timer.unref();
   }
 
   close(): void {
@@ -236,14 +261,24 @@ export class ApprovalService {
     }, { durable: true });
   }
 
-  /** Marks every pending approval past its time as expired (audit record each). */
+  /**
+   * Marks every pending approval past its time as expired (audit record
+   * each), and moves the approvals of pending ones given under a grant
+   * that has ended since to `voided`; saves, then tells the observers. Run
+   * by the timer, at start, and whenever a grant ends on this replica.
+   */
   sweep(): Promise<void> {
     return this.exclusive(async () => {
       const now = Date.now();
       const due = this.records.filter((r) => r.state === 'pending' && Date.parse(r.expiresAt) <= now);
-      if (!due.length) return;
+      const voided = this.records
+        .filter((r) => r.state === 'pending' && !due.includes(r))
+        .map((r) => ({ r, ended: this.voidEndedApprovals(r) }))
+        .filter((v) => v.ended.length > 0);
+      if (!due.length && !voided.length) return;
       for (const r of due) r.state = 'expired';
       await this.save();
+      for (const { r, ended } of voided) this.changed({ kind: 'voided', approval: toView(r), voided: ended });
       for (const r of due) {
         await this.audit(r, 'expired', undefined, undefined).catch(() => this.o.log('error', `the expiry of approval ${r.id} could not be written to the audit log`));
         this.changed({ kind: 'decided', approval: toView(r), outcome: 'expired' });
@@ -447,9 +482,16 @@ export class ApprovalService {
   approve(id: string, actor: Actor, digest: string, reason: string | undefined): Promise<ApproveOutcome> {
     return this.exclusive(async () => {
       const rec = this.checkApprove(id, actor.principal, digest);
-      this.voidEndedApprovals(rec);
+      const voided = this.voidEndedApprovals(rec);
       const me = actorOf(actor.principal);
-      if (this.wouldCount(rec, me) === false) return { approval: toView(rec), counted: false };
+      if (this.wouldCount(rec, me) === false) {
+        // Nothing counted, but approvals that stopped counting are a change of their own.
+        if (voided.length) {
+          await this.save();
+          this.changed({ kind: 'voided', approval: toView(rec), voided });
+        }
+        return { approval: toView(rec), counted: false };
+      }
       rec.approvers.push({ ...me, at: new Date().toISOString(), ...(reason ? { reason } : {}) });
       const reached = rec.approvers.length >= rec.required;
       if (reached) rec.state = 'approved';
@@ -487,15 +529,17 @@ export class ApprovalService {
   /**
    * Approvals given under a grant that has ended since (revoked, expired,
    * or a grant it was made under ended) no longer count: they move to
-   * `voided`, and the request waits for another approval.
+   * `voided`, and the request waits for another approval. Returns those
+   * moved (in memory: the caller saves and tells).
    */
-  private voidEndedApprovals(rec: ApprovalRecord): void {
+  private voidEndedApprovals(rec: ApprovalRecord): ApprovalDecision[] {
     const live = this.o.grantLive;
-    if (!live) return;
+    if (!live) return [];
     const ended = rec.approvers.filter((a) => a.grantId && !live(a.grantId));
-    if (!ended.length) return;
+    if (!ended.length) return [];
     rec.approvers = rec.approvers.filter((a) => !ended.includes(a));
     rec.voided = [...(rec.voided ?? []), ...ended];
+    return ended;
   }
 
   /** Ends a pending approval; nothing runs. The requester may withdraw their own. */

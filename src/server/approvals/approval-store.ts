@@ -1,6 +1,4 @@
-import fs from 'node:fs/promises';
-import path from 'node:path';
-import { randomId } from '../random-id.js';
+import { readPrivateFile, replacePrivateFile } from '../private-file.js';
 import type { ApprovalRecord, IdempotencyLink } from './approval-record.js';
 
 /** Decided approvals kept for review (pending ones are always kept). */
@@ -31,18 +29,15 @@ export function capLinks(links: IdempotencyLink[]): IdempotencyLink[] {
  * Approvals in one JSON file in the data dir, replaced atomically on every
  * change (temp file 0600 in the same directory, fsync, rename, fsync the
  * directory): after a crash or restart the pending ones are still there.
+ * Read and written as every file of the port's own (src/server/README.md,
+ * "Files"): a link or a FIFO at its path refuses the start.
  */
 export class ApprovalStore {
   constructor(readonly file: string) {}
 
   async load(): Promise<ApprovalFile> {
-    let text: string;
-    try {
-      text = await fs.readFile(this.file, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { approvals: [], links: [] };
-      throw e;
-    }
+    const text = await readPrivateFile(this.file, 'approval store');
+    if (text === undefined) return { approvals: [], links: [] };
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -58,27 +53,6 @@ export class ApprovalStore {
 
   /** Writes these approvals and links, atomically (see the class comment). */
   async save(keep: ApprovalRecord[], links: IdempotencyLink[] = []): Promise<void> {
-    const dir = path.dirname(path.resolve(this.file));
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-    const tmp = path.join(dir, `.${path.basename(this.file)}.${randomId(8)}.tmp`);
-    const fh = await fs.open(tmp, 'wx', 0o600);
-    try {
-      await fh.writeFile(JSON.stringify({ version: 1, approvals: keep, links: capLinks(links) }, null, 1) + '\n');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
-      await fs.rename(tmp, this.file);
-    } catch (e) {
-      await fs.rm(tmp, { force: true });
-      throw e;
-    }
-    const d = await fs.open(dir, 'r');
-    try {
-      await d.sync();
-    } finally {
-      await d.close();
-    }
+    await replacePrivateFile(this.file, JSON.stringify({ version: 1, approvals: keep, links: capLinks(links) }, null, 1) + '\n');
   }
 }

@@ -12,7 +12,7 @@ import {
 } from '../../protocol/audit.js';
 import { consistencyProof, inclusionProof, leafHash } from '../../protocol/merkle.js';
 import type { PortLog } from '../logger.js';
-import { bodyHash, GENESIS_HASH, type AuditEvent, type AuditRecord } from './audit-record.js';
+import { bodyHash, GENESIS_HASH, type AuditEvent, type AuditRecord, type AuditSystemEvent } from './audit-record.js';
 import { AuditLogLock } from './audit-lock.js';
 import { AuditSigningKey } from './audit-signing-key.js';
 import { ensurePrivateDataDir } from '../private-data-dir.js';
@@ -150,7 +150,7 @@ export class AuditLog {
       await a.head.write({ seq: a.seq, hash: a.hash }, true);
       a.sinks = (options.sinks ?? []).map((spec) => createSink(spec, appName, options.stdoutAfter, (sink, dropped, since) => {
         // The sink is back: the chain (and every sink) learns what it missed.
-        a.append({ type: 'shipping', sink, dropped, since, reason: 'records that could not be shipped to this sink while it was down' } as never).catch(() => undefined);
+        a.append({ type: 'shipping', sink, dropped, since, reason: 'records that could not be shipped to this sink while it was down' }).catch(() => undefined);
       }));
       if (cut) {
         // The repair takes the seq of the first record that is gone, so the
@@ -165,7 +165,7 @@ export class AuditLog {
           reason: torn
             ? 'the log ended in an incomplete record (a crash or a failed write); those bytes were moved aside'
             : 'the log ended before the record its head anchor names (its tail was cut)',
-        } as never, { durable: true });
+        }, { durable: true });
       }
     } catch (e) {
       for (const s of a.sinks) await s.close();
@@ -178,7 +178,7 @@ export class AuditLog {
     a.timers.push(setInterval(() => { if (a.sinceCheckpoint > 0) a.queueCheckpoint(); }, cpMs));
     a.timers.push(setInterval(() => {
       const s = a.limiter.takeSuppressed();
-      if (s) a.append(s as never).catch(() => undefined);
+      if (s) a.append(s).catch(() => undefined);
     }, 1000));
     for (const t of a.timers) t.unref();
     return a;
@@ -311,11 +311,13 @@ export class AuditLog {
    * fsync'ed); rejects when it could not be written whole (nothing of it is
    * left in the file). Records of unauthenticated denials are bounded and
    * rate-limited per peer: one that is dropped resolves with undefined and
-   * is counted in the next `suppressed` record.
+   * is counted in the next `suppressed` record. A record of the log's own
+   * (AuditSystemEvent: `notify`, `shipping`, `repair`, `suppressed`) is
+   * written as it is.
    */
-  append(event: AuditEvent, options: AppendOptions = {}): Promise<AuditRecord | undefined> {
+  append(event: AuditEvent | AuditSystemEvent, options: AppendOptions = {}): Promise<AuditRecord | undefined> {
     let e = event;
-    if (isUnauthenticatedDenial(e)) {
+    if (!('type' in e) && isUnauthenticatedDenial(e)) {
       if (!this.limiter.admit(e.peer)) return Promise.resolve(undefined);
       e = boundDenial(e);
     }
@@ -586,7 +588,7 @@ export class AuditLog {
     if (this.closed) return;
     for (const t of this.timers) clearInterval(t);
     const s = this.limiter.takeSuppressed();
-    if (s) this.append(s as never).catch(() => undefined);
+    if (s) this.append(s).catch(() => undefined);
     this.closed = true;
     await this.drain();
     if (this.sinceCheckpoint > 0 && !this.lastError) await this.queueCheckpoint().catch(() => undefined);

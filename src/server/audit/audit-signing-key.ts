@@ -3,6 +3,7 @@ import { createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'nod
 import { ed25519BlobFromKey, ed25519PublicKeyLine, fingerprintOfBlob } from '../../protocol/fingerprint.js';
 import { auditCheckpointMessage, type AuditCheckpointBody } from '../../protocol/audit.js';
 import type { PortLog } from '../logger.js';
+import { createPrivateFileSync, openToOthers, readPrivateFileSync } from '../private-file.js';
 
 /** The Ed25519 key that signs audit checkpoints. */
 export class AuditSigningKey {
@@ -27,23 +28,21 @@ export class AuditSigningKey {
    * tightened, as the audit log is.
    */
   static loadOrCreate(file: string, log: PortLog): AuditSigningKey {
-    let pem: string;
-    try {
-      const st = fs.lstatSync(file);
-      if (!st.isFile()) throw new Error(`${file} is not a regular file`);
-      if ((st.mode & 0o077) !== 0) {
-        fs.chmodSync(file, 0o600);
+    const what = 'audit signing key';
+    // Opened as the port's own file (src/server/README.md, "Files"): no link
+    // followed, no FIFO waited on, a new one created exclusively 0600.
+    const pem = readPrivateFileSync(file, what, (st, fd) => {
+      if (openToOthers(st.mode)) {
+        fs.fchmodSync(fd, 0o600);
         log('warn', `audit signing key ${file} had mode ${(st.mode & 0o777).toString(8)}; tightened to 600`);
       }
-      pem = fs.readFileSync(file, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      const { privateKey } = generateKeyPairSync('ed25519');
-      pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
-      fs.writeFileSync(file, pem, { mode: 0o600, flag: 'wx' });
-      log('info', `generated the audit signing key ${file}`);
-    }
-    return AuditSigningKey.fromOption(pem);
+    });
+    if (pem !== undefined) return AuditSigningKey.fromOption(pem);
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const created = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    createPrivateFileSync(file, created, what);
+    log('info', `generated the audit signing key ${file}`);
+    return AuditSigningKey.fromOption(created);
   }
 
   sign(body: AuditCheckpointBody): string {

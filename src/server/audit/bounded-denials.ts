@@ -1,3 +1,4 @@
+import type { AuditSuppressedEvent } from '../../protocol/audit.js';
 import type { AuditEvent } from './audit-record.js';
 
 /** Path of an unauthenticated denial, at most this many characters in the record. */
@@ -89,11 +90,11 @@ export class DenialLimiter {
   }
 
   /** What was dropped since the last call, as the body of a `suppressed` record; undefined when nothing was. */
-  takeSuppressed(): Record<string, unknown> | undefined {
+  takeSuppressed(): AuditSuppressedEvent | undefined {
     if (this.dropped.size === 0) return undefined;
     const entries = [...this.dropped.entries()].sort((a, b) => b[1] - a[1]);
     const total = entries.reduce((n, [, c]) => n + c, 0);
-    const body = {
+    const body: AuditSuppressedEvent = {
       type: 'suppressed',
       outcome: 'denied',
       dropped: total,

@@ -1,9 +1,7 @@
-import fs from 'node:fs/promises';
-import { constants } from 'node:fs';
 import path from 'node:path';
 import { ensurePrivateDataDir } from '../private-data-dir.js';
 import type { FlagChange, FlagStore, StoredFlag, Unsubscribe } from '../options.js';
-import { randomId } from '../random-id.js';
+import { readPrivateFile, replacePrivateFile } from '../private-file.js';
 import { notifyAll } from './notify-all.js';
 
 /**
@@ -24,20 +22,9 @@ export class FileFlagStore implements FlagStore {
   async load(): Promise<Record<string, StoredFlag>> {
     // Its directory is the service's own before the file is read (src/server/README.md, "Files").
     await ensurePrivateDataDir(path.dirname(path.resolve(this.file)));
-    let text: string;
-    try {
-      // Never through a link, never blocking on a FIFO.
-      const fh = await fs.open(this.file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-      try {
-        if (!(await fh.stat()).isFile()) throw new Error(`flag store ${this.file} is not a regular file`);
-        text = await fh.readFile('utf8');
-      } finally {
-        await fh.close();
-      }
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ELOOP') throw new Error(`flag store ${this.file} is a symbolic link; refusing to follow it`, { cause: e });
-      if (code !== 'ENOENT') throw e;
+    // Never through a link, never blocking on a FIFO.
+    const text = await readPrivateFile(this.file, 'flag store');
+    if (text === undefined) {
       this.values = {};
       return {};
     }
@@ -57,7 +44,7 @@ export class FileFlagStore implements FlagStore {
     const p = this.queue.then(async () => {
       if (!this.values) await this.load();
       const next = { ...this.values, [name]: flag };
-      await this.writeAtomically(JSON.stringify({ version: 1, flags: next }, null, 2) + '\n');
+      await replacePrivateFile(this.file, JSON.stringify({ version: 1, flags: next }, null, 2) + '\n');
       const previous = this.values?.[name]?.value;
       this.values = next;
       notifyAll(this.listeners, { name, value: flag.value, previous, updatedBy: flag.updatedBy, updatedAt: flag.updatedAt });
@@ -73,32 +60,5 @@ export class FileFlagStore implements FlagStore {
     return () => {
       this.listeners.delete(own);
     };
-  }
-
-  private async writeAtomically(text: string): Promise<void> {
-    const dir = path.dirname(path.resolve(this.file));
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-    const tmp = path.join(dir, `.${path.basename(this.file)}.${randomId(8)}.tmp`);
-    const fh = await fs.open(tmp, 'wx', 0o600);
-    // A write that fails (a full disk) leaves no temp file behind, and the
-    // flag file is only ever replaced by a whole one.
-    try {
-      try {
-        await fh.writeFile(text);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await fs.rename(tmp, this.file);
-    } catch (e) {
-      await fs.rm(tmp, { force: true });
-      throw e;
-    }
-    const d = await fs.open(dir, 'r');
-    try {
-      await d.sync();
-    } finally {
-      await d.close();
-    }
   }
 }

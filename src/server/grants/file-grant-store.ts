@@ -1,8 +1,6 @@
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import { isRole } from '../../protocol/index.js';
 import type { GrantStore, StoredGrant } from '../options.js';
-import { randomId } from '../random-id.js';
+import { readPrivateFile, replacePrivateFile } from '../private-file.js';
 import { grantEndedAt } from './grant-state.js';
 
 function isStoredGrant(v: unknown): v is StoredGrant {
@@ -22,7 +20,8 @@ function isStoredGrant(v: unknown): v is StoredGrant {
  * The default grant store of a single instance: one JSON file in the data
  * dir, replaced atomically on every change (temp file 0600 in the same
  * directory, fsync, rename, fsync the directory), so a crash leaves either
- * the old or the new grants, never half a file. Changes go through one
+ * the old or the new grants, never half a file; read and written as every
+ * file of the port's own (src/server/README.md, "Files"). Changes go through one
  * queue, so revoke() and claimExpiry() are conditional updates as the
  * GrantStore contract requires.
  */
@@ -34,11 +33,8 @@ export class FileGrantStore implements GrantStore {
   constructor(readonly file: string) {}
 
   async load(): Promise<StoredGrant[]> {
-    let text: string;
-    try {
-      text = await fs.readFile(this.file, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    const text = await readPrivateFile(this.file, 'grant store');
+    if (text === undefined) {
       this.grants = [];
       return [];
     }
@@ -95,37 +91,12 @@ export class FileGrantStore implements GrantStore {
       if (!this.grants) await this.load();
       const { next, result } = fn(this.grants!);
       if (next) {
-        await this.writeAtomically(JSON.stringify({ version: 1, grants: next }, null, 2) + '\n');
+        await replacePrivateFile(this.file, JSON.stringify({ version: 1, grants: next }, null, 2) + '\n');
         this.grants = next;
       }
       return result;
     });
     this.queue = p.catch(() => undefined);
     return p;
-  }
-
-  private async writeAtomically(text: string): Promise<void> {
-    const dir = path.dirname(path.resolve(this.file));
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-    const tmp = path.join(dir, `.${path.basename(this.file)}.${randomId(8)}.tmp`);
-    const fh = await fs.open(tmp, 'wx', 0o600);
-    try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
-      await fs.rename(tmp, this.file);
-    } catch (e) {
-      await fs.rm(tmp, { force: true });
-      throw e;
-    }
-    const d = await fs.open(dir, 'r');
-    try {
-      await d.sync();
-    } finally {
-      await d.close();
-    }
   }
 }

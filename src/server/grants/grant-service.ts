@@ -127,6 +127,7 @@ export class GrantService {
   private sweeping: Promise<void> | undefined;
   private sweepAgain = false;
   private closed = false;
+  private opened = false;
   private readonly observers = new Set<(change: GrantChange) => void>();
   /**
    * Grants whose parent ended that a sweep has tried to end already: not
@@ -166,9 +167,21 @@ export class GrantService {
     return this.store.shared;
   }
 
-  /** Loads the store, records expiries that happened while down, and arms the timers. */
-  async start(): Promise<void> {
+  /** Loads the store: requests can be checked against the grants from here on. */
+  async open(): Promise<void> {
     this.replace(await this.store.load());
+    this.opened = true;
+  }
+
+  /**
+   * Records what happened while the service was down (grants that expired,
+   * or ended with a grant they were made under: each told to the observers,
+   * once across replicas) and arms the timers. Call it once the observers
+   * (event notifications) are in place; it opens the store first if open()
+   * was not called.
+   */
+  async start(): Promise<void> {
+    if (!this.opened) await this.open();
     if (this.store.shared) {
       this.unwatch = this.store.watch?.(() => void this.reload());
       this.reloadTimer = setInterval(() => void this.reload(), SHARED_RELOAD_MS);
@@ -616,7 +629,7 @@ export class GrantService {
  * peer, method or path; it names the grant's key, principal and role, the
  * endpoint that created it, and the grant id, with outcome `expired`.
  */
-function expiryRecord(g: StoredGrant): AuditEvent & { grantId: string } {
+function expiryRecord(g: StoredGrant): AuditEvent {
   return {
     requestId: randomId(16),
     keyid: g.keyid,
@@ -642,7 +655,7 @@ function expiryRecord(g: StoredGrant): AuditEvent & { grantId: string } {
  * principal and role, outcome `ok` of `grants.revoke`, and the grant note
  * `{event: "revoked", endedWith}`.
  */
-function cascadeRecord(g: StoredGrant, parentId: string, revokedBy: string, requestId?: string): AuditEvent & { grantId: string; grant: Record<string, unknown> } {
+function cascadeRecord(g: StoredGrant, parentId: string, revokedBy: string, requestId?: string): AuditEvent {
   return {
     requestId: requestId ?? randomId(16),
     keyid: g.keyid,

@@ -19,6 +19,8 @@ export class Job {
   readonly controller = new AbortController();
   private readonly listeners = new Set<(ev: JobEvent) => void>();
   private truncated = false;
+  /** Fields the job's final audit record carries under `result` (JobContext.auditResult). */
+  auditFields: Record<string, string | number | boolean | null> | undefined;
   done!: Promise<void>;
 
   constructor(
@@ -58,6 +60,15 @@ export class Job {
       progress: (update) => this.reportProgress(update),
       log: (message, level = 'info') => {
         this.emit({ type: 'log', level, message: String(message).slice(0, 10_000) });
+      },
+      auditResult: (fields) => {
+        const clean: Record<string, string | number | boolean | null> = {};
+        for (const [k, v] of Object.entries(fields ?? {})) {
+          // Scalars only, strings cut: the record is canonical JSON in a hash chain.
+          if (v === null || typeof v === 'number' || typeof v === 'boolean') clean[k] = v;
+          else if (typeof v === 'string') clean[k] = v.slice(0, 1024);
+        }
+        this.auditFields = { ...this.auditFields, ...clean };
       },
     };
   }

@@ -88,9 +88,20 @@ export function approvalEvent(c: ApprovalChange, cmd: Commands, now = new Date()
     case 'approved':
       return {
         type: 'approval.approved',
-        key: `approval.approved/${a.id}/${c.by.keyid}`,
+        // An approval that stopped counting (its grant ended) and was given again under another grant is another occurrence.
+        key: `approval.approved/${a.id}/${c.by.keyid}${c.by.grantId ? `/${c.by.grantId}` : ''}`,
         at: c.by.at,
-        data: { ...approvalBase(a), principal: c.by.name, approver: c.by.name, approverReason: c.by.reason ?? null, complete: a.approvers.length >= a.required, command: cmd.show(a.id) },
+        data: {
+          ...approvalBase(a),
+          principal: c.by.name,
+          approver: c.by.name,
+          // Whom the approval counts as, and the grant it was given under with its granter (src/server/README.md, "Approvals count persons").
+          approverPerson: c.by.person ?? c.by.name,
+          ...(c.by.grantId ? { approverGrantId: c.by.grantId, approverGrantedBy: c.by.grantedBy ?? null } : {}),
+          approverReason: c.by.reason ?? null,
+          complete: a.approvers.length >= a.required,
+          command: cmd.show(a.id),
+        },
       };
     case 'decided': {
       const by = c.by?.name ?? null;

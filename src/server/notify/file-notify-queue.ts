@@ -1,8 +1,9 @@
-import fs from 'node:fs/promises';
-import { constants } from 'node:fs';
-import path from 'node:path';
+import type fs from 'node:fs/promises';
 import type { PortLog } from '../logger.js';
 import type { NotifyDelivery, NotifyQueueStore } from '../options.js';
+import { openPrivateAppend, readPrivateFile, replacePrivateFile } from '../private-file.js';
+
+const WHAT = 'notification queue';
 
 /** How long a finished delivery's id is remembered, so the same event queued again (a restart re-arming a timer) is not sent twice. */
 export const REMEMBER_IDS_MS = 48 * 3600_000;
@@ -36,15 +37,13 @@ export class FileNotifyQueue implements NotifyQueueStore {
 
   constructor(readonly file: string, private readonly log: PortLog) {}
 
-  /** Replays the journal (a torn last line is ignored), then compacts it. */
+  /**
+   * Replays the journal (a torn last line is ignored), then compacts it. Its
+   * directory is checked before (startNotifications); a link or a FIFO at its
+   * path refuses the start (src/server/README.md, "Files").
+   */
   async open(): Promise<void> {
-    await fs.mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
-    let text = '';
-    try {
-      text = await fs.readFile(this.file, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
+    const text = (await readPrivateFile(this.file, WHAT)) ?? '';
     for (const raw of text.split('\n')) {
       if (!raw.trim()) continue;
       let l: Line;
@@ -85,17 +84,9 @@ export class FileNotifyQueue implements NotifyQueueStore {
       ...[...this.finished].map(([id, at]): Line => ({ op: 'seen', id, at: new Date(at).toISOString() })),
       ...[...this.pendingById.values()].map((d): Line => ({ op: 'add', d })),
     ];
-    const tmp = `${this.file}.tmp-${process.pid}`;
-    const fh = await fs.open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(out.map((l) => JSON.stringify(l) + '\n').join(''));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fs.rename(tmp, this.file);
+    await replacePrivateFile(this.file, out.map((l) => JSON.stringify(l) + '\n').join(''));
     await this.fh?.close().catch(() => undefined);
-    this.fh = await fs.open(this.file, constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW, 0o600);
+    this.fh = await openPrivateAppend(this.file, WHAT);
     this.lines = out.length;
   }
 

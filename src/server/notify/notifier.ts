@@ -249,7 +249,7 @@ export class Notifier {
       attempts: d.attempts,
       ...(r ? { status: r.status, error: r.error ?? null } : {}),
       reason,
-    } as never).catch(() => this.o.log('error', `the notification record (${event}, ${s.ep.name}) could not be written to the audit log`));
+    }).catch(() => this.o.log('error', `the notification record (${event}, ${s.ep.name}) could not be written to the audit log`));
   }
 
   /** Sends a notify.test event to each endpoint (or the one named) now, not queued, and reports each answer. */

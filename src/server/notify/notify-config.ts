@@ -58,6 +58,21 @@ function checkFilter(events: unknown, where: string): string[] {
   return events as string[];
 }
 
+/** The bytes of the whsec_ secret in `file`; a file that cannot be read, or holds no such secret, refuses the start naming `where`. */
+function secretFrom(file: string, where: string, log: PortLog): Buffer {
+  let text: string;
+  try {
+    text = readSecretFile(file, 'webhook secret file', log);
+  } catch (e) {
+    fail(`${where} cannot be read: ${(e as Error).message}`);
+  }
+  try {
+    return parseWebhookSecret(text);
+  } catch (e) {
+    fail(`${where} ${file} ${(e as Error).message}`);
+  }
+}
+
 function matcher(events: string[]): (type: string) => boolean {
   if (events.includes('*')) return () => true;
   return (type) => events.some((e) => (e.endsWith('.*') ? type.startsWith(e.slice(0, -1)) : type === e));
@@ -88,13 +103,7 @@ function resolveEndpoint(o: NotifyEndpointOptions, i: number, service: string, d
   const name = o.name ?? (kind === 'slack' ? 'slack' : url.host.replace(/[^A-Za-z0-9._:-]/g, '').slice(0, 64));
   if (typeof name !== 'string' || !NAME.test(name)) fail(`${where}.name must be 1-64 letters, digits, ".", "_", ":" or "-"`);
   let hmac = defaultSecret;
-  if (o.secretFile !== undefined) {
-    try {
-      hmac = parseWebhookSecret(readSecretFile(o.secretFile, 'webhook secret file', log));
-    } catch (e) {
-      fail(`${where}.secretFile ${o.secretFile} ${(e as Error).message}`);
-    }
-  }
+  if (o.secretFile !== undefined) hmac = secretFrom(o.secretFile, `${where}.secretFile`, log);
   const events = checkFilter(o.events, where);
   const key = createHash('sha256').update(`${service}\0${kind}\0${name}\0${url.href}`).digest('base64url').slice(0, 22);
   return { name, kind, key, url, hmac: kind === 'slack' ? undefined : hmac, events, accepts: matcher(events) };
@@ -104,13 +113,7 @@ function resolveEndpoint(o: NotifyEndpointOptions, i: number, service: string, d
 export function resolveNotifications(o: NotificationsOptions, service: string, log: PortLog): { endpoints: ResolvedEndpoint[]; settings: NotifySettings } {
   if (!o || typeof o !== 'object' || !Array.isArray(o.endpoints)) fail('endpoints must be a list');
   let secret: Buffer | undefined;
-  if (o.secretFile !== undefined) {
-    try {
-      secret = parseWebhookSecret(readSecretFile(o.secretFile, 'webhook secret file', log));
-    } catch (e) {
-      fail(`secretFile ${o.secretFile} ${(e as Error).message}`);
-    }
-  }
+  if (o.secretFile !== undefined) secret = secretFrom(o.secretFile, 'secretFile', log);
   const endpoints = o.endpoints.map((e, i) => resolveEndpoint(e, i, service, secret, log));
   const names = new Set<string>();
   for (const e of endpoints) {

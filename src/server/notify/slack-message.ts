@@ -26,7 +26,7 @@ export function slackMessage(e: NotifyEvent): { text: string; blocks: unknown[] 
       line = `:key: *${who(d.requester)}* asks for role *${esc(String(d.role))}* for ${esc(duration(d.ttlSeconds))} on ${on}${why}. Needs ${d.required} approval${d.required === 1 ? '' : 's'}.`;
       break;
     case 'approval.approved':
-      line = `:white_check_mark: *${who(d.approver)}* approved ${ep} asked by ${who(d.requester)}${count}.`;
+      line = `:white_check_mark: *${who(d.approver)}* approved ${ep} asked by ${who(d.requester)}${count}${d.approverGrantId ? `, under grant ${esc(String(d.approverGrantId))} given by ${who(d.approverGrantedBy)}` : ''}.`;
       break;
     case 'approval.decided': {
       const what = `${ep} asked by ${who(d.requester)} (approval ${esc(String(d.approvalId))}${why})`;

@@ -4,6 +4,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { GrantService } from '../grants/grant-service.js';
 import type { PortLog } from '../logger.js';
 import type { NotificationsOptions } from '../options.js';
+import { ensurePrivateDataDir } from '../private-data-dir.js';
 import { approvalEvent, grantEvent, grantExpiringEvent, jobEvent, type FinishedJob } from './events.js';
 import { FileNotifyQueue } from './file-notify-queue.js';
 import { GrantExpiryWatch } from './grant-expiry-watch.js';
@@ -35,10 +36,17 @@ export async function startNotifications(o: {
   log: PortLog;
 }): Promise<Notifications> {
   const { endpoints, settings } = resolveNotifications(o.options, o.service, o.log);
-  const key = NotifySigningKey.loadOrCreate(o.options.signingKeyFile ?? path.join(o.dataDir, 'notify-signing-key.pem'), o.log);
+  // The key and the queue's journal are the port's own files: a directory
+  // other than the data dir (checked with the audit log) is checked here
+  // before anything in it is opened (src/server/README.md, "Files").
+  const keyFile = path.resolve(o.options.signingKeyFile ?? path.join(o.dataDir, 'notify-signing-key.pem'));
+  if (path.dirname(keyFile) !== path.resolve(o.dataDir)) await ensurePrivateDataDir(path.dirname(keyFile));
+  const key = NotifySigningKey.loadOrCreate(keyFile, o.log);
   let store = o.options.store;
   if (!store) {
-    const file = new FileNotifyQueue(o.options.file ?? path.join(o.dataDir, 'notify-queue.jsonl'), o.log);
+    const journal = path.resolve(o.options.file ?? path.join(o.dataDir, 'notify-queue.jsonl'));
+    if (path.dirname(journal) !== path.resolve(o.dataDir)) await ensurePrivateDataDir(path.dirname(journal));
+    const file = new FileNotifyQueue(journal, o.log);
     await file.open();
     store = file;
   }

@@ -1,6 +1,6 @@
-import fs from 'node:fs';
 import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import type { PortLog } from '../logger.js';
+import { createPrivateFileSync, openToOthers, readPrivateFileSync } from '../private-file.js';
 
 /**
  * Standard Webhooks signatures (docs/notifications.md, "Verifying a
@@ -26,12 +26,24 @@ export function newWebhookSecret(): string {
   return `whsec_${randomBytes(32).toString('base64')}`;
 }
 
-/** Reads a secret file, warning (never failing) when others may read it. */
+/**
+ * Reads a secret file (a whsec_ secret, a URL, a signing key), warning
+ * (never failing) when others may read it. Never through a symbolic link
+ * and never waiting on a FIFO: only a regular file is read (src/server/README.md,
+ * "Files"); undefined when there is none.
+ */
+export function readSecretFileIfAny(file: string, what: string, log: PortLog): string | undefined {
+  const text = readPrivateFileSync(file, what, (st) => {
+    if (openToOthers(st.mode)) log('warn', `${what} ${file} has mode ${(st.mode & 0o777).toString(8)}; other users may read it (chmod 600)`);
+  });
+  return text?.trim();
+}
+
+/** readSecretFileIfAny, for a file that must be there. */
 export function readSecretFile(file: string, what: string, log: PortLog): string {
-  const st = fs.statSync(file);
-  if (!st.isFile()) throw new Error(`${what} ${file} is not a regular file`);
-  if ((st.mode & 0o077) !== 0) log('warn', `${what} ${file} has mode ${(st.mode & 0o777).toString(8)}; other users may read it (chmod 600)`);
-  return fs.readFileSync(file, 'utf8').trim();
+  const text = readSecretFileIfAny(file, what, log);
+  if (text === undefined) throw new Error(`${what} ${file} does not exist`);
+  return text;
 }
 
 /** The content both signatures cover. */
@@ -68,16 +80,17 @@ export class NotifySigningKey {
     return new NotifySigningKey(k);
   }
 
-  /** Loads the key file, or generates one there (0600, created exclusively) at first start. */
+  /**
+   * Loads the key file, or generates one there at first start (0600,
+   * created exclusively: never through a link someone left at the path).
+   */
   static loadOrCreate(file: string, log: PortLog): NotifySigningKey {
-    try {
-      return NotifySigningKey.parse(readSecretFile(file, 'notification signing key', log));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
+    const what = 'notification signing key';
+    const text = readSecretFileIfAny(file, what, log);
+    if (text !== undefined) return NotifySigningKey.parse(text);
     const { privateKey } = generateKeyPairSync('ed25519');
     const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
-    fs.writeFileSync(file, pem, { mode: 0o600, flag: 'wx' });
+    createPrivateFileSync(file, pem, what);
     log('info', `generated the notification signing key ${file}`);
     return NotifySigningKey.parse(pem);
   }

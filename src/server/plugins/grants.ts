@@ -1,4 +1,4 @@
-import { ProblemError, ROLES, ed25519PublicKeyLine, type ApprovalActor, type ApprovalPolicy, type Role } from '../../protocol/index.js';
+import { ProblemError, ROLES, ed25519PublicKeyLine, type AuditGrantNote, type ApprovalActor, type ApprovalPolicy, type Role } from '../../protocol/index.js';
 import type { StoredGrant } from '../options.js';
 import { personOf, personsOf } from '../auth/person.js';
 import type { GrantService } from '../grants/grant-service.js';
@@ -10,7 +10,7 @@ function higher(a: Role, b: Role): Role {
 }
 
 /** The audit record's note on a grant's lifecycle (created, revoked): which grant, for whom, until when. */
-export function grantAuditNote(g: Pick<StoredGrant, 'id' | 'keyid' | 'principal' | 'role' | 'expiresAt'>, event: 'created' | 'revoked'): Record<string, unknown> {
+export function grantAuditNote(g: Pick<StoredGrant, 'id' | 'keyid' | 'principal' | 'role' | 'expiresAt'>, event: AuditGrantNote['event']): { grant: AuditGrantNote } {
   return { grant: { id: g.id, event, keyid: g.keyid, principal: g.principal, role: g.role, expiresAt: g.expiresAt } };
 }
 

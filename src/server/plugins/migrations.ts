@@ -1,5 +1,5 @@
 import { ProblemError } from '../../protocol/index.js';
-import type { JobContext, MigrationsOptions } from '../options.js';
+import type { JobContext, MigrationJob, MigrationsOptions } from '../options.js';
 import type { DryRunRequest, RouteRequest, RouteResult } from '../routing/route.js';
 import { computePlan, type Direction, type MigrationPlan } from './migration-plan.js';
 import type { MigrationStatus } from '../../protocol/migrations.js';
@@ -37,10 +37,16 @@ async function runMigrations(m: MigrationsOptions, plan: MigrationPlan, job: Job
   job.progress({ current: 0, total, message: total ? `${total} migration(s) to ${plan.direction === 'up' ? 'apply' : 'revert'}` : 'nothing to do' });
   try {
     if (!total) return { direction: plan.direction, applied: [], planHash: plan.planHash };
+    // The job goes along for migrators that run commands (their output is the job's log).
+    const migrationJob: MigrationJob = {
+      log: (message, level) => job.log(message, level),
+      signal: job.signal,
+      ...(job.auditResult ? { auditResult: (fields: Record<string, string | number | boolean | null>) => job.auditResult!(fields) } : {}),
+    };
     const ran = plan.direction === 'up'
-      ? await m.migrator.up(plan.to ? { to: plan.to } : {})
+      ? await m.migrator.up(plan.to ? { to: plan.to } : {}, migrationJob)
       // umzug's down({to}) is inclusive: stop at the oldest migration of the plan.
-      : await m.migrator.down({ to: plan.to === '0' ? 0 : plan.pending[plan.pending.length - 1]! });
+      : await m.migrator.down({ to: plan.to === '0' ? 0 : plan.pending[plan.pending.length - 1]! }, migrationJob);
     const names = ran.map((r) => r.name);
     return { direction: plan.direction, [plan.direction === 'up' ? 'applied' : 'reverted']: names, planHash: plan.planHash };
   } finally {

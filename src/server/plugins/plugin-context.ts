@@ -11,7 +11,8 @@ import type { RouteDefinition } from '../routing/route.js';
 
 /** What each endpoint-family plugin gets: one register() and the shared services. */
 export interface PluginContext {
-  register(def: RouteDefinition): void;
+  /** Adds a route; `group` marks routes a later replacement swaps as a whole (the service's own endpoints). */
+  register(def: RouteDefinition, group?: string): void;
   catalog(): import('../../protocol/index.js').EndpointDescriptor[];
   options: InternalPortOptions;
   allowlist: Allowlist;

@@ -15,16 +15,22 @@ export type RouteMatch =
  * through register(); the catalog is exactly what was registered.
  */
 export class Router {
-  private readonly routes: RegisteredRoute[] = [];
+  /** Every route with the group it was registered in ('' for none), in registration order. */
+  private routes: Array<RegisteredRoute & { group: string }> = [];
   /**
    * Routes by their path's segment count, each with its template split once
    * (a string is a literal segment, a name in braces a placeholder): match()
    * is on every request's path, so it neither splits templates nor runs a
    * regex per route. Same answers as protocol matchPath().
    */
-  private readonly bySegments = new Map<number, Array<{ route: RegisteredRoute; segs: Array<string | { name: string }> }>>();
+  private bySegments = new Map<number, Array<{ route: RegisteredRoute; segs: Array<string | { name: string }> }>>();
 
-  register(def: RouteDefinition): void {
+  /**
+   * Adds one endpoint, or throws InternalPortConfigError (nothing added).
+   * `group` names a set of routes that replaceGroup() can later swap as a
+   * whole (the service's own endpoints).
+   */
+  register(def: RouteDefinition, group = ''): void {
     const where = `endpoint ${JSON.stringify(def?.id ?? '?')}`;
     const fail = (why: string): never => { throw new InternalPortConfigError(`${where} cannot be registered: ${why}`); };
     if (!def || typeof def.id !== 'string' || !/^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/i.test(def.id)) fail('id must be a dotted name like "orders.stats"');
@@ -59,9 +65,28 @@ export class Router {
       scope: def.scope ?? 'instance',
       ...(def.approval ? { approval: { ...def.approval } } : {}),
     };
-    const registered: RegisteredRoute = { def, descriptor, validate: (params) => validateOrThrow(validate, params) };
+    this.add({ def, descriptor, validate: (params) => validateOrThrow(validate, params), group });
+  }
+
+  /**
+   * Replaces every route of `group` with `defs`, all or nothing: the new set
+   * is checked in full (each definition as register() checks it, against
+   * the routes outside the group and each other) before anything changes,
+   * so a set with one bad definition throws and leaves the old set serving.
+   * A request already routed keeps the route it matched.
+   */
+  replaceGroup(group: string, defs: RouteDefinition[]): void {
+    if (!group) throw new Error('replaceGroup needs a group name');
+    const next = new Router();
+    for (const r of this.routes) if (r.group !== group) next.add(r);
+    for (const def of defs) next.register(def, group);
+    this.routes = next.routes;
+    this.bySegments = next.bySegments;
+  }
+
+  private add(registered: RegisteredRoute & { group: string }): void {
     this.routes.push(registered);
-    const segs = def.path.split('/').map((seg) => {
+    const segs = registered.def.path.split('/').map((seg) => {
       const m = /^\{([A-Za-z0-9_]+)\}$/.exec(seg);
       return m ? { name: m[1]! } : seg;
     });

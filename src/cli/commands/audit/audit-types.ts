@@ -1,26 +1,7 @@
 import type { Colors, Column } from '../../output/output.js';
 
-/** One audit record as audit.tail returns it (docs/protocol.md: audit format). */
-export interface AuditRecord {
-  seq: number;
-  time: string;
-  requestId: string;
-  keyid: string | null;
-  principal: string | null;
-  role: string | null;
-  endpoint: string | null;
-  method?: string | null;
-  path?: string | null;
-  reason?: string | null;
-  outcome: 'denied' | 'accepted' | 'ok' | 'error' | string;
-  status: number | null;
-  code?: string;
-  durationMs?: number;
-  jobId?: string;
-  [k: string]: unknown;
-}
-
-export type { AuditVerifyResult } from '../../../protocol/audit.js';
+/** One audit record as audit.tail returns it: the protocol's shape (docs/protocol.md: audit format). */
+export type { AuditRecord, AuditVerifyResult } from '../../../protocol/audit.js';
 
 /**
  * The STATUS cell: the HTTP status, or where a record has none

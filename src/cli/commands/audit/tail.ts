@@ -81,7 +81,8 @@ export async function run(f: Factory, opts: AuditTailOptions): Promise<void> {
       }
       const fresh = records.filter((r) => r.seq > lastSeq);
       if (fresh.length) lastSeq = fresh[fresh.length - 1]!.seq;
-      print(fresh.filter((r) => !ownRequests.has(r.requestId)), false);
+      // The log's own records (checkpoints, notify…) have no request id.
+      print(fresh.filter((r) => typeof r.requestId !== 'string' || !ownRequests.has(r.requestId)), false);
     }
   } finally {
     interrupt.dispose();
