@@ -130,15 +130,41 @@ export function isDryRunAnswer(v: unknown): v is DryRunAnswer {
 export const READ_ONLY_POSTS: readonly string[] = ['migrations.plan'];
 
 /**
- * Principal names compared the way a person reads them: "Alice", " alice "
- * and the full-width "ａｌｉｃｅ" are the same person, so a second key under
- * a look-alike name cannot approve its owner's own request (approval.self).
+ * Principal names compared the way a person reads them: "Alice", " alice ",
+ * the full-width "ａｌｉｃｅ", "aIice" and "аlice" with a Cyrillic а are the
+ * same person, so a second key under a look-alike name cannot approve its
+ * owner's own request (approval.self) nor pass for a colleague.
  */
 export function samePerson(a: string, b: string): boolean {
   return personKey(a) === personKey(b);
 }
 
-/** A name as a person reads it: NFKC, trimmed, inner spaces collapsed, lower case. */
+/**
+ * Letters that a terminal or a chat client draws like a Latin letter or
+ * digit, folded to it before names are compared: the Cyrillic and Greek
+ * look-alikes of Latin letters (the confusables of Unicode's UTS #39 that
+ * matter for names), and the ASCII a sans-serif font blurs (i — whose
+ * capital I is drawn like an l —, digit 1 and the pipe against l; digit 0
+ * against o). Folding only ever makes more names equal, so a collision
+ * refuses a grant name (or counts two keys as one person) and never lets a
+ * look-alike through.
+ */
+const LOOK_ALIKES: Readonly<Record<string, string>> = {
+  // Cyrillic
+  а: 'a', в: 'b', е: 'e', ё: 'e', к: 'k', м: 'm', н: 'h', о: 'o', р: 'p', с: 'c', т: 't', у: 'y', х: 'x',
+  ѕ: 's', і: 'l', ї: 'l', ј: 'j', һ: 'h', ԁ: 'd', ԛ: 'q', ԝ: 'w', ӏ: 'l', ɡ: 'g', ү: 'y', ո: 'n', ս: 'u',
+  // Greek
+  α: 'a', β: 'b', ε: 'e', η: 'n', ι: 'l', κ: 'k', μ: 'u', ν: 'v', ο: 'o', ρ: 'p', τ: 't', υ: 'u', χ: 'x', ω: 'w', ϲ: 'c', ϳ: 'j',
+  // ASCII: after lower-casing, i and l stand for one letter (a capital I is drawn as an l)
+  i: 'l', '1': 'l', '|': 'l', '0': 'o',
+};
+
+/**
+ * A name as a person reads it: NFKC, lower case, look-alike letters folded
+ * to the Latin letter they pass for, trimmed, inner spaces collapsed. A key
+ * to compare, never a name to show.
+ */
 export function personKey(name: string): string {
-  return name.normalize('NFKC').trim().toLowerCase().replace(/\s+/g, ' ');
+  const lower = name.normalize('NFKC').toLowerCase();
+  return Array.from(lower, (ch) => LOOK_ALIKES[ch] ?? ch).join('').trim().replace(/\s+/g, ' ');
 }

@@ -66,6 +66,11 @@ test('a grant cannot carry a colleague\'s name, a look-alike of it, or another l
   assert.equal(named.json.code, 'grant.principal_taken');
   const lookAlike = await grant(h.admin, aliceSpare2, 'admin', { principal: ' Bob-Admin ' });
   assert.equal(lookAlike.json.code, 'grant.principal_taken', 'compared as a person reads it');
+  // Drawn the same in a terminal: a Cyrillic а and о, a Greek ο, a capital I and a digit 1 for l.
+  for (const spoof of ['bоb-аdmin', 'bοb-admin', 'BOB-ADMIN', 'b0b-admin', 'aIice-admin', 'a1ice-admin']) {
+    const r = await grant(h.admin, aliceSpare2, 'admin', { principal: spoof });
+    assert.equal(r.json.code, 'grant.principal_taken', `${JSON.stringify(spoof)} passes for an allowlisted name`);
+  }
   const byComment = await grant(h.admin, aliceSpare, 'admin');
   assert.equal(byComment.json.code, 'grant.principal_taken', 'the key comment is a name too');
   const first = await grant(h.admin, aliceSpare2, 'viewer', { principal: 'temp-helper' });
