@@ -37,6 +37,12 @@ export default tseslint.config(
     },
   },
   {
+    // The binary's shim is CommonJS (bin/package.json): no ES module loader at start-up.
+    files: ['bin/**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // Tests assert on terminal output, so their regular expressions match ESC
     // and other control characters on purpose.
     files: ['test/**'],

@@ -6,7 +6,9 @@
 // OpenSSH command makes sshd and the remote curl do is not in it — and the
 // load average before and after.
 //
-//   startup   node -e 0  vs  opsctl --help  vs  opsctl __complete (TAB on `flags get`)
+//   startup   node -e 0  vs  opsctl --help  vs  opsctl __complete (TAB), with and
+//             without NODE_EXTRA_CA_CERTS and a cached 50-endpoint catalog
+//             (bench/startup.mjs, also runnable alone)
 //   import    import('got')  vs  import('node:http')
 //   oneshot   opsctl health through one bastion, with a context made by
 //             `opsctl context add` (what a user runs)  vs  `ssh -J bastion
@@ -43,6 +45,7 @@ import { fileURLToPath } from 'node:url';
 import { sshdMissing, startSshd } from '../test/helpers/sshd.ts';
 import { startDemoService } from '../test/helpers/demo-service.ts';
 import { formatSummary, summariseProfile } from './cpu-profile-summary.mjs';
+import { measureStartup, startupReport } from './startup.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -102,14 +105,8 @@ const addCase = (part, name, cmd, args, opts = {}) => cases.push({ part, name, c
 const notes = [];
 const loadBefore = os.loadavg();
 
-if (only.has('startup')) {
-  // A populated completion cache for the current context, as after `opsctl flags list`.
-  fs.writeFileSync(path.join(tmp, 'config/opsctl/config.yaml'), 'current-context: bench\ncontexts:\n  bench:\n    host:\n      - 127.0.0.1\n');
-  fs.writeFileSync(path.join(tmp, 'cache/opsctl/bench.json'), JSON.stringify({ updatedAt: new Date().toISOString(), values: { flags: ['maintenance_mode', 'discount_percent', 'max_page_size'] } }));
-  addCase('startup', 'node -e 0', node, ['-e', '0']);
-  addCase('startup', 'opsctl --help', node, [CLI, '--help']);
-  addCase('startup', 'opsctl __complete (flags get TAB)', node, [CLI, '__complete', 'bash', '--', 'opsctl', 'flags', 'get', '']);
-}
+// Start-up (--help, TAB) has its own cases and environments (bench/startup.mjs), run first.
+const startup = only.has('startup') ? await measureStartup({ runs: RUNS, warmup: WARMUP }) : undefined;
 if (only.has('import')) {
   addCase('import', "import('node:http')", node, ['--input-type=module', '-e', "await import('node:http')"]);
   addCase('import', "import('got')", node, ['--input-type=module', '-e', "await import('got')"]);
@@ -173,7 +170,7 @@ if (only.has('oneshot') || only.has('reuse')) {
     };
     const configFile = path.join(tmp, 'config/opsctl/config.yaml');
     if (only.has('oneshot')) {
-      // --no-use: the startup part's TAB case keeps its current context.
+      // --no-use: each case names its context (--context).
       contextAdd('plain', ['--no-use']);
       addCase('oneshot', 'opsctl health (context add)', node, [CLI, '--context', 'plain', 'health', '-o', 'json']);
       addCase('oneshot', 'ssh -J bastion host curl …', 'ssh', ['-F', sshConfig, 'bench-host', curl]);
@@ -261,8 +258,6 @@ const medCpu = Object.fromEntries(cases.map((c) => [c.name, median(c.cpu)]));
 const ratio = (a, b, m = med) => (m[a] !== undefined && m[b] !== undefined ? m[a] / m[b] : undefined);
 
 const comparisons = [
-  { what: 'opsctl --help vs node -e 0', a: 'opsctl --help', b: 'node -e 0', goal: 1.3 },
-  { what: 'TAB on `opsctl flags get` vs node -e 0', a: 'opsctl __complete (flags get TAB)', b: 'node -e 0', goal: 1.3 },
   { what: 'opsctl health (context) vs ssh -J … curl', a: 'opsctl health (context add)', b: 'ssh -J bastion host curl …', goal: 0.5 },
   { what: 'opsctl health (context) vs ssh -J -W (transport only)', a: 'opsctl health (context add)', b: 'ssh -J bastion -W 127.0.0.1:PORT host' },
   { what: 'opsctl health, held vs ssh -S master … curl', a: 'opsctl health (held connection)', b: 'ssh -S master host curl …', goal: 1.2 },
@@ -290,11 +285,12 @@ if (comparisons.length) {
     out.push(`${pad(c.what, 56)}${pad(c.ratio.toFixed(2) + '×', 8)}${pad(Number.isFinite(c.cpuRatio) ? c.cpuRatio.toFixed(2) + '×' : '–', 8)}${pad(c.goal === undefined ? '' : `≤ ${c.goal}×`, 8)}${verdict}`);
   }
 }
+if (startup) out.push('', startupReport(startup));
 if (Number.isFinite(gotCost)) out.push('', `import('got') costs ${gotCost.toFixed(1)} ms more than import('node:http') per process (why the hot path uses node:http)`);
 for (const n of notes) out.push(n);
 process.stdout.write(out.join('\n') + '\n');
 
-if (cases.length) {
+if (cases.length || startup) {
   const results = {
     date: new Date().toISOString(),
     node: process.version,
@@ -305,7 +301,8 @@ if (cases.length) {
     runs: RUNS,
     warmup: WARMUP,
     cases: cases.map((c) => ({ part: c.part, name: c.name, medianMs: med[c.name], medianCpuMs: medCpu[c.name], samplesMs: c.samples.map((x) => Math.round(x * 10) / 10), cpuMs: c.cpu.map((x) => Math.round(x)) })),
-    ratios: comparisons.map((c) => ({ what: c.what, ratio: c.ratio, cpuRatio: c.cpuRatio, goal: c.goal, ok: c.goal === undefined ? undefined : c.ratio <= c.goal })),
+    ratios: [...(startup?.ratios ?? []), ...comparisons.map((c) => ({ what: c.what, ratio: c.ratio, cpuRatio: c.cpuRatio, goal: c.goal, ok: c.goal === undefined ? undefined : c.ratio <= c.goal }))],
+    ...(startup ? { startup: { cases: startup.cases, loadAverage: startup.loadAverage } } : {}),
     ...(Number.isFinite(gotCost) ? { gotImportExtraMs: gotCost } : {}),
     ...(notes.length ? { notes } : {}),
   };

@@ -2,7 +2,9 @@
 // then one esbuild bundle for the CLI so `opsctl --help` and completion start
 // from a single pre-linked file instead of resolving dozens of modules.
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import fs from 'node:fs';
 
@@ -54,6 +56,17 @@ if (fs.existsSync(path.join(root, 'src/cli/main.ts'))) {
   // installs opsctl. Its optional native parts (`*.node`, cpu-features) stay
   // external; ssh2 loads them in a try/catch and works without them.
   const external = ['cpu-features', '*.node', '@napi-rs/keyring', 'better-sqlite3', 'got', '@inquirer/prompts', 'prom-client', 'umzug', 'ajv', 'yaml'];
+  // Some bundled CommonJS dependencies call require() or read __dirname
+  // (ssh2's poly1305 loader); give every chunk of an ESM bundle both.
+  const esmBanner = {
+    js: [
+      "import { createRequire as __opsctlCreateRequire } from 'node:module';",
+      "import { fileURLToPath as __opsctlFileURLToPath } from 'node:url';",
+      'const require = __opsctlCreateRequire(import.meta.url);',
+      'const __filename = __opsctlFileURLToPath(import.meta.url);',
+      "const __dirname = __filename.slice(0, __filename.lastIndexOf('/'));",
+    ].join(' '),
+  };
   await esbuild.build({
     entryPoints: { main: path.join(root, 'src/cli/main.ts') },
     outdir,
@@ -68,17 +81,95 @@ if (fs.existsSync(path.join(root, 'src/cli/main.ts'))) {
     // from constructor.name): esbuild must not rename classes.
     keepNames: true,
     logLevel: 'warning',
-    // Some bundled CommonJS dependencies call require() or read __dirname
-    // (ssh2's poly1305 loader); give every chunk of the ESM bundle both.
-    banner: {
-      js: [
-        "import { createRequire as __opsctlCreateRequire } from 'node:module';",
-        "import { fileURLToPath as __opsctlFileURLToPath } from 'node:url';",
-        'const require = __opsctlCreateRequire(import.meta.url);',
-        'const __filename = __opsctlFileURLToPath(import.meta.url);',
-        "const __dirname = __filename.slice(0, __filename.lastIndexOf('/'));",
-      ].join(' '),
+    banner: esmBanner,
+  });
+  // The start-up path (docs/architecture.md, "Start-up"): --help and TAB
+  // answered from data about the built-in tree, taken from that tree now,
+  // by a small CommonJS bundle that bin/opsctl.js requires first. Both carry
+  // this build's id, so a start.cjs never reads another build's data.
+  const buildId = randomBytes(8).toString('hex');
+  const snapDir = path.join(root, `dist/cli.snap-${process.pid}`);
+  await esbuild.build({
+    entryPoints: [path.join(root, 'src/cli/start/snapshot.ts')],
+    outfile: path.join(snapDir, 'snapshot.mjs'),
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    external,
+    keepNames: true,
+    logLevel: 'warning',
+    banner: esmBanner,
+  });
+  try {
+    const { startData, asciiJson } = await import(pathToFileURL(path.join(snapDir, 'snapshot.mjs')).href);
+    const { help, ...data } = startData(buildId);
+    fs.writeFileSync(path.join(outdir, 'start-data.json'), asciiJson(data));
+    fs.writeFileSync(path.join(outdir, 'start-help.json'), asciiJson(help));
+  } finally {
+    fs.rmSync(snapDir, { recursive: true, force: true });
+  }
+  // `import fs from 'node:fs'` in a CommonJS bundle makes esbuild copy every
+  // property of the module into an ES-module shape (__toESM), fs's hundred
+  // included, at each start: a profile of --help showed it. On the start-up
+  // path each builtin becomes the plain require() it is: a default import is
+  // the module; a named one (`import { randomBytes } from 'node:crypto'`)
+  // is a function that requires the module when first called, since
+  // requiring node:crypto at start loads crypto and the whole stream stack
+  // (40 internal modules) for a function --help and TAB never call. One
+  // small module per importer and builtin.
+  const importsOf = (file, spec) => {
+    const text = fs.readFileSync(file, 'utf8');
+    const from = spec.replace(/[/]/g, '\\/');
+    const names = new Set();
+    let whole = false;
+    for (const m of text.matchAll(new RegExp(`import\\s+(?!type\\b)([\\w$]+\\s*,\\s*)?(?:\\{([^}]*)\\}|\\*\\s*as\\s+[\\w$]+|([\\w$]+))\\s*from\\s*['"]${from}['"]`, 'g'))) {
+      if (m[1] || m[3] || !m[2]) whole = true;
+      for (const part of (m[2] ?? '').split(',')) {
+        const name = part.trim().replace(/^type\s+.*$/, '').split(/\s+as\s+/)[0];
+        if (name) names.add(name);
+      }
+    }
+    return { whole, names: [...names].sort() };
+  };
+  const plainBuiltins = {
+    name: 'plain-builtins',
+    setup(b) {
+      b.onResolve({ filter: /^node:[a-z_/]+$/ }, (a) => {
+        if (a.namespace === 'plain-builtin') return { path: a.path, external: true };
+        const { whole, names } = a.importer ? importsOf(a.importer, a.path) : { whole: true, names: [] };
+        return { path: `${a.path}?${whole ? 'default' : ''}${names.length ? `,${names.join(',')}` : ''}`, namespace: 'plain-builtin', pluginData: { spec: a.path, whole, names } };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'plain-builtin' }, (a) => {
+        const { spec, whole, names } = a.pluginData;
+        const real = createRequire(import.meta.url)(spec);
+        const lines = [`let m; const get = () => (m ??= require(${JSON.stringify(spec)}));`];
+        if (whole) lines.push('export default get();');
+        for (const n of names) {
+          // A function (not a class) is called through; anything else is read once, at start.
+          const lazy = typeof real[n] === 'function' && !/^class\b/.test(Function.prototype.toString.call(real[n])) && !/^[A-Z]/.test(n);
+          lines.push(lazy ? `export function ${n}(...args) { return get().${n}(...args); }` : `export const ${n} = get().${n};`);
+        }
+        return { contents: lines.join('\n'), loader: 'js' };
+      });
     },
+  };
+  await esbuild.build({
+    plugins: [plainBuiltins],
+    entryPoints: [path.join(root, 'src/cli/start/start.ts')],
+    outfile: path.join(outdir, 'start.cjs'),
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    external,
+    keepNames: true,
+    logLevel: 'warning',
+    define: { __OPSCTL_BUILD__: JSON.stringify(buildId) },
+    // bin/load-start.js names its V8 code cache after this line.
+    banner: { js: `/* opsctl build ${buildId} */` },
+    // Less to read and parse at every start; names kept (errors are classified by name).
+    minify: true,
   });
   const final = path.join(root, 'dist/cli');
   const old = path.join(root, `dist/cli.old-${process.pid}`);

@@ -15,6 +15,7 @@ import { FLAG_DEFINITIONS } from './ops/flags.js';
 import { healthChecks } from './ops/health.js';
 import { createMetrics } from './ops/metrics.js';
 import { ordersStatsEndpoint } from './ops/stats-endpoint.js';
+import { ordersCancelEndpoint, ordersListEndpoint } from './ops/orders-endpoints.js';
 import { clearMigrationLockTask } from './ops/tasks/clear-migration-lock.js';
 import { purgeCancelledOrdersTask } from './ops/tasks/purge-cancelled-orders.js';
 import { recomputeTotalsTask } from './ops/tasks/recompute-totals.js';
@@ -144,7 +145,7 @@ export async function startDemoService(config: DemoServiceConfig): Promise<Runni
       ...notificationOptions(config, shared),
       metricsRegistry: metrics.registry,
       healthChecks: healthChecks(data, () => portRef),
-      endpoints: [ordersStatsEndpoint(data)],
+      endpoints: [ordersStatsEndpoint(data), ordersListEndpoint(data), ordersCancelEndpoint(data, { approvals: config.approvals !== false })],
       ...(config.ofrep !== undefined ? { ofrep: { listen: config.ofrep } } : {}),
       log,
     });

@@ -58,3 +58,25 @@ export async function remember(f: Factory, kind: LiveKind, values: string[], opt
     /* no context, unwritable cache: completion is a convenience */
   }
 }
+
+/**
+ * `opsctl NOUN` alone runs its listing, `opsctl NOUN VERB` (README, "Command
+ * tree": tasks → tasks list, migrate → migrate status, audit → audit tail):
+ * what an operator typing the noun wants to see, instead of the noun's
+ * help. Options go to the listing (`opsctl tasks -o json`); a word that is
+ * no command of the noun is still "unknown command", not an argument of
+ * the listing.
+ */
+export function listsByDefault(noun: Command, verb: string): void {
+  const target = noun.commands.find((c) => c.name() === verb);
+  if (!target) throw new Error(`${noun.name()} has no command ${verb}`);
+  // commander's own default-subcommand slot (what `.command(name, { isDefault: true })` sets).
+  (noun as unknown as { _defaultCommandName: string | null })._defaultCommandName = verb;
+  noun.hook('preSubcommand', (self, sub) => {
+    const first = self.args[0];
+    if (sub === target && first !== undefined && !first.startsWith('-') && first !== verb) {
+      (self as unknown as { unknownCommand(): never }).unknownCommand();
+    }
+  });
+  noun.addHelpText('after', `\nWith no command, opsctl ${noun.name()} runs opsctl ${noun.name()} ${verb}.`);
+}

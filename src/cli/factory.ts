@@ -56,6 +56,12 @@ export interface Factory {
   forContext(name: string): Factory;
   /** Closes whatever was opened (the tunnel). */
   close(): Promise<void>;
+  /**
+   * The root command names and aliases of the CLI (set by buildProgram): a
+   * service endpoint whose id starts with one is not a command of its own
+   * (src/cli/service-commands).
+   */
+  builtinCommands: readonly string[];
 }
 
 function once<T>(fn: () => T): () => T {
@@ -104,6 +110,7 @@ export function createFactory(io: IOStreams, getGlobals: () => GlobalOptions): F
   });
   const f: Factory = {
     io,
+    builtinCommands: [],
     // While a command runs for one host of a fleet (src/cli/fleet), these
     // four come from that host's scope; everything else is shared.
     globals: () => currentTarget()?.globals ?? getGlobals(),

@@ -28,6 +28,7 @@ export async function main(argv: string[], io: IOStreams = processIO()): Promise
 export async function execute(built: Program, io: IOStreams, argv: string[]): Promise<number> {
   const { program, factory } = built;
   try {
+    await built.addServiceCommands(argv);
     if (!argv.length) {
       program.outputHelp();
       return 0;

@@ -28,7 +28,7 @@ test('standard endpoints work the same way, path params included', async () => {
   assert.equal(get.json().updatedBy, 'oscar');
   const missing = await h.run(['call', 'flags.get']);
   assert.equal(missing.code, 2);
-  assert.match(missing.stderr, /endpoint flags\.get needs --param name=…/);
+  assert.match(missing.stderr, /endpoint "flags\.get" needs --param name=…/);
 });
 
 test('a destructive service endpoint: exit 4 without confirmation and it never runs; --yes shows what is called, then calls it', async () => {
@@ -83,7 +83,7 @@ test('unknown endpoints and params are usage errors; a forbidden call is exit 3'
   assert.match(unknown.stderr, /no endpoint "orders\.stat" in the catalog of cli-test \(did you mean orders\.stats\?\)/);
   const param = await h.run(['call', 'orders.stats', '--param', 'limit=3']);
   assert.equal(param.code, 2);
-  assert.match(param.stderr, /unknown param "limit" for endpoint orders\.stats; known: since, detailed/);
+  assert.match(param.stderr, /unknown param "limit" for endpoint "orders\.stats"; known: since, detailed/);
   const body = await h.run(['call', 'orders.stats', '--body', '[1]']);
   assert.equal(body.code, 2);
   const forbidden = await h.run(['--yes', 'call', 'cache.flush'], { as: 'operator' });

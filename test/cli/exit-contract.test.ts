@@ -89,13 +89,13 @@ test('2: usage — unknown names get did-you-mean from the live list; server req
 
   const opt = await expectCode(['-o', 'json', 'jobs', 'logs', 'x', '--folow'], 2);
   const oe = errorObject(opt.stderr);
-  assert.equal(oe.message, "unknown option '--folow'");
+  assert.equal(oe.message, 'unknown option "--folow"');
   assert.equal(oe.hint, '(Did you mean --follow?)');
 
   // A missing argument lists the candidates TAB would offer (from the cache).
   await expectCode(['flags', 'list'], 0, { as: 'viewer' });
   const missing = await expectCode(['flags', 'get'], 2);
-  assert.match(missing.stderr, /missing required argument 'name'\nflags: .*maintenance_mode.* \(see opsctl flags list\)/);
+  assert.match(missing.stderr, /missing required argument "name"\nflags: .*maintenance_mode.* \(see opsctl flags list\)/);
 });
 
 test('3, 4, 5, 6: auth, not confirmed, connection, conflict — each with its JSON error object', async () => {

@@ -40,7 +40,13 @@ test('enable/disable for boolean flags only', async () => {
   assert.match(again.stderr, /value unchanged/);
   const wrong = await h.run(['flags', 'enable', 'discount_percent'], { as: 'operator' });
   assert.equal(wrong.code, 2);
-  assert.match(wrong.stderr, /flag discount_percent is a percentage, not a boolean/);
+  assert.match(wrong.stderr, /flag "discount_percent" is a percentage, not a boolean/);
+  // The CLI quotes the name as the server's refusals do (no flag named "…"), and English gets its article.
+  const integer = await h.run(['flags', 'enable', 'max_page_size'], { as: 'operator' });
+  assert.equal(integer.code, 2);
+  assert.match(integer.stderr, /flag "max_page_size" is an integer, not a boolean/);
+  const unknown = await h.run(['flags', 'get', 'no_such_flag']);
+  assert.match(unknown.stderr, /no flag named "no_such_flag"/);
 });
 
 test('bad values: usage errors before the write; range checks by the server (exit 2 naming the field)', async () => {
@@ -75,7 +81,7 @@ test('a viewer cannot set flags (3); a require-reason context needs --reason, wh
   assert.equal(viewer.code, 3);
   const strict = await h.run(['--context', 'strict', 'flags', 'set', 'greeting', 'hi'], { as: 'operator' });
   assert.equal(strict.code, 2);
-  assert.match(strict.stderr, /context "strict" requires --reason for changing flag greeting/);
+  assert.match(strict.stderr, /context "strict" requires --reason for changing flag "greeting"/);
   assert.notEqual(value('greeting'), 'hi');
   const ok = await h.run(['--context', 'strict', '--reason', 'INC-12 banner', 'flags', 'set', 'greeting', 'hi'], { as: 'operator' });
   assert.equal(ok.code, 0, ok.stderr);

@@ -28,6 +28,9 @@ const HELP_RUNS = [
   ['__complete', 'bash', '--', 'opsctl', 'flags', 'get', ''],
   // The context's hosts come from the config file (here in a style only the YAML parser reads), never a connection.
   ['__complete', 'bash', '--', 'opsctl', 'health', '--host', ''],
+  // Service commands, from the catalog cached for the context (never a connection).
+  ['lb', 'weight', '--help'],
+  ['__complete', 'bash', '--', 'opsctl', 'lb', 'weight', '--server', ''],
 ];
 
 let dir: string;
@@ -57,11 +60,18 @@ before(() => {
     'const code = await main(argv, { stdin: new PassThrough(), stdout: sink(), stderr: sink(), env: { HOME: process.env.PROBE_HOME, XDG_CONFIG_HOME: process.env.PROBE_HOME, XDG_CACHE_HOME: process.env.PROBE_HOME } });',
     'process.exit(code);',
   ].join('\n'));
+  // For the binary's CommonJS start-up path: every file require() loaded.
+  fs.writeFileSync(path.join(dir, 'cjs-probe.cjs'), "process.on('exit', () => require('node:fs').appendFileSync(process.env.PROBE_LOG, Object.keys(require.cache).join('\\n') + '\\n'));\n");
 });
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 before(() => {
   fs.mkdirSync(path.join(dir, 'opsctl'));
   fs.writeFileSync(path.join(dir, 'opsctl', 'config.yaml'), '{"current-context": "fleet", "contexts": {"fleet": {"bastion": "b", "host": ["node0", "node1"]}}}\n');
+  fs.writeFileSync(path.join(dir, 'opsctl', 'fleet.catalog.json'), JSON.stringify({
+    updatedAt: new Date().toISOString(), service: 'lb-service', version: '1',
+    endpoints: [{ id: 'lb.weight', method: 'POST', path: '/v1/lb/weight', summary: 'Set a weight', description: '', role: 'operator', destructive: true, job: false, scope: 'instance',
+      params: { type: 'object', properties: { server: { type: 'string', enum: ['web1', 'web2'] }, weight: { type: 'integer' } }, required: ['server'], additionalProperties: false } }],
+  }));
 });
 
 function loaded(mainUrl: string, argv: string[], opts: { tsx: boolean; sanity?: boolean }): string[] {
@@ -109,5 +119,41 @@ test('help and completion load none of the heavy modules (the built bundle)', { 
     const urls = loaded(pathToFileURL(bundle).href, argv, { tsx: false });
     assert.deepEqual(heavyIn(urls), [], `opsctl ${argv.join(' ')} loaded heavy modules`);
     assert.deepEqual(bundledSsh2(urls), [], `opsctl ${argv.join(' ')} loaded the bundled ssh2`);
+  }
+});
+
+const start = path.join(root, 'dist/cli/start.cjs');
+test('the binary\'s start-up path answers --help and TAB without commander, the CLI bundle or a heavy module', { skip: fs.existsSync(start) ? false : 'dist/cli/start.cjs not built (npm test builds it)' }, () => {
+  const runs = [['--help'], ['migrate', '--help'], ['help', 'flags', 'set'], ['__complete', 'bash', '--', 'opsctl', 'fl'], ['__complete', 'zsh', '--', 'opsctl', 'lb', 'weight', '--server', '']];
+  // Node's own modules loaded, written at exit (process.moduleLoadList); the probes load some themselves.
+  fs.writeFileSync(path.join(dir, 'builtins-probe.cjs'), "process.on('exit', () => require('fs').writeFileSync(process.env.PROBE_LOG + '.builtins', process.moduleLoadList.join('\\n')));\n");
+  const probes = ['--import', pathToFileURL(path.join(dir, 'register.mjs')).href, '-r', path.join(dir, 'cjs-probe.cjs'), '-r', path.join(dir, 'builtins-probe.cjs')];
+  const builtinsOf = (log: string) => fs.readFileSync(`${log}.builtins`, 'utf8').split('\n');
+  const baseLog = path.join(dir, 'start-baseline');
+  fs.writeFileSync(baseLog, '');
+  assert.equal(spawnSync(process.execPath, [...probes, '-e', '0'], { env: { PATH: process.env.PATH, PROBE_LOG: baseLog } }).status, 0);
+  const baseline = new Set(builtinsOf(baseLog));
+  // The code caches written first (the run that writes one warms the service-command code after its answer).
+  for (const argv of [['--help'], ['__complete', 'bash', '--', 'opsctl', '']]) {
+    assert.equal(spawnSync(process.execPath, [path.join(root, 'bin/opsctl.js'), ...argv], { cwd: root, env: { PATH: process.env.PATH, HOME: dir, XDG_CONFIG_HOME: dir, XDG_CACHE_HOME: dir } }).status, 0);
+  }
+  for (const argv of runs) {
+    const log = path.join(dir, `start-${Math.random().toString(36).slice(2)}`);
+    fs.writeFileSync(log, '');
+    const r = spawnSync(process.execPath, [...probes, path.join(root, 'bin/opsctl.js'), ...argv], {
+      cwd: root,
+      env: { PATH: process.env.PATH, HOME: dir, XDG_CONFIG_HOME: dir, XDG_CACHE_HOME: dir, PROBE_LOG: log },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(r.status, 0, `${argv.join(' ')}: ${r.stderr}`);
+    assert.ok(r.stdout.length > 0, argv.join(' '));
+    const loadedFiles = fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    // start.cjs itself is compiled by bin/load-start.js (vm.Script, for its code cache), not require()d.
+    assert.ok(loadedFiles.some((f) => f.endsWith('/bin/load-start.js')), `${argv.join(' ')}: answered by the start-up path`);
+    assert.deepEqual(loadedFiles.filter((f) => f.includes('/dist/cli/main.js') || /\/dist\/cli\/chunk-/.test(f) || f.includes('/node_modules/commander/')), [], `${argv.join(' ')}: no command tree`);
+    assert.deepEqual(heavyIn(loadedFiles.map((f) => f.replace(/^file:\/\//, ''))), [], `${argv.join(' ')}: no heavy module`);
+    // Node's own modules too: crypto brings the whole stream stack (a named import of it on the path is called through, lazily).
+    assert.deepEqual(builtinsOf(log).filter((m) => !baseline.has(m) && /^NativeModule (crypto|stream|net|tls|http)$/.test(m)), [], `${argv.join(' ')}: no crypto, stream or socket module`);
   }
 });

@@ -103,7 +103,15 @@ test('audit tail --follow prints new records as they come (NDJSON under -o json)
 test('audit verify: intact → exit 0; an edited record → exit 1 naming it', async () => {
   const ok = await h.run(['audit', 'verify']);
   assert.equal(ok.code, 0, ok.stderr);
-  assert.match(ok.stderr, /audit log intact: \d+ record\(s\)/);
+  // The counts agree: the witnessed checkpoint covers no record the walk did not verify.
+  const verified = Number(/audit log intact: (\d+) records? verified/.exec(ok.stderr)?.[1]);
+  const newest = Number(/the newest, of \S+, covers the first (\d+) records?/.exec(ok.stderr)?.[1]);
+  const witnessed = Number(/witness: checkpoint of \S+ over the first (\d+) records? of those/.exec(ok.stderr)?.[1]);
+  assert.ok(verified > 0 && witnessed > 0 && witnessed <= verified, ok.stderr);
+  assert.equal(newest, witnessed, `the witnessed checkpoint is the newest one the walk verified:\n${ok.stderr}`);
+  const doc = (await h.run(['-o', 'json', 'audit', 'verify'])).json();
+  assert.ok(doc.witness.checkpoint.size <= doc.records, JSON.stringify(doc));
+  assert.ok(doc.lastCheckpoint.size >= doc.witness.checkpoint.size, JSON.stringify(doc));
   assert.equal((await h.run(['audit', 'verify'], { as: 'operator' })).code, 3);
 
   await h.auditSettled();
@@ -114,10 +122,13 @@ test('audit verify: intact → exit 0; an edited record → exit 1 naming it', a
   assert.ok(i >= 0);
   lines[i] = lines[i]!.replace('"outcome":"ok"', '"outcome":"denied"');
   fs.writeFileSync(h.auditFile, lines.join('\n'));
-  const bad = await h.run(['audit', 'verify']);
+  // --full: the walks above verified a checkpoint after this record, so a
+  // plain verify would start from there (what was verified is not walked
+  // again: src/server/README.md, audit verification).
+  const bad = await h.run(['audit', 'verify', '--full']);
   assert.equal(bad.code, 1, bad.stderr);
   assert.match(bad.stderr, new RegExp(`the audit log is broken at line ${i + 1} \\(record seq ${i + 1}\\): hash does not match the record \\(edited\\)`));
-  const json = await h.run(['-o', 'json', 'audit', 'verify']);
+  const json = await h.run(['-o', 'json', 'audit', 'verify', '--full']);
   assert.equal(json.code, 1);
   assert.equal(json.json().ok, false);
   assert.equal(json.json().firstBadRecord.line, i + 1);

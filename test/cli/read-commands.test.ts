@@ -118,14 +118,14 @@ test('exit 3 when the key lacks the role or is not allowed at all; the message n
 test('exit 2 for usage errors, before anything is sent', async () => {
   const before = (await h.auditSettled()).length;
   const cases: Array<[string[], RegExp]> = [
-    [['nosuch'], /unknown command 'nosuch'/],
-    [['flags', 'list', '--nope'], /unknown option '--nope'/],
+    [['nosuch'], /unknown command "nosuch"/],
+    [['flags', 'list', '--nope'], /unknown option "--nope"/],
     [['-o', 'yaml', 'health'], /yaml/],
     [['audit', 'tail', '-n', '0'], /-n must be 1-1000/],
     [['metrics', '--filter', '('], /--filter is not a valid regular expression/],
     [['metrics', '--interval', 'soon', '--watch'], /--interval must be seconds/],
     [['migrate', 'down'], /--to/],
-    [['flags', 'set', 'greeting'], /missing required argument 'value'/],
+    [['flags', 'set', 'greeting'], /missing required argument "value"/],
     [['call', 'orders.stats', '--body', '{bad'], /--body is not valid JSON/],
     [['--context', 'nope', 'health'], /context "nope" does not exist/],
     [['tunnel', '--listen', '0.0.0.0:80'], /loopback only/],

@@ -59,13 +59,13 @@ test('--param NAME=- reads the secret from standard input', async () => {
 });
 
 test('a required secret left out: asked for on a terminal (masked), refused without one', async () => {
-  const tty = await h.run(['tasks', 'run', 'rotate', '-f'], { as: 'operator', tty: true, answers: [{ when: /password for task rotate/, send: 'hunter2' }] });
+  const tty = await h.run(['tasks', 'run', 'rotate', '-f'], { as: 'operator', tty: true, answers: [{ when: /password for task "rotate"/, send: 'hunter2' }] });
   assert.equal(tty.code, 0, tty.stderr);
   assert.match(tty.stdout, /"passwordIsHunter2": true/);
   assert.doesNotMatch(tty.stderr, /hunter2/, 'not echoed');
   const piped = await h.run(['tasks', 'run', 'rotate'], { as: 'operator' });
   assert.equal(piped.code, 2);
-  assert.match(piped.stderr, /task rotate needs --param password=…/);
+  assert.match(piped.stderr, /task "rotate" needs --param password=…/);
 });
 
 test('only one param can come from stdin', async () => {

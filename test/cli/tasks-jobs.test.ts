@@ -70,11 +70,11 @@ test('human --follow: logs on stdout, progress on stderr; a terminal gets a redr
 test('bad params are usage errors and nothing runs', async () => {
   const before = runs('count');
   const cases: Array<[string[], RegExp]> = [
-    [['tasks', 'run', 'count', '--param', 'stepz=3'], /unknown param "stepz" for task count; known: steps, delayMs, fail, label, tags, ratio/],
+    [['tasks', 'run', 'count', '--param', 'stepz=3'], /unknown param "stepz" for task "count"; known: steps, delayMs, fail, label, tags, ratio/],
     [['tasks', 'run', 'count', '--param', 'steps=many'], /--param steps: expected an integer/],
     [['tasks', 'run', 'count', '--param', 'tags=a,b'], /--param tags: expected a JSON array/],
     [['tasks', 'run', 'nosuch'], /no task named "nosuch"; tasks: count, purge, rotate, wait/],
-    [['tasks', 'run', 'purge', '--yes'], /task purge needs --param olderThanDays=…/],
+    [['tasks', 'run', 'purge', '--yes'], /task "purge" needs --param olderThanDays=…/],
     [['jobs', 'status', 'no/such'], /invalid job id "no\/such"/],
     [['flags', 'set', 'bad name', '1'], /invalid flag name "bad name"/],
   ];
@@ -98,7 +98,7 @@ test('a destructive task: exit 4 without a terminal or --yes and it never runs; 
 
   const yes = await h.run(['tasks', 'run', 'purge', '--param', 'olderThanDays=30', '--follow'], { tty: true, answers: [{ when: /Run task purge on test\?/, send: 'y' }] });
   assert.equal(yes.code, 0, yes.stderr);
-  assert.match(stripAnsi(yes.stderr), /task purge is destructive: Deletes old rows[\s\S]*params: \{"olderThanDays":30\}/);
+  assert.match(stripAnsi(yes.stderr), /task "purge" is destructive: Deletes old rows[\s\S]*params: \{"olderThanDays":30\}/);
   assert.match(yes.stdout, /"purged": 2/);
   assert.equal(runs('purge'), 1);
 

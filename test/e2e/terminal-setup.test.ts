@@ -28,7 +28,7 @@ test('a secret param left out is asked for on the terminal; what is typed never 
   const secret = 'hunter2-but-longer-than-16';
   const run = runInTerminal([process.execPath, CLI, ...stack.connection, 'tasks', 'run', 'rotate-webhook-secret', '--follow'], stack.env, ROOT);
   try {
-    await run.waitFor(/secret for task rotate-webhook-secret \(not echoed\):/);
+    await run.waitFor(/secret for task "rotate-webhook-secret" \(not echoed\):/);
     run.type(secret.slice(0, 10), false);
     // Half typed: the terminal shows at most a mask, never the characters.
     await new Promise((r) => setTimeout(r, 300));

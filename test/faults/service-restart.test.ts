@@ -215,7 +215,7 @@ test('killed and not back within --timeout: exit 5 with the re-attach command; r
   const again = await cli(['jobs', 'logs', followed!, '--follow']);
   assertClean(again, 're-attach');
   assert.equal(again.code, 2, `a job this instance does not know: exit 2\n${again.stderr}`);
-  assert.match(again.stderr, new RegExp(`no job ${followed} .*jobs do not survive a restart of the service`), `says why it is unknown:\n${again.stderr}`);
+  assert.match(again.stderr, new RegExp(`no job "${followed}" .*jobs do not survive a restart of the service`), `says why it is unknown:\n${again.stderr}`);
   // The job started without --follow is gone the same way.
   const other = await cli(['jobs', 'status', id]);
   assert.equal(other.code, 2, other.stderr);

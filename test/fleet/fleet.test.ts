@@ -115,6 +115,18 @@ test('jobs in a fleet: status/wait/logs go to the job\'s host, noted or looked f
   assert.match(none.stderr, /job NoSuchJob0000000 not found on any host \(asked node0, node1, node2, node3\)/);
 });
 
+test('service commands fan out as call does: the endpoint\'s scope decides (orders.* are service-scoped: once, to one healthy host)', { skip }, async () => {
+  const eps = await fleet.opsctl(['endpoints', '-o', 'json']);
+  assert.equal(eps.code, 0, eps.stderr);
+  for (const argv of [['orders', 'stats'], ['orders', 'list', '--status', 'open']]) {
+    const cmd = await fleet.opsctl([...argv, '-o', 'json']);
+    const call = await fleet.opsctl(['call', `orders.${argv[1]}`, ...(argv[2] ? ['--param', 'status=open'] : []), '-o', 'json']);
+    assert.equal(cmd.code, call.code, `${argv.join(' ')}: ${cmd.stderr}`);
+    assert.deepEqual(JSON.parse(cmd.stdout), JSON.parse(call.stdout), argv.join(' '));
+    assert.match(cmd.stderr, /orders\.\w+ is service-scoped: sent once, to node\d/);
+  }
+});
+
 test('a dead host: the others answer, exit 5, the summary counts it; --max-errors 0 stops a change', { skip }, async () => {
   fleet.hosts[2]!.killSshd();
   const r = await fleet.opsctl(['health', '-o', 'json', '--timeout', '5']);

@@ -308,6 +308,57 @@ function endpoints(counters: Counters): CustomEndpoint[] {
         return { shards: n };
       },
     },
+    // Service commands (src/cli/service-commands): an enum, a bounded integer,
+    // a boolean, a secret and a param named like opsctl's own --host.
+    {
+      id: 'lb.list',
+      method: 'GET',
+      path: '/v1/lb',
+      summary: 'Backends and their weights',
+      role: 'viewer',
+      params: { type: 'object', properties: {}, additionalProperties: false },
+      handler: () => {
+        ran('lb.list');
+        return { servers: [{ name: 'web1', weight: 10 }, { name: 'web2', weight: 10 }] };
+      },
+    },
+    {
+      id: 'lb.weight',
+      method: 'POST',
+      path: '/v1/lb/{server}/weight',
+      summary: 'Set the weight of a backend',
+      description: 'Sends the new weight to the load balancer.',
+      role: 'operator',
+      destructive: true,
+      params: {
+        type: 'object',
+        properties: {
+          server: { type: 'string', enum: ['web1', 'web2'], in: 'path', description: 'backend' },
+          weight: { type: 'integer', minimum: 0, maximum: 256, description: 'new weight' },
+          drain: { type: 'boolean', description: 'drain connections first' },
+          token: { type: 'string', secret: true, description: 'admin token of the balancer' },
+          host: { type: 'string', description: 'balancer host' },
+        },
+        required: ['server', 'weight'],
+        additionalProperties: false,
+      },
+      handler: (p) => {
+        ran('lb.weight');
+        return { server: p.server, weight: p.weight, drain: p.drain ?? false, token: p.token === undefined ? null : `${String(p.token).length} chars`, host: p.host ?? null };
+      },
+    },
+    {
+      id: 'flags.export',
+      method: 'GET',
+      path: '/v1/flags-export',
+      summary: 'Every flag as one document',
+      role: 'viewer',
+      params: { type: 'object', properties: {}, additionalProperties: false },
+      handler: () => {
+        ran('flags.export');
+        return { exported: true };
+      },
+    },
   ];
 }
 

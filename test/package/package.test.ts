@@ -11,6 +11,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from '../helpers/build.js';
 import { packAndInstall, pkg, REPOSITORY, sh, type Packed } from '../helpers/packed.js';
@@ -78,6 +79,22 @@ test('every bin runs from node_modules/.bin; opsctl/server/openfeature without i
   const peer = await sh([process.execPath, '--input-type=module', '-e', "await import('opsctl/server/openfeature')"], project);
   assert.notEqual(peer.code, 0);
   assert.match(peer.out, /OpenFeatureSdkMissingError: opsctl\/server\/openfeature needs the OpenFeature server SDK, an optional peer dependency of opsctl: npm install @openfeature\/server-sdk/, peer.out);
+});
+
+test('the installed opsctl answers --help and TAB on its start-up path (start.cjs and its data are shipped; its code cache is written)', async (t) => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'opsctl-package-home-'));
+  t.after(() => fs.rmSync(home, { recursive: true, force: true }));
+  const env = { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: path.join(home, 'config'), XDG_CACHE_HOME: path.join(home, 'cache'), NO_COLOR: '1' };
+  const bin = path.join(project, 'node_modules/.bin/opsctl');
+  const help = await sh([bin, '--help'], project, env);
+  assert.equal(help.code, 0, help.out);
+  assert.match(help.out, /^Usage: opsctl \[options\] \[command\]/);
+  const tab = await sh([bin, '__complete', 'bash', '--', 'opsctl', 'fl'], project, env);
+  assert.equal(tab.code, 0, tab.out);
+  assert.match(tab.out, /^flags$/m);
+  // bin/load-start.js writes a code cache only after start.cjs answered: the full CLI would leave none.
+  const written = fs.readdirSync(path.join(home, 'cache/opsctl/v8')).sort();
+  assert.deepEqual(written.map((f) => f.replace(/^start-[0-9a-f]{16}-.*-(help|tab)\.bin$/, '$1')), ['help', 'tab'], written.join(' '));
 });
 
 test('every link of the packed README resolves: a shipped file, a heading, or the repository', () => {

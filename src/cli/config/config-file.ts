@@ -111,13 +111,14 @@ function jsonExact(v: unknown): boolean {
  * parser again, nothing else.
  */
 async function parseYaml(text: string, file: string, cacheFile: (() => string | undefined) | undefined): Promise<unknown> {
-  const sha256 = createHash('sha256').update(text).digest('hex');
   let cache: string | undefined;
   try {
     cache = cacheFile?.();
   } catch {
     cache = undefined;
   }
+  // Only with a cache to key: hashing loads node:crypto, which --help and TAB do without.
+  const sha256 = cache ? createHash('sha256').update(text).digest('hex') : '';
   if (cache) {
     try {
       const c = JSON.parse(readPrivateFile(cache) ?? 'null') as { sha256?: unknown; doc?: unknown } | null;

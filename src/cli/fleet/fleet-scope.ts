@@ -31,8 +31,12 @@ export const COMMAND_ENDPOINTS: Readonly<Record<string, string>> = {
   'audit verify': 'audit.verify',
 };
 
-/** `call <endpoint-id>`: the endpoint is the command's first argument. */
-export function endpointOfCommand(path: string, args: unknown[]): string | undefined {
+/**
+ * The endpoint a command stands for: `call <endpoint-id>`'s first argument,
+ * a service command's own endpoint (`explicit`), else COMMAND_ENDPOINTS.
+ */
+export function endpointOfCommand(path: string, args: unknown[], explicit?: string): string | undefined {
+  if (explicit) return explicit;
   if (path === 'call') return typeof args[0] === 'string' ? args[0] : undefined;
   return COMMAND_ENDPOINTS[path];
 }
@@ -43,8 +47,8 @@ export function scopeNeedsCatalog(endpointId: string, known: boolean): boolean {
 }
 
 /** True when this invocation fans out: several hosts selected and a command that talks to the service. */
-export async function wantsFleet(f: Factory, path: string, args: unknown[]): Promise<boolean> {
-  if (!endpointOfCommand(path, args)) return false;
+export async function wantsFleet(f: Factory, path: string, args: unknown[], explicit?: string): Promise<boolean> {
+  if (!endpointOfCommand(path, args, explicit)) return false;
   try {
     return (await f.context()).hosts.length > 1;
   } catch {

@@ -40,6 +40,8 @@ export interface FleetRun {
   /** The command's own options (--follow, --watch …). */
   options?: Record<string, unknown>;
   action: Action;
+  /** The endpoint of a service command (src/cli/service-commands); built-in commands are looked up by path. */
+  endpointId?: string;
 }
 
 async function limitParallel<T>(items: T[], limit: number, fn: (item: T) => Promise<void>, shouldStop: () => boolean): Promise<void> {
@@ -85,7 +87,7 @@ export async function runFleet(f: Factory, run: FleetRun): Promise<void> {
   const streaming = streamsLines(run.path, run.options ?? {});
   if (streaming) out.beginStream();
   try {
-    const endpointId = endpointOfCommand(run.path, run.args)!;
+    const endpointId = endpointOfCommand(run.path, run.args, run.endpointId)!;
     let descriptor: EndpointDescriptor | undefined = STANDARD_ENDPOINTS.find((e) => e.id === endpointId);
     if (scopeNeedsCatalog(endpointId, descriptor !== undefined)) {
       // The service decides (a shared flag store, its own endpoints): ask the first host that answers.

@@ -5,7 +5,7 @@
 import { EXIT_CODE_DESCRIPTIONS } from '../../protocol/exit-codes.js';
 import { allCommands, type ArgumentModel, type CommandModel, type OptionModel } from '../completion/tree.js';
 import { bold, italic, roffText } from './roff.js';
-import { DESCRIPTION, ENVIRONMENT, EXAMPLES, FILES, NAME_LINE, SECURITY, SEE_ALSO } from './sections.js';
+import { DESCRIPTION, ENVIRONMENT, EXAMPLES, FILES, NAME_LINE, SECURITY, SEE_ALSO, SERVICE_COMMANDS } from './sections.js';
 
 export interface ManPageInfo {
   version: string;
@@ -118,6 +118,9 @@ export function renderManPage(root: CommandModel, info: ManPageInfo): string {
 
   out.push('.SH COMMANDS');
   for (const c of allCommands(root)) out.push(...commandSection(c));
+
+  out.push('.SH SERVICE COMMANDS');
+  SERVICE_COMMANDS.forEach((p, i) => out.push(...(i ? ['.PP'] : []), markup(p)));
 
   out.push('.SH GLOBAL OPTIONS', 'These are accepted before or after the command.');
   out.push(...optionList(root.options));

@@ -15,6 +15,13 @@ export const DESCRIPTION = [
   `On a terminal, tables fit its width: the column naming what you type next (a flag, task or migration name, a job or approval id, a host) is never cut, descriptions are cut to one line ending in an ellipsis, and secondary columns are left out with a note; [[--wide]] cuts nothing. Piped, a table is tab-separated and whole.`,
 ];
 
+/** Commands this page cannot list: they come from the service a context reaches. */
+export const SERVICE_COMMANDS = [
+  `A service's own endpoints are commands too, once opsctl has cached the service's catalog for the context: any command that fetches the catalog ([[opsctl endpoints]], [[call]], [[doctor]], [[version]], and each service command) caches it. The endpoint [[lb.disable]] with the param [[server]] is [[opsctl lb disable --server]] {{NAME}}, the same request as [[opsctl call lb.disable --param server=]]{{NAME}}. Params are typed options (integers, numbers, enums with their choices, booleans with a [[--no-]] twin, JSON objects and arrays); a required param is a mandatory option; a secret param takes [[@]]{{FILE}} or [[-]] (standard input), or is asked for without echo. A param named like an option of opsctl's own is given as [[--param]] {{NAME}}[[=]]{{VALUE}}.`,
+  `A service command behaves as [[opsctl call]]: confirmation for destructive endpoints, approvals, [[--dry-run]], [[-o json]], fleets and exit status. What a request does is decided by the catalog fetched for it, never by the cache. An endpoint whose first word is a built-in command gets no command of its own; [[opsctl call]] reaches it, and a warning names it.`,
+  `This page, the completion files and [[opsctl help]] for built-in commands describe the built-in commands only. [[opsctl --help]] lists the service commands of the current context, [[opsctl]] {{COMMAND}} [[--help]] describes one, and TAB completes them from the cache.`,
+];
+
 export const ENVIRONMENT: Array<[string, string]> = [
   ['OPSCTL_CONFIG', 'The config file to use, instead of $XDG_CONFIG_HOME/opsctl/config.yaml.'],
   ['OPSCTL_CONTEXT', 'The context to use when [[--context]] is not given; overrides current-context of the config file.'],
@@ -32,6 +39,7 @@ export const FILES: Array<[string, string]> = [
   ['[[~/.ssh/known_hosts]]', 'Also checked for host keys (hashed entries too), unless [[--known-hosts]] or the context names another file.'],
   ['[[~/.ssh/config]]', 'Host aliases, users, ports, identity files and ProxyJump, as OpenSSH reads them.'],
   ['[[$XDG_CACHE_HOME/opsctl/]]{{context}}[[.json]]', 'Names seen by the last successful commands (flags, tasks, migrations, jobs, endpoints) for shell completion. Completion only reads it.'],
+  ['[[$XDG_CACHE_HOME/opsctl/]]{{context}}[[.catalog.json]]', 'The service\'s own endpoints as last fetched for the context (mode 0600): the service commands come from it.'],
 ];
 
 export const SECURITY = [

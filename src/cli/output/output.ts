@@ -240,13 +240,14 @@ export class Output {
       // No rule between rows: compact like gh/kubectl, still boxed.
       const chars = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
       const cells = rows.map((r) => columns.map((c) => text(c, r)));
-      const fit = fitColumns(columns, [columns.map((c) => c.header), ...cells], this.io.stdout.columns, {
+      // Headers are upper case on a terminal as when piped: one spelling to read and to grep.
+      const fit = fitColumns(columns, [columns.map((c) => c.header.toUpperCase()), ...cells], this.io.stdout.columns, {
         wide: this.wide,
         ...(this.options.measure ? { measure: this.options.measure } : {}),
       });
       const pick = <T>(row: T[]) => fit.keep.map((i) => row[i]!);
       const t = new this.Table({
-        head: pick(columns).map((c) => this.colors.bold(c.header)),
+        head: pick(columns).map((c) => this.colors.bold(c.header.toUpperCase())),
         chars,
         style: { head: [], border: [] },
         ...(fit.colWidths ? { colWidths: fit.colWidths, wordWrap: fit.wordWrap, truncate: '…' } : {}),

@@ -61,7 +61,7 @@ function jsonType(v: unknown): SchemaType {
  * non-string types first (so `true` in a boolean|string param is a boolean)
  * and falls back to the string as typed.
  */
-export function coerceValue(name: string, raw: string, schema: JsonSchema | undefined): unknown {
+export function coerceValue(name: string, raw: string, schema: JsonSchema | undefined, label = `--param ${name}`): unknown {
   const types = typesOf(schema);
   if (!types.length) {
     // No declared type: JSON when it parses as JSON, else the string.
@@ -99,7 +99,7 @@ export function coerceValue(name: string, raw: string, schema: JsonSchema | unde
     }
   }
   if (types.includes('string')) return raw;
-  throw new UsageError(`--param ${name}: expected ${errors.join(' or ')}, got "${raw}"`);
+  throw new UsageError(`${label}: expected ${errors.join(' or ')}, got "${raw}"`);
 }
 
 export interface ParseParamsOptions {

@@ -4,6 +4,7 @@ import { DEFAULT_RESPONSE_LIMITS, type HopTiming, type ResponseLimits, type Tunn
 import { ChannelAgent, type ChannelOpener } from './channel-agent.js';
 import { ConnectionError } from './connection-error.js';
 import { ResponseTooLargeError } from './response-too-large-error.js';
+import { withArticle } from '../../protocol/wording.js';
 
 export interface HttpTunnelOptions {
   open: ChannelOpener;
@@ -225,7 +226,7 @@ export class HttpTunnel implements Tunnel {
       const res = await this.send(req, true, deadline.signal);
       if (this.declaredTooLarge(res)) {
         res.destroy();
-        throw this.tooLarge(`a ${Number(res.headers['content-length'])}-byte answer, which is`);
+        throw this.tooLarge(`${withArticle(`${Number(res.headers['content-length'])}-byte`)} answer, which is`);
       }
       const chunks: Buffer[] = [];
       let size = 0;

@@ -158,6 +158,10 @@ export async function connectHop(hop: Hop, kind: HopKind, via: SshConnection | u
   const { budget, identity, verifier, log } = opts;
   const where = `${kind} "${hop.name}" (${addr(hop)})`;
   const started = performance.now();
+  // Time spent waiting for the operator's answer to a host-key question is
+  // not the hop's: it is left out of the time doctor and -v report.
+  let askedMs = 0;
+  let askingSince: number | undefined;
   log?.(`ssh: connecting to ${where}${via ? ` through ${via.kind} "${via.hop.name}"` : ''}`);
   opts.progress?.hop(hop, kind);
 
@@ -173,7 +177,7 @@ export async function connectHop(hop: Hop, kind: HopKind, via: SshConnection | u
       settled = true;
       clearTimeout(timer);
       if (!err) {
-        const ms = Math.round(performance.now() - started);
+        const ms = Math.round(performance.now() - started - askedMs);
         log?.(`ssh: ${where} authenticated as "${hop.user}" in ${ms} ms`);
         resolve(new SshConnection(hop, kind, client, ms, log));
         return;
@@ -263,10 +267,13 @@ export async function connectHop(hop: Hop, kind: HopKind, via: SshConnection | u
           verifier
             .verify(hop, kind, key, (asking) => {
               if (asking) {
+                askingSince = performance.now();
                 clearTimeout(timer);
                 budget.pause();
                 opts.progress?.pause();
               } else {
+                if (askingSince !== undefined) askedMs += performance.now() - askingSince;
+                askingSince = undefined;
                 opts.progress?.resume();
                 budget.resume();
                 arm();

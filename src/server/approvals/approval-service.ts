@@ -11,6 +11,7 @@ import { toView, type ApprovalRecord, type IdempotencyLink } from './approval-re
 import { ApprovalStore, capLinks, pruneApprovals } from './approval-store.js';
 import { requestDigest, sameDigest } from './digest.js';
 import { runHeld, type HeldResult, type HeldRunDeps } from './run-held.js';
+import { quoted } from '../../protocol/wording.js';
 
 export interface ApprovalServiceOptions {
   file: string;
@@ -432,7 +433,7 @@ export class ApprovalService {
 
   find(id: string): ApprovalRecord {
     const rec = this.records.find((r) => r.id === id);
-    if (!rec) throw new ProblemError('not_found', `no approval ${id}`);
+    if (!rec) throw new ProblemError('not_found', `no approval ${quoted(id)}`);
     return rec;
   }
 
@@ -471,10 +472,10 @@ export class ApprovalService {
   private checkOpen(rec: ApprovalRecord): void {
     if (rec.state === 'pending' && Date.parse(rec.expiresAt) <= Date.now()) {
       void this.sweep();
-      throw new ProblemError('approval.expired', `approval ${rec.id} expired at ${rec.expiresAt}; nothing ran. The requester may ask again.`);
+      throw new ProblemError('approval.expired', `approval ${quoted(rec.id)} expired at ${rec.expiresAt}; nothing ran. The requester may ask again.`);
     }
-    if (rec.state === 'expired') throw new ProblemError('approval.expired', `approval ${rec.id} expired at ${rec.expiresAt}; nothing ran`);
-    if (rec.state !== 'pending') throw new ProblemError('approval.closed', `approval ${rec.id} is ${rec.state} already`, { state: rec.state });
+    if (rec.state === 'expired') throw new ProblemError('approval.expired', `approval ${quoted(rec.id)} expired at ${rec.expiresAt}; nothing ran`);
+    if (rec.state !== 'pending') throw new ProblemError('approval.closed', `approval ${quoted(rec.id)} is ${rec.state} already`, { state: rec.state });
   }
 
   /** Records an approval; when the count is reached, runs the held request as its requester. */

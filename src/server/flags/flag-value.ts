@@ -1,4 +1,5 @@
 import { FLAG_TYPES, ProblemError } from '../../protocol/index.js';
+import { withArticle } from '../../protocol/wording.js';
 import type { FlagDefinition, FlagValue } from '../options.js';
 
 /** The inclusive bounds a numeric flag enforces (percentage: always 0..100). */
@@ -21,13 +22,13 @@ export function definitionProblem(def: FlagDefinition): string | undefined {
   for (const k of ['min', 'max'] as const) {
     const v = def[k];
     if (v === undefined) continue;
-    if (!numeric) return `has ${k} but is a ${def.type} flag (bounds are for integer and number flags)`;
+    if (!numeric) return `has ${k} but is ${withArticle(def.type)} flag (bounds are for integer and number flags)`;
     if (typeof v !== 'number' || !Number.isFinite(v)) return `has a ${k} that is not a finite number`;
     if (def.type === 'integer' && !Number.isSafeInteger(v)) return `is an integer flag, so its ${k} must be a whole number`;
   }
   if (def.min !== undefined && def.max !== undefined && def.min > def.max) return `has min ${def.min} above max ${def.max}`;
   if (def.enum !== undefined) {
-    if (def.type !== 'string') return `has enum but is a ${def.type} flag (enum is for string flags)`;
+    if (def.type !== 'string') return `has enum but is ${withArticle(def.type)} flag (enum is for string flags)`;
     if (!Array.isArray(def.enum) || def.enum.length === 0 || def.enum.some((e) => typeof e !== 'string')) return 'has an enum that is not a non-empty list of strings';
     if (new Set(def.enum).size !== def.enum.length) return 'has an enum that lists a value twice';
   }

@@ -8,6 +8,7 @@ import { randomId } from '../random-id.js';
 import type { AllowlistEntry } from '../auth/parse-authorized-keys.js';
 import { personKey, samePerson } from '../auth/person.js';
 import { grantEndedAt, grantState, grantView } from './grant-state.js';
+import { quoted } from '../../protocol/wording.js';
 
 /** An active grant with its key, ready for signature verification. */
 export interface ActiveGrant {
@@ -442,7 +443,7 @@ export class GrantService {
     // A grant given on another replica a moment ago may not have reached this one's list yet.
     if (!this.grants.has(id)) await this.refresh();
     const g = this.grants.get(id);
-    if (!g) throw new ProblemError('not_found', `no grant ${id} (ended grants are listed for ${formatSeconds(this.options.retainEndedSeconds)}, then forgotten)`);
+    if (!g) throw new ProblemError('not_found', `no grant ${quoted(id)} (ended grants are listed for ${formatSeconds(this.options.retainEndedSeconds)}, then forgotten)`);
     const updated = await this.store.revoke(id, by.name, new Date(now).toISOString());
     if (!updated) {
       if (this.store.shared) await this.reload();

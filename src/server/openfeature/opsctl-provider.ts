@@ -12,6 +12,7 @@ import {
 } from '@openfeature/server-sdk';
 import type { FlagChange, FlagReader, FlagView, Unsubscribe } from '../options.js';
 import { rolloutEvaluation, staticEvaluation, type FlagEvaluation } from '../flags/evaluate-flag.js';
+import { withArticle } from '../../protocol/wording.js';
 
 /** What the provider reads: an InternalPort, or its `flags`. */
 export type FlagSource = { readonly flags: FlagReader } | FlagReader;
@@ -100,8 +101,8 @@ export class OpsctlProvider implements Provider {
 }
 
 function mismatch(flag: FlagView, asked: string): TypeMismatchError {
-  const as = flag.type === 'percentage' ? 'a number, or a boolean rollout with a targetingKey' : flag.type === 'integer' ? 'a number' : `a ${flag.type}`;
-  return new TypeMismatchError(`flag "${flag.name}" is a ${flag.type} flag, evaluated as ${asked}: read it as ${as}`);
+  const as = flag.type === 'percentage' ? 'a number, or a boolean rollout with a targetingKey' : flag.type === 'integer' ? 'a number' : withArticle(flag.type);
+  return new TypeMismatchError(`flag "${flag.name}" is ${withArticle(flag.type)} flag, evaluated as ${asked}: read it as ${as}`);
 }
 
 function details<T>(evaluation: FlagEvaluation, value: T): ResolutionDetails<T> {

@@ -2,6 +2,7 @@ import { ProblemError } from '../../protocol/index.js';
 import type { Job, JobEvent } from '../jobs/job.js';
 import type { PluginContext } from './plugin-context.js';
 import { standardRoute } from './standard-endpoint.js';
+import { quoted } from '../../protocol/wording.js';
 
 // A client that reads slower than this much buffered output is cut off;
 // it can re-attach and replay from the start.
@@ -19,7 +20,7 @@ function findJob(ctx: PluginContext, id: unknown): Job {
   const job = ctx.jobs.get(String(id));
   // Jobs live in the process that runs them: after a restart every earlier
   // id is unknown, and the answer says so (README, "Long work").
-  if (!job) throw new ProblemError('not_found', `no job ${String(id)} (finished jobs are kept for a while, then forgotten; jobs do not survive a restart of the service, and it last started at ${new Date(ctx.startedAt).toISOString()})`);
+  if (!job) throw new ProblemError('not_found', `no job ${quoted(String(id))} (finished jobs are kept for a while, then forgotten; jobs do not survive a restart of the service, and it last started at ${new Date(ctx.startedAt).toISOString()})`);
   return job;
 }
 

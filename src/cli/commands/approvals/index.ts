@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Factory } from '../../factory.js';
+import { listsByDefault } from '../../command.js';
 import { register as list } from './list.js';
 import { register as show } from './show.js';
 import { register as approve } from './approve.js';
@@ -13,4 +14,5 @@ export function register(program: Command, f: Factory): void {
   approve(noun, f);
   reject(noun, f);
   watch(noun, f);
+  listsByDefault(noun, 'list');
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Factory } from '../../factory.js';
+import { listsByDefault } from '../../command.js';
 import { register as tail } from './tail.js';
 import { register as verify } from './verify.js';
 import { register as proof } from './proof.js';
@@ -9,4 +10,5 @@ export function register(program: Command, f: Factory): void {
   tail(noun, f);
   verify(noun, f);
   proof(noun, f);
+  listsByDefault(noun, 'tail');
 }

@@ -30,7 +30,13 @@ Against a service, verify also acts as a witness: it keeps the newest checkpoint
 it verified per context (in $XDG_STATE_HOME/opsctl, 0600) and asks the service
 for a consistency proof from it, so a history rewritten behind a checkpoint
 already seen fails even when the rewritten chain is consistent in itself.
--o json prints {ok, records, checkpoints, lastCheckpoint, firstBadRecord?, ...}.
+The witnessed checkpoint is fetched before the walk, so it is always one of
+the checkpoints the walk verified: its record count is at most the number of
+records verified. The counts: "N records" is every record of the log as it
+stood when the walk began (the walk's own request is written after it);
+"over the first M" is how many records a checkpoint's Merkle root covers.
+-o json prints {ok, records, verifiedFrom, checkpoints, lastCheckpoint,
+witness: {checkpoint: {size, …}, previous?}, firstBadRecord?, ...}.
 With --file and no --key, checkpoint signatures are checked against the key
 the log names itself: that is the log's own claim (whoever rewrote it could
 have signed it anew); the service's key is in \`opsctl health\`. Records after
@@ -56,6 +62,9 @@ function readKey(spec: string): string {
   }
 }
 
+const records = (n: number) => `${n} record${n === 1 ? '' : 's'}`;
+const checkpoints = (n: number) => `${n} checkpoint${n === 1 ? '' : 's'}`;
+
 /** What one repair record says was cut, for a human. */
 function describeRepair(x: AuditRepair): string {
   const cut = x.cutSeqs ? `record(s) ${x.cutSeqs.from}..${x.cutSeqs.to} cut from the tail` : 'the tail was cut';
@@ -63,10 +72,18 @@ function describeRepair(x: AuditRepair): string {
   return `repair at seq ${x.seq}: ${cut}${torn}`;
 }
 
+/**
+ * One line with every count named for what it counts: the records verified
+ * (the whole log as it stood when the walk began; an incremental walk says
+ * how many an earlier verify covered), the checkpoints verified on the way,
+ * and how many records the newest of them covers.
+ */
 function summary(r: AuditVerifyResult): string {
-  const cp = r.lastCheckpoint ? `, newest checkpoint at ${terminalText(r.lastCheckpoint.time)} over ${r.lastCheckpoint.size}` : '';
+  const from = r.verifiedFrom ?? 0;
+  const walked = from > 0 && from < r.records ? ` (the first ${from} verified by an earlier walk up to its checkpoint, the last ${r.records - from} now)` : '';
+  const cp = r.lastCheckpoint ? `; the newest, of ${terminalText(r.lastCheckpoint.time)}, covers the first ${records(r.lastCheckpoint.size)}` : '';
   const repairs = r.repairs?.length ? `; ${r.repairs.map(describeRepair).join('; ')}` : '';
-  return `${r.records} record(s), hash chain verified, ${r.checkpoints ?? 0} checkpoint(s) verified${cp}${repairs}`;
+  return `${records(r.records)} verified${walked}: hash chain intact, ${checkpoints(r.checkpoints ?? 0)} verified${cp}${repairs}`;
 }
 
 export async function run(f: Factory, opts: AuditVerifyOptions = {}): Promise<void> {
@@ -76,6 +93,10 @@ export async function run(f: Factory, opts: AuditVerifyOptions = {}): Promise<vo
   const pinned = opts.key !== undefined ? readKey(opts.key) : undefined;
   if (opts.file !== undefined) return runOffline(f, opts.file, pinned);
   const client = await f.client();
+  // The checkpoint first: the walk then covers it (and verifies its root), so
+  // the checkpoint witnessed is one of the records just verified. Fetched
+  // after, it would cover records the walk never saw (this verify's own).
+  const cp = await client.call<AuditCheckpoint>('audit.checkpoint');
   const res = await client.call<AuditVerifyResult>('audit.verify', opts.full ? { full: true } : {});
   const out = await f.output();
   if (!res.ok) {
@@ -86,7 +107,6 @@ export async function run(f: Factory, opts: AuditVerifyOptions = {}): Promise<vo
   const ctx = await f.context();
   const target = ctx.name ?? `${[...ctx.bastions, ...ctx.hosts].join('>')}:${ctx.port}`;
   const seen = readWitness(f.io.env, target);
-  const cp = await client.call<AuditCheckpoint>('audit.checkpoint');
   const pin = pinned ?? seen?.publicKey;
   const why = checkAuditCheckpointSignature(cp, pin);
   if (why) throw new OperationError(`the service's newest audit checkpoint does not verify: ${terminalText(why)}${seen && !pinned ? ' (the key differs from the one that signed the checkpoint seen before)' : ''}`);
@@ -95,8 +115,8 @@ export async function run(f: Factory, opts: AuditVerifyOptions = {}): Promise<vo
   const doc = { ...res, witness: { checkpoint: { size: cp.size, root: cp.root, time: cp.time, keyid: cp.keyid }, ...(seen ? { previous: { size: seen.size, root: seen.root, time: seen.time } } : {}) } };
   out.emit(doc, () => {
     out.success(`audit log intact: ${summary(res)}`);
-    const prev = seen ? `consistent with the checkpoint seen at ${terminalText(seen.time)} (size ${seen.size})` : 'first checkpoint seen for this context; remembered';
-    f.io.stderr.write(`  witness: checkpoint of ${terminalText(cp.time)} over ${cp.size} record(s), signed by ${terminalText(cp.keyid)}; ${prev}\n`);
+    const prev = seen ? `consistent with the checkpoint seen at ${terminalText(seen.time)} (over the first ${records(seen.size)})` : 'first checkpoint seen for this context; remembered';
+    f.io.stderr.write(`  witness: checkpoint of ${terminalText(cp.time)} over the first ${records(cp.size)} of those, signed by ${terminalText(cp.keyid)}; ${prev}\n`);
   });
 }
 

@@ -1,6 +1,5 @@
 import { Argument, Option, type Command } from 'commander';
 import type { Factory } from '../../factory.js';
-import { remember } from '../../command.js';
 import { completeWith } from '../../completion/hints.js';
 import { UsageError } from '../../errors/usage-error.js';
 import { ensureConfirmable, confirmDestructive, ensureReason } from '../../confirm.js';
@@ -10,6 +9,8 @@ import { findEndpoint, STANDARD_ENDPOINTS, buildRequest, type EndpointDescriptor
 import { isJobStarted } from '../../jobs/job-types.js';
 import { handleStartedJob } from '../../jobs/started.js';
 import { cellText } from '../../output/output.js';
+import { rememberCatalog } from '../../service-commands/remember-catalog.js';
+import { quoted } from '../../../protocol/wording.js';
 
 export interface CallOptions {
   endpointId: string;
@@ -19,6 +20,14 @@ export interface CallOptions {
   body?: string;
   follow: boolean;
   interrupt?: AbortSignal;
+  /**
+   * The endpoint as the cached catalog has it, for a service command
+   * (src/cli/service-commands): what can be refused before connecting is.
+   * Everything the request does is decided by the catalog fetched now.
+   */
+  cached?: EndpointDescriptor;
+  /** How the command line gives a param, for messages (default `--param NAME=…`). */
+  paramFlag?: (name: string) => string;
 }
 
 export function register(parent: Command, f: Factory): void {
@@ -54,18 +63,23 @@ function suggest(id: string, endpoints: readonly EndpointDescriptor[]): string {
 
 export async function run(f: Factory, opts: CallOptions): Promise<void> {
   const bodyParams = parseBody(opts.body);
-  const standard = findEndpoint(STANDARD_ENDPOINTS, opts.endpointId);
-  // A known-destructive standard endpoint can be refused before anything is sent.
-  if (standard?.destructive) await ensureConfirmable(f, `call ${standard.id}`);
+  const known = findEndpoint(STANDARD_ENDPOINTS, opts.endpointId) ?? opts.cached;
+  // A known-destructive endpoint can be refused before anything is sent.
+  if (known?.destructive) await ensureConfirmable(f, `call ${known.id}`);
   const client = await f.client();
   const catalog = await client.catalog();
-  await remember(f, 'endpoints', catalog.endpoints.map((e) => e.id));
+  await rememberCatalog(f, catalog);
   const ep = findEndpoint(catalog.endpoints, opts.endpointId);
-  if (!ep) throw new UsageError(`no endpoint "${opts.endpointId}" in the catalog of ${catalog.service}${suggest(opts.endpointId, catalog.endpoints)}`);
+  if (!ep) {
+    const stale = opts.cached ? ' (the cached catalog this command came from was out of date; it is refreshed now)' : '';
+    throw new UsageError(`no endpoint ${quoted(opts.endpointId)} in the catalog of ${catalog.service}${stale}${suggest(opts.endpointId, catalog.endpoints)}`);
+  }
+  const subject = `endpoint ${quoted(ep.id)}`;
   for (const name of secretNames(ep.params)) if (name in bodyParams) throw new UsageError(secretOnArgvMessage(name));
-  const params = await resolveSecrets({ ...bodyParams, ...parseParams(opts.params, ep.params, { subject: `endpoint ${ep.id}` }) }, ep.params, { io: f.io, prompter: f.prompter(), subject: `endpoint ${ep.id}` });
+  const params = await resolveSecrets({ ...bodyParams, ...parseParams(opts.params, ep.params, { subject }) }, ep.params, { io: f.io, prompter: f.prompter(), subject });
   const missing = missingRequired(params, ep.params);
-  if (missing.length) throw new UsageError(`endpoint ${ep.id} needs ${missing.map((m) => `--param ${m}=…`).join(' ')}`);
+  const flag = opts.paramFlag ?? ((m: string) => `--param ${m}=…`);
+  if (missing.length) throw new UsageError(`${subject} needs ${missing.map(flag).join(' ')}`);
 
   let destructive = ep.destructive;
   let label = `endpoint ${ep.id}`;

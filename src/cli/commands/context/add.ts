@@ -25,7 +25,7 @@ export function register(parent: Command, f: Factory): void {
     // describe the context being saved, not the target of this invocation.
     .option('--bastion <chain>', 'bastion chain [user@]host[:port][,...]')
     .option('--host <hosts>', 'service host(s) [user@]host[:port][,...] (required)')
-    .option('--port <n>', 'internal port (default 9900)')
+    .option('--port <n>', 'internal port (default: 9900)')
     .option('--identity <spec>', 'keychain:NAME | agent | FILE')
     .option('--known-hosts <file>', 'known_hosts file for this context')
     .option('--protected', 'destructive actions need the context name typed', false)

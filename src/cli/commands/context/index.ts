@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Factory } from '../../factory.js';
+import { listsByDefault } from '../../command.js';
 import { register as add } from './add.js';
 import { register as use } from './use.js';
 import { register as list } from './list.js';
@@ -15,4 +16,5 @@ export function register(program: Command, f: Factory): void {
   show(noun, f);
   add(noun, f);
   remove(noun, f);
+  listsByDefault(noun, 'list');
 }

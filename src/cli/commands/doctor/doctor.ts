@@ -5,7 +5,7 @@ import type { Tunnel, TunnelTarget } from '../../transport/types.js';
 import { reportError } from '../../errors/exit-code.js';
 import { OperationError } from '../../errors/operation-error.js';
 import { ExitCode } from '../../../protocol/exit-codes.js';
-import { remember } from '../../command.js';
+import { rememberCatalog } from '../../service-commands/remember-catalog.js';
 import type { Identity } from '../../identity/types.js';
 import { CheckList, type CheckResult } from './check-list.js';
 import { fixFor } from './fixes.js';
@@ -131,7 +131,7 @@ async function walk(f: Factory, list: CheckList, keep: (t: Tunnel) => void, acce
   try {
     const { result, catalog } = await checkProtocol(client);
     list.add(result);
-    await remember(f, 'endpoints', catalog.endpoints.map((e) => e.id));
+    await rememberCatalog(f, catalog);
     if (result.status === 'fail') return { result, exitCode: ExitCode.FAILED };
   } catch (e) {
     return failed(list, { check: 'protocol', label: 'protocol', detail: '' }, e);

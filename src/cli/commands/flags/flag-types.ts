@@ -4,6 +4,7 @@ import type { Factory } from '../../factory.js';
 import { UsageError } from '../../errors/usage-error.js';
 import { parseBoolean } from '../../params/parse-params.js';
 import { remember } from '../../command.js';
+import { quoted, withArticle } from '../../../protocol/wording.js';
 
 export type { FlagView };
 
@@ -20,7 +21,7 @@ export function coerceFlagValue(flag: FlagShape, raw: string): boolean | number 
   switch (flag.type) {
     case 'boolean': {
       const b = parseBoolean(raw);
-      if (b === undefined) throw new UsageError(`flag ${flag.name} is a boolean: use true/false, on/off, yes/no or 1/0 (got "${raw}")`);
+      if (b === undefined) throw new UsageError(`flag ${quoted(flag.name)} is a boolean: use true/false, on/off, yes/no or 1/0 (got "${raw}")`);
       return b;
     }
     case 'integer':
@@ -28,9 +29,9 @@ export function coerceFlagValue(flag: FlagShape, raw: string): boolean | number 
     case 'percentage': {
       const s = flag.type === 'percentage' ? raw.trim().replace(/%$/, '') : raw.trim();
       const n = s === '' ? NaN : Number(s);
-      if (Number.isNaN(n)) throw new UsageError(`flag ${flag.name} is ${flag.type === 'integer' ? 'an' : 'a'} ${flag.type}${allowedSuffix(flag)}: expected a number, got "${raw}"`);
-      if (!Number.isFinite(n)) throw new UsageError(`flag ${flag.name} is ${flag.type === 'integer' ? 'an' : 'a'} ${flag.type}${allowedSuffix(flag)}: "${raw}" is too large to be a number`);
-      if (flag.type === 'percentage' && (n < 0 || n > 100)) throw new UsageError(`flag ${flag.name} is a percentage: expected 0-100, got "${raw}"`);
+      if (Number.isNaN(n)) throw new UsageError(`flag ${quoted(flag.name)} is ${withArticle(flag.type)}${allowedSuffix(flag)}: expected a number, got "${raw}"`);
+      if (!Number.isFinite(n)) throw new UsageError(`flag ${quoted(flag.name)} is ${withArticle(flag.type)}${allowedSuffix(flag)}: "${raw}" is too large to be a number`);
+      if (flag.type === 'percentage' && (n < 0 || n > 100)) throw new UsageError(`flag ${quoted(flag.name)} is a percentage: expected 0-100, got "${raw}"`);
       return n;
     }
     default:

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Factory } from '../../factory.js';
+import { listsByDefault } from '../../command.js';
 import { register as list } from './list.js';
 import { register as get } from './get.js';
 import { register as set } from './set.js';
@@ -13,4 +14,5 @@ export function register(program: Command, f: Factory): void {
   set(noun, f);
   enable(noun, f);
   disable(noun, f);
+  listsByDefault(noun, 'list');
 }

@@ -8,15 +8,16 @@ import { ensureReason } from '../../confirm.js';
 import { checkArgument } from '../../params/parse-params.js';
 import { standardEndpoint } from '../../command.js';
 import { coerceFlagValue, showValue, type FlagView } from './flag-types.js';
+import { quoted, withArticle } from '../../../protocol/wording.js';
 
 export async function setFlag(f: Factory, name: string, value: { raw: string } | { boolean: boolean }): Promise<void> {
   checkArgument(standardEndpoint('flags.set'), 'name', name);
-  await ensureReason(f, `changing flag ${name}`);
+  await ensureReason(f, `changing flag ${quoted(name)}`);
   const client = await f.client();
   const before = await client.call<FlagView>('flags.get', { name });
   let typed: boolean | number | string;
   if ('boolean' in value) {
-    if (before.type !== 'boolean') throw new UsageError(`flag ${name} is a ${before.type}, not a boolean: use opsctl flags set ${name} VALUE`);
+    if (before.type !== 'boolean') throw new UsageError(`flag ${quoted(name)} is ${withArticle(before.type)}, not a boolean: use opsctl flags set ${name} VALUE`);
     typed = value.boolean;
   } else {
     typed = coerceFlagValue(before, value.raw);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Factory } from '../../factory.js';
+import { listsByDefault } from '../../command.js';
 import { register as add } from './add.js';
 import { register as list } from './list.js';
 import { register as revoke } from './revoke.js';
@@ -11,4 +12,5 @@ export function register(program: Command, f: Factory): void {
   list(noun, f);
   revoke(noun, f);
   request(noun, f);
+  listsByDefault(noun, 'list');
 }

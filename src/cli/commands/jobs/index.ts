@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Factory } from '../../factory.js';
+import { listsByDefault } from '../../command.js';
 import { register as list } from './list.js';
 import { register as status } from './status.js';
 import { register as logs } from './logs.js';
@@ -13,4 +14,5 @@ export function register(program: Command, f: Factory): void {
   logs(noun, f);
   wait(noun, f);
   cancel(noun, f);
+  listsByDefault(noun, 'list');
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Factory } from '../../factory.js';
+import { listsByDefault } from '../../command.js';
 import { register as generate } from './generate.js';
 import { register as importKey } from './import.js';
 import { register as list } from './list.js';
@@ -15,4 +16,5 @@ export function register(program: Command, f: Factory): void {
   show(noun, f);
   publicKey(noun, f);
   remove(noun, f);
+  listsByDefault(noun, 'list');
 }

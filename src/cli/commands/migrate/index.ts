@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Factory } from '../../factory.js';
+import { listsByDefault } from '../../command.js';
 import { register as status } from './status.js';
 import { register as plan } from './plan.js';
 import { register as up } from './up.js';
@@ -11,4 +12,5 @@ export function register(program: Command, f: Factory): void {
   plan(noun, f);
   up(noun, f);
   down(noun, f);
+  listsByDefault(noun, 'status');
 }

@@ -9,6 +9,7 @@ import { redactSecrets, resolveSecrets } from '../../params/secret-params.js';
 import type { JobStarted } from '../../jobs/job-types.js';
 import { handleStartedJob } from '../../jobs/started.js';
 import type { TaskView } from './task-types.js';
+import { quoted } from '../../../protocol/wording.js';
 
 export interface TasksRunOptions {
   task: string;
@@ -37,16 +38,17 @@ export async function run(f: Factory, opts: TasksRunOptions): Promise<void> {
   const { tasks } = await client.call<{ tasks: TaskView[] }>('tasks.list');
   await remember(f, 'tasks', tasks.map((t) => t.name));
   const task = tasks.find((t) => t.name === opts.task);
-  if (!task) throw new UsageError(`no task named "${opts.task}"${tasks.length ? `; tasks: ${tasks.map((t) => t.name).join(', ')}` : '; this service registered none'}`);
+  if (!task) throw new UsageError(`no task named ${quoted(opts.task)}${tasks.length ? `; tasks: ${tasks.map((t) => t.name).join(', ')}` : '; this service registered none'}`);
   const schema = task.params ?? {};
-  const params = await resolveSecrets(parseParams(opts.params, schema, { subject: `task ${task.name}` }), schema, { io: f.io, prompter: f.prompter(), subject: `task ${task.name}` });
+  const subject = `task ${quoted(task.name)}`;
+  const params = await resolveSecrets(parseParams(opts.params, schema, { subject }), schema, { io: f.io, prompter: f.prompter(), subject });
   const missing = missingRequired(params, task.params ?? {});
-  if (missing.length) throw new UsageError(`task ${task.name} needs ${missing.map((m) => `--param ${m}=…`).join(' ')}`);
+  if (missing.length) throw new UsageError(`${subject} needs ${missing.map((m) => `--param ${m}=…`).join(' ')}`);
   if (task.destructive) {
     // Fail before the run request when it could never be confirmed.
     await ensureConfirmable(f, `run task ${task.name}`);
     const out = await f.output();
-    out.warn(`task ${task.name} is destructive: ${task.summary}`);
+    out.warn(`${subject} is destructive: ${task.summary}`);
     out.note(`  params: ${Object.keys(params).length ? JSON.stringify(redactSecrets(params, schema)) : '(none)'}`);
     const ctx = await f.context();
     await confirmDestructive(f, `run task ${task.name}${ctx.name ? ` on ${ctx.name}` : ''}`);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { Factory } from '../../factory.js';
 import { CLIENT_VERSION } from '../../client-version.js';
 import { PROTOCOL_VERSION, type Catalog } from '../../../protocol/catalog.js';
+import { rememberCatalog } from '../../service-commands/remember-catalog.js';
 
 export interface VersionOptions {
   /** Only this opsctl; no connection. */
@@ -29,6 +30,7 @@ export async function run(f: Factory, opts: VersionOptions): Promise<void> {
   let catalog: Catalog;
   try {
     catalog = await (await f.client()).catalog();
+    await rememberCatalog(f, catalog);
   } catch (e) {
     // The client part is true whatever the network does: print it, then fail.
     out.emit({ client, server: null }, () => out.fields([['client', `opsctl ${client.version}`], ['protocol', client.protocol]]));
