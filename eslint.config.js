@@ -8,7 +8,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'completions/**', 'man/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'completions/**', 'man/**', 'coverage/**', '.ab/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

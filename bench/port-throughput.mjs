@@ -32,6 +32,7 @@
 //
 //   node --import tsx bench/port-throughput.mjs [--seconds N] [--rounds N]
 //        [--scenarios a,b,…] [--cpu-prof DIR]   (profile the demo service)
+//        [--demo-args '--verify-on-thread-pool 1']  (flags for the demo service)
 // or from bench/run.mjs (--only port); writes bench/port-throughput.json.
 import { spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync, sign } from 'node:crypto';
@@ -107,7 +108,7 @@ function nodeStartMs(runs = 5) {
   return median(t);
 }
 
-export async function portThroughput({ seconds = 3, rounds = 3, cpuProf, scenarios = SCENARIOS } = {}) {
+export async function portThroughput({ seconds = 3, rounds = 3, cpuProf, scenarios = SCENARIOS, demoArgs = [] } = {}) {
   const want = new Set(scenarios);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'opsctl-bench-port-'));
   const key = makeKey(tmp, 'bench-viewer');
@@ -116,6 +117,7 @@ export async function portThroughput({ seconds = 3, rounds = 3, cpuProf, scenari
   if (profDir) fs.mkdirSync(profDir, { recursive: true });
   const service = await startDemoService({
     authorizedKeys: `role="viewer" ${key.publicLine}\nrole="admin" ${adminKey.publicLine}\n`,
+    extraArgs: demoArgs,
     ...(profDir ? { nodeFlags: ['--cpu-prof', '--cpu-prof-dir', profDir] } : {}),
   });
   const pid = service.proc.pid;
@@ -336,5 +338,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     rounds: Number(arg('--rounds') ?? 3),
     cpuProf: arg('--cpu-prof'),
     ...(arg('--scenarios') ? { scenarios: arg('--scenarios').split(',') } : {}),
+    // e.g. --demo-args '--verify-on-thread-pool 1': the same bench with the verify on the pool.
+    ...(arg('--demo-args') ? { demoArgs: arg('--demo-args').split(' ').filter(Boolean) } : {}),
   });
 }

@@ -24,7 +24,8 @@
 //             caddy.config` vs `ssh -J … curl --unix-socket` (bench/sidecar.mjs)
 //
 //   npm run bench -- [--only startup,oneshot,reuse,port,…] [--runs N] [--warmup N]
-//                    [--remote-user NAME]
+//                    [--remote-user NAME] [--cpu-prof DIR]   (profiles one more run of
+//                    each opsctl case and prints its self time by function)
 //
 // The OpenSSH side logs in as a user whose shell starts clean, as a user's
 // own account does: `ssh host cmd` runs `$SHELL -c cmd`, and bash then
@@ -43,6 +44,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sshdMissing, startSshd } from '../test/helpers/sshd.ts';
 import { startDemoService } from '../test/helpers/demo-service.ts';
+import { formatSummary, summariseProfile } from './cpu-profile-summary.mjs';
 import { measureStartup, startupReport } from './startup.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -194,6 +196,8 @@ if (only.has('oneshot') || only.has('reuse')) {
       if (warm.status !== 0) throw new Error(`bench: the persisted context did not work: ${warm.stderr}`);
       started.push({ stop: async () => void spawnSync(node, [CLI, '--context', 'held', 'tunnel', '--stop'], { cwd: root, env, stdio: 'ignore' }) });
       addCase('reuse', 'opsctl health (held connection)', node, [CLI, '--context', 'held', 'health', '-o', 'json']);
+      // What node itself costs to start here (the held command's floor).
+      if (!cases.some((c) => c.name === 'node -e 0')) addCase('reuse', 'node -e 0', node, ['-e', '0']);
     }
   }
 }
@@ -223,6 +227,18 @@ try {
       c.cpu.push(cpu);
     }
   }
+  // --cpu-prof DIR: one more run of every opsctl case under node --cpu-prof,
+  // its self time by function printed below the figures (what to cut next).
+  const profDir = opt('--cpu-prof');
+  if (profDir) {
+    for (const c of cases.filter((x) => x.cmd === node && x.args[0] === CLI)) {
+      const dir = path.resolve(profDir, c.name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, ''));
+      fs.mkdirSync(dir, { recursive: true });
+      once({ ...c, args: ['--cpu-prof', '--cpu-prof-dir', dir, ...c.args] });
+      const file = fs.readdirSync(dir).filter((n) => n.endsWith('.cpuprofile')).map((n) => path.join(dir, n)).sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
+      if (file) notes.push(`\n${c.name}: CPU profile ${file}\n${formatSummary(summariseProfile(file), 25)}`);
+    }
+  }
 } catch (e) {
   await cleanup();
   process.stderr.write(`bench: ${e.message}\n`);
@@ -245,6 +261,9 @@ const comparisons = [
   { what: 'opsctl health (context) vs ssh -J … curl', a: 'opsctl health (context add)', b: 'ssh -J bastion host curl …', goal: 0.5 },
   { what: 'opsctl health (context) vs ssh -J -W (transport only)', a: 'opsctl health (context add)', b: 'ssh -J bastion -W 127.0.0.1:PORT host' },
   { what: 'opsctl health, held vs ssh -S master … curl', a: 'opsctl health (held connection)', b: 'ssh -S master host curl …', goal: 1.2 },
+  // The held command's floor: no node process can start faster than this.
+  { what: 'node -e 0 vs ssh -S master … curl (held floor)', a: 'node -e 0', b: 'ssh -S master host curl …' },
+  { what: 'opsctl health, held vs node -e 0', a: 'opsctl health (held connection)', b: 'node -e 0' },
 ].map((c) => ({ ...c, ratio: ratio(c.a, c.b), cpuRatio: ratio(c.a, c.b, medCpu) })).filter((c) => c.ratio !== undefined && Number.isFinite(c.ratio));
 const gotCost = med["import('got')"] - med["import('node:http')"];
 

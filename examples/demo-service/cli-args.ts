@@ -8,7 +8,7 @@ export const USAGE = `usage: demo-service --data-dir DIR --internal-port N --pub
                     [--audit-stdout] [--audit-checkpoint-every N] [--audit-checkpoint-seconds S]
                     [--database URL] [--approval-expiry SECONDS] [--no-approvals]
                     [--notify URL]... [--notify-secret-file FILE] [--notify-slack-url-file FILE]
-                    [--ofrep unix:/PATH|127.0.0.1:PORT] [--ready-file FILE]
+                    [--ofrep unix:/PATH|127.0.0.1:PORT] [--ready-file FILE] [--verify-on-thread-pool N]
 
 Starts the demo orders service: a public HTTP API on --public-port and the
 opsctl internal port on --internal-port (0 = a free port for either). Once both
@@ -51,7 +51,10 @@ banner on stdout first: use \`npm run -s demo-service\` or --ready-file.
   --ready-file FILE       once both ports listen, write the address line to FILE (atomically: it
                           appears complete or not at all; any old FILE is removed at start, and
                           FILE again at a clean exit) — for a supervisor or script whose stdout
-                          is not the service's own`;
+                          is not the service's own
+  --verify-on-thread-pool N  run each request's Ed25519 verify on libuv's thread pool, N at a
+                          time, instead of on the event loop (default 0: less CPU per request;
+                          src/server/README.md, "Performance of the internal port")`;
 
 export interface DemoServiceArgs {
   dataDir: string;
@@ -124,6 +127,7 @@ export function parseDemoArgs(argv: string[]): DemoServiceArgs | null {
         'notify-secret-file': { type: 'string' },
         'notify-slack-url-file': { type: 'string' },
         ofrep: { type: 'string' },
+        'verify-on-thread-pool': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -169,12 +173,15 @@ export function parseDemoArgs(argv: string[]): DemoServiceArgs | null {
   if (secretFile !== undefined && !notifyUrls.length) throw new UsageError('--notify-secret-file signs --notify deliveries: give at least one --notify URL');
   const slackFile = values['notify-slack-url-file'] === undefined ? undefined : path.resolve(required('notify-slack-url-file', values['notify-slack-url-file']));
   const ofrep = values.ofrep === undefined ? undefined : required('ofrep', values.ofrep);
+  const pool = values['verify-on-thread-pool'];
+  if (pool !== undefined && !/^\d{1,2}$/.test(pool)) throw new UsageError(`--verify-on-thread-pool must be a whole number from 0 to 64 (got "${pool}")`);
   return {
     notifyUrls,
     ...(secretFile !== undefined ? { notifySecretFile: secretFile } : {}),
     ...(slackFile !== undefined ? { notifySlackUrlFile: slackFile } : {}),
     ...(database !== undefined ? { database } : {}),
     ...(ofrep !== undefined ? { ofrep } : {}),
+    ...(pool !== undefined ? { verifyOnThreadPool: Number(pool) } : {}),
     ...(readyFile !== undefined ? { readyFile } : {}),
     dataDir,
     internalPort: port('internal-port', values['internal-port']),

@@ -48,6 +48,8 @@ export interface DemoServiceConfig {
   /** Default true: migrations.down and purge-cancelled-orders need one approval (break-glass allowed). */
   approvals?: boolean;
   approvalExpirySeconds?: number;
+  /** InternalPortOptions.verifyOnThreadPool (0: the verify on the event loop, the default). */
+  verifyOnThreadPool?: number;
   /** Event notifications: webhook URLs, their whsec_ secret file, a Slack URL file (docs/notifications.md). */
   notifyUrls?: string[];
   notifySecretFile?: string;
@@ -119,6 +121,7 @@ export async function startDemoService(config: DemoServiceConfig): Promise<Runni
       allowNonLoopback: config.allowNonLoopback,
       authorizedKeysFile: config.authorizedKeysFile,
       auditLogFile: config.auditLogFile,
+      ...(config.verifyOnThreadPool !== undefined ? { verifyOnThreadPool: config.verifyOnThreadPool } : {}),
       audit: {
         sinks: config.auditSinks ?? [],
         ...(config.auditStdoutAfter ? { stdoutAfter: config.auditStdoutAfter } : {}),

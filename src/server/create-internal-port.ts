@@ -61,6 +61,9 @@ function checkOptions(o: InternalPortOptions): void {
     if (g.granterRole !== undefined && !isRole(g.granterRole)) fail('grants.granterRole must be viewer, operator or admin');
   }
   for (const k of ['clockSkewSeconds', 'bodyLimitBytes', 'headersTimeoutMs', 'requestTimeoutMs', 'maxConcurrentJobs', 'maxConnections', 'shutdownGraceMs'] as const) positive(k);
+  if (o.verifyOnThreadPool !== undefined && !(Number.isInteger(o.verifyOnThreadPool) && o.verifyOnThreadPool >= 0 && o.verifyOnThreadPool <= 64)) {
+    fail('verifyOnThreadPool must be a whole number from 0 (verify on the event loop) to 64');
+  }
   const limitsProblem = verifyLimitsProblem(o.verifyLimits);
   if (limitsProblem) fail(limitsProblem);
   const rc = o.replayCache;
@@ -391,7 +394,7 @@ export async function createInternalPort(given: InternalPortOptions): Promise<In
     ...(grants.shared ? { prepareKey: (keyid: string) => (allowlist.lookup(keyid)?.role === ROLES[ROLES.length - 1] ? Promise.resolve() : grants.refreshKey(keyid)) } : {}),
     replay,
     admission: new VerifyAdmission(options.verifyLimits),
-    verifyQueue: new VerifyQueue(1),
+    ...(options.verifyOnThreadPool ? { verifyQueue: new VerifyQueue(options.verifyOnThreadPool) } : {}),
     audit,
     jobs,
     idempotency,

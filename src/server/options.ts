@@ -498,6 +498,17 @@ export interface InternalPortOptions {
    */
   verifyLimits?: VerifyLimits;
   /**
+   * Where each request's Ed25519 verify runs. 0 (default): on the event
+   * loop, right after the admission check: the cheapest in CPU (a trip
+   * through libuv's thread pool costs the process more than it takes off
+   * the loop, measured in src/server/README.md, "Performance of the internal
+   * port"); request starts are paced, two per event-loop turn, so the
+   * service's own listeners wait for at most two verifies. N > 0: on the
+   * thread pool, at most N at a time, for a service whose own requests must
+   * never wait behind a verify and that has the CPU to spare.
+   */
+  verifyOnThreadPool?: number;
+  /**
    * The replay cache's cap is `noncesPerSecond` × a nonce's lifetime
    * (2 × clockSkewSeconds): default 5,000, i.e. 600,000 nonces (≈ 60 bytes
    * each) at ±60 s. A sustained signed rate above it gets 503 `server.busy`;

@@ -62,6 +62,9 @@ test('a malformed port and a positional argument are usage errors', async () => 
   const positional = await runDemoServiceExpectingExit([...base(), 'extra']);
   assert.equal(positional.code, 2);
   assert.match(oneLine(positional.stderr), /extra/);
+  const pool = await runDemoServiceExpectingExit([...base(), '--verify-on-thread-pool', 'x']);
+  assert.equal(pool.code, 2);
+  assert.match(oneLine(pool.stderr), /--verify-on-thread-pool must be a whole number from 0 to 64/);
 });
 
 test('--help prints usage on stderr, nothing on stdout, exit 0', async () => {

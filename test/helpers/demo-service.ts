@@ -30,6 +30,8 @@ export interface DemoServiceOptions {
    * OPSCTL_DEMO_NODE_FLAGS when not given.
    */
   nodeFlags?: string[];
+  /** Another build's main.js (a copy of dist/, for bench/port-ab.mjs A/B runs); default DEMO_MAIN. */
+  main?: string;
 }
 
 export interface HostPort {
@@ -86,7 +88,7 @@ export async function startDemoService(opts: DemoServiceOptions): Promise<DemoSe
   const nodeFlags = opts.nodeFlags ?? (process.env.OPSCTL_DEMO_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const args = [
     ...nodeFlags,
-    DEMO_MAIN,
+    opts.main ?? DEMO_MAIN,
     '--data-dir', dataDir,
     '--internal-port', '0',
     '--public-port', '0',

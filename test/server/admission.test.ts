@@ -128,3 +128,22 @@ test('a flood of valid requests fills the replay cache: 503 server.busy, never a
   assert.equal(replay.status, 401, replay.text);
   assert.equal(replay.json.code, 'auth.replay');
 });
+
+test('verifyOnThreadPool: the verify on libuv\'s pool answers exactly as on the event loop; a bad value is refused at start', async () => {
+  await assert.rejects(h.restart({ verifyOnThreadPool: 1.5 }), /verifyOnThreadPool must be a whole number/);
+  await h.restart({ verifyOnThreadPool: 2, verifyLimits: { perKeyid: { burst: 3, perSecond: 0.2 }, perPeer: { burst: 50, perSecond: 1 } } });
+  const ok = await h.viewer.call('health');
+  assert.equal(ok.status, 200, ok.text);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+  try {
+    const flood = await Promise.all(Array.from({ length: 30 }, async () => sendOn(agent, h.port.port!, await forged(h.operator))));
+    const codes = flood.map((r) => `${r.status} ${r.json?.code}`);
+    assert.ok(codes.every((c) => c === '401 auth.bad_signature' || c === '429 limit.auth'), codes.join(','));
+    // Burst 3, plus the verifies in flight (2) when the bucket ran dry, plus the refill.
+    assert.ok(codes.filter((c) => c.startsWith('401')).length <= 3 + 2 + 2, codes.join(','));
+  } finally {
+    agent.destroy();
+  }
+  const again = await h.viewer.call('health');
+  assert.equal(again.status, 200, 'another key\'s correct request is still served: ' + again.text);
+});

@@ -7,7 +7,8 @@
  *                    through the key resolver (401): its fields, coverage,
  *                    key and window, then the admission limits on failed
  *                    verifies (429 limit.auth, unverified), then the Ed25519
- *                    verify (on the thread pool) → bound to this instance
+ *                    verify (on the event loop; on the thread pool with
+ *                    verifyOnThreadPool) → bound to this instance
  *                    (401 auth.instance) — nothing else is learnt about the
  *                    port by an unauthenticated caller
  *   2. readBody      body within the limit (413) → content-digest (401) →
