@@ -8,6 +8,8 @@ import { AuditLogLockedError } from './audit-log-locked-error.js';
 const GREETING = 'opsctl-audit-lock 1';
 /** How long a connected lock socket has to say who it is (it answers from its event loop). */
 const ANSWER_MS = 2000;
+/** Rounds in which one entry stays live but silent before it counts as a holder that does not answer. */
+const SILENT_ROUNDS = 3;
 /** Rounds of publish/scan/withdraw before two starters that keep meeting give up. */
 const ROUNDS = 30;
 /** A socket path longer than this does not fit in sockaddr_un (108 bytes with the NUL). */
@@ -56,6 +58,7 @@ export class AuditLogLock {
   static async acquire(logFile: string): Promise<AuditLogLock> {
     const dir = path.dirname(logFile);
     const prefix = `${path.basename(logFile)}.lock.`;
+    const silent = new Map<string, number>();
     for (let round = 0; round < ROUNDS; round++) {
       const lock = await AuditLogLock.publish(logFile, dir, prefix);
       let others: Array<{ name: string; probe: Probe }>;
@@ -66,6 +69,19 @@ export class AuditLogLock {
         throw e;
       }
       const holder = others.find((o) => o.probe.state === 'live' && o.probe.role !== 'contender');
+      if (holder && holder.probe.state === 'live' && holder.probe.role === undefined) {
+        // Live but silent: a holder whose event loop is busy, or another
+        // starter still loading on a loaded machine. A contender withdraws its
+        // entry before it tries again, so only an entry that stays silent
+        // round after round is taken for a holder that does not answer.
+        const times = (silent.get(holder.name) ?? 0) + 1;
+        silent.set(holder.name, times);
+        if (times < SILENT_ROUNDS) {
+          lock.release();
+          await sleep(50 + Math.random() * 200);
+          continue;
+        }
+      }
       if (holder && holder.probe.state === 'live') {
         lock.release();
         const who = holder.probe.pid !== undefined ? `process ${holder.probe.pid}` : 'a process that does not answer';
