@@ -494,7 +494,9 @@ export interface InternalPortOptions {
    * Failed signature verifies allowed per keyid (default burst 20, 5/s) and
    * per connection (burst 10, 2/s) before requests naming that keyid or on
    * that connection are refused unverified with 429 `limit.auth`; only
-   * failures spend (src/server/README.md, "Performance of the internal port").
+   * failures spend. Such a refusal is held `holdRefusalMs` (default 1000,
+   * 0–10000) before it is answered, so a flood slows down (src/server/README.md,
+   * "Performance of the internal port").
    */
   verifyLimits?: VerifyLimits;
   /**

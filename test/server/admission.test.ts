@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { ReplayCache } from '../../src/server/auth/replay-cache.js';
-import { VerifyAdmission } from '../../src/server/auth/verify-admission.js';
+import { VerifyAdmission, verifyLimitsProblem } from '../../src/server/auth/verify-admission.js';
 import type { PreparedRequest, SignedClient, TestResponse } from '../helpers/signed-client.js';
 import { startHarness, type Harness } from './fixtures/harness.js';
 
@@ -38,7 +38,7 @@ const forged = (c: SignedClient) => c.prepare('GET', '/v1/health', { tamper: 'si
 let h: Harness;
 before(async () => {
   h = await startHarness({
-    verifyLimits: { perKeyid: { burst: 5, perSecond: 0.2 }, perPeer: { burst: 50, perSecond: 1 } },
+    verifyLimits: { perKeyid: { burst: 5, perSecond: 0.2 }, perPeer: { burst: 50, perSecond: 1 }, holdRefusalMs: 300 },
     clockSkewSeconds: 30,
     replayCache: { noncesPerSecond: 0.5 },
   });
@@ -70,9 +70,15 @@ test('a forged flood naming a real keyid: a few verifies, then 429 limit.auth un
     const other = await h.operator.call('health');
     assert.equal(other.status, 200);
     // ...and the throttled key's own correct request is refused unverified until its bucket refills (documented).
+    const asked = Date.now();
     const same = await h.viewer.call('health');
+    const held = Date.now() - asked;
     assert.equal(same.status, 429);
     assert.equal(same.json.code, 'limit.auth');
+    // A refusal is held (holdRefusalMs) before it is answered: a flood that waits for its answers slows down.
+    assert.ok(held >= 280, `the refusal was answered after ${held} ms`);
+    // The flood itself: 8 connections, each held 300 ms per refusal, cannot have been answered faster.
+    assert.ok(seconds >= ((refused / 8) * 0.3) * 0.9, `${refused} refusals on 8 connections in ${seconds} s`);
 
     const lines = await metric(h, 'opsctl_internal_verify_refused_total');
     const keyidCount = Number(lines.find((l) => l.includes('limit="keyid"'))?.split(' ').pop());
@@ -146,4 +152,11 @@ test('verifyOnThreadPool: the verify on libuv\'s pool answers exactly as on the 
   }
   const again = await h.viewer.call('health');
   assert.equal(again.status, 200, 'another key\'s correct request is still served: ' + again.text);
+});
+
+test('verifyLimits.holdRefusalMs: an integer from 0 to 10000 ms, default 1000', () => {
+  assert.equal(new VerifyAdmission().holdRefusalMs, 1000);
+  assert.equal(new VerifyAdmission({ holdRefusalMs: 0 }).holdRefusalMs, 0);
+  assert.equal(verifyLimitsProblem({ holdRefusalMs: 0 }), undefined);
+  for (const bad of [-1, 1.5, 10_001, '1000']) assert.match(String(verifyLimitsProblem({ holdRefusalMs: bad })), /holdRefusalMs must be an integer from 0 to 10000/);
 });

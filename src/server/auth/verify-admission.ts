@@ -36,12 +36,25 @@ export interface VerifyLimits {
   perKeyid?: Partial<BucketLimit>;
   /** Per connection (default burst 10, 2/s). */
   perPeer?: Partial<BucketLimit>;
+  /**
+   * How long a refusal by these limits is held before it is sent, in ms
+   * (default 1000, at most the Retry-After; 0 answers at once). A flooder
+   * that waits for each answer then sends a request per connection per
+   * hold instead of as fast as the port can refuse: refusing costs it time,
+   * not the service's CPU.
+   */
+  holdRefusalMs?: number;
 }
 
 export const DEFAULT_VERIFY_LIMITS = {
   perKeyid: { burst: 20, perSecond: 5 },
   perPeer: { burst: 10, perSecond: 2 },
-} as const satisfies Required<{ [K in keyof VerifyLimits]: BucketLimit }>;
+} as const satisfies Required<{ [K in 'perKeyid' | 'perPeer']: BucketLimit }>;
+
+/** Default `verifyLimits.holdRefusalMs`. */
+export const DEFAULT_HOLD_REFUSAL_MS = 1000;
+/** The longest hold accepted (a held refusal keeps its connection busy). */
+const MAX_HOLD_REFUSAL_MS = 10_000;
 
 /** Buckets kept per kind; beyond it, refilled buckets (and then the oldest) are forgotten. */
 const MAX_BUCKETS = 4096;
@@ -96,10 +109,13 @@ export type Admission = { ok: true } | { ok: false; by: 'keyid' | 'peer'; retryA
 export class VerifyAdmission {
   private readonly keyids: Buckets;
   private readonly peers: Buckets;
+  /** How long a refusal is held before it is answered (ms): see VerifyLimits.holdRefusalMs. */
+  readonly holdRefusalMs: number;
 
   constructor(limits: VerifyLimits = {}) {
     this.keyids = new Buckets({ ...DEFAULT_VERIFY_LIMITS.perKeyid, ...limits.perKeyid });
     this.peers = new Buckets({ ...DEFAULT_VERIFY_LIMITS.perPeer, ...limits.perPeer });
+    this.holdRefusalMs = limits.holdRefusalMs ?? DEFAULT_HOLD_REFUSAL_MS;
   }
 
   /** Before a verify: may it be attempted (both buckets hold a token), or refused by which limit. */
@@ -120,6 +136,10 @@ export class VerifyAdmission {
 export function verifyLimitsProblem(v: unknown): string | undefined {
   if (v === undefined) return undefined;
   if (!v || typeof v !== 'object') return 'verifyLimits must be an object';
+  const hold = (v as Record<string, unknown>).holdRefusalMs;
+  if (hold !== undefined && (typeof hold !== 'number' || !Number.isInteger(hold) || hold < 0 || hold > MAX_HOLD_REFUSAL_MS)) {
+    return `verifyLimits.holdRefusalMs must be an integer from 0 to ${MAX_HOLD_REFUSAL_MS}`;
+  }
   for (const kind of ['perKeyid', 'perPeer'] as const) {
     const b = (v as Record<string, unknown>)[kind];
     if (b === undefined) continue;

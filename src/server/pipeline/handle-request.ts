@@ -239,17 +239,21 @@ export const authenticate: Stage = async (deps, s) => {
     throw new ProblemError(prepared.code, prepared.detail);
   }
   const peer = s.event.peer ?? 'unknown';
-  const refuse = (a: Extract<Admission, { ok: false }>): never => {
+  const refuse = async (a: Extract<Admission, { ok: false }>): Promise<never> => {
     s.event.keyid = prepared.keyid.slice(0, 200);
     deps.metrics.refusedUnverified(a.by);
     s.res.setHeader('retry-after', String(a.retryAfterSeconds));
+    // Held before it is answered: a flood that waits for its answers slows
+    // to one request per connection per hold (auth/verify-admission.ts).
+    const hold = Math.min(deps.admission?.holdRefusalMs ?? 0, a.retryAfterSeconds * 1000);
+    if (hold > 0 && !s.res.destroyed) await new Promise<void>((r) => setTimeout(r, hold).unref());
     throw new ProblemError('limit.auth', a.by === 'keyid'
       ? `too many signatures by key ${prepared.keyid.slice(0, 64)} failed to verify; it is refused unverified for ${a.retryAfterSeconds} s`
       : `too many signatures on this connection failed to verify; open a new one or retry in ${a.retryAfterSeconds} s`);
   };
   const admission = deps.admission;
   const admitted = admission?.admit(prepared.keyid, peer);
-  if (admitted && !admitted.ok) refuse(admitted);
+  if (admitted && !admitted.ok) return refuse(admitted);
   const verdict = deps.verifyQueue
     ? await deps.verifyQueue.run(prepared, admission ? () => admission.admit(prepared.keyid, peer) : undefined)
     : verifyPrepared(prepared);
