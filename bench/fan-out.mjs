@@ -23,15 +23,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fleetMissing, INTERNAL_PORT, startFleet } from '../test/helpers/fleet.ts';
+import { median } from './measure.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(root, 'bin/opsctl.js');
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 /** Runs a command to its end, sampling /proc/<pid>/status for the peak RSS (kB) of the process itself. */
 function timed(cmd, args, env, { shell = false } = {}) {

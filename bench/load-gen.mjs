@@ -24,20 +24,9 @@
 // }
 import fs from 'node:fs';
 import net from 'node:net';
+import { procCpuMicros } from './measure.mjs';
 
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
-const CLK_TCK = 100; // Linux USER_HZ; /proc/PID/stat counts in these ticks
-
-/** utime + stime of a process in µs (Linux /proc). */
-function procCpuMicros(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) / CLK_TCK) * 1e6;
-  } catch {
-    return NaN;
-  }
-}
 
 const list = cfg.requestsFile ? JSON.parse(fs.readFileSync(cfg.requestsFile, 'utf8')).map((s) => Buffer.from(s, 'latin1')) : undefined;
 const single = cfg.request ? Buffer.from(cfg.request, 'latin1') : undefined;

@@ -18,6 +18,7 @@ import { spawn } from 'node:child_process';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { startDemoService } from '../test/helpers/demo-service.ts';
 import { makeKey, SignedClient } from '../test/helpers/signed-client.ts';
+import { CLK_TCK, loadGen, median, rawRequest, startBare } from './measure.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name, dflt) => {
@@ -39,7 +40,6 @@ const variants = process.argv.slice(2).filter((a) => /^[A-Za-z0-9_-]+=/.test(a))
 });
 if (!variants.length) variants.push({ name: 'dist', main: path.join(root, 'dist/examples/demo-service/main.js') });
 
-const CLK_TCK = 100;
 /** CPU µs per thread name (comm) of a process: the event loop is "node" (the process's own name). */
 function threads(pid) {
   const out = {};
@@ -53,41 +53,6 @@ function threads(pid) {
   }
   return out;
 }
-
-function loadGen(cfg, tmp) {
-  const file = path.join(tmp, `load-${Math.random().toString(36).slice(2)}.json`);
-  fs.writeFileSync(file, JSON.stringify(cfg));
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [path.join(root, 'bench/load-gen.mjs'), file], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    p.stdout.setEncoding('utf8').on('data', (d) => { out += d; });
-    p.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load generator exited ${code}`))));
-  });
-}
-
-function raw(target, headers, host) {
-  let s = `GET ${target} HTTP/1.1\r\nhost: ${host}\r\n`;
-  for (const [k, v] of Object.entries(headers)) s += `${k}: ${v}\r\n`;
-  return s + '\r\n';
-}
-
-function startBare(body, verify) {
-  const src = `const http=require('node:http');const c=require('node:crypto');const b=Buffer.from(process.argv[1]);` +
-    `const v=process.argv[2]?JSON.parse(process.argv[2]):null;` +
-    `const k=v&&c.createPublicKey({key:Buffer.from(v.spki,'base64'),format:'der',type:'spki'});const m=v&&Buffer.from(v.msg,'base64');const s_=v&&Buffer.from(v.sig,'base64');` +
-    `const s=http.createServer((q,r)=>{if(v&&!c.verify(null,m,k,s_))throw new Error('bad');r.writeHead(200,{'content-type':'application/json','content-length':b.length});r.end(b)});` +
-    `s.keepAliveTimeout=5000;s.listen(0,'127.0.0.1',()=>process.stdout.write(String(s.address().port)+'\\n'))`;
-  const proc = spawn(process.execPath, ['-e', src, body, ...(verify ? [JSON.stringify(verify)] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    proc.stdout.setEncoding('utf8').once('data', (d) => resolve({ port: Number(d.trim()), pid: proc.pid, stop: () => proc.kill('SIGTERM') }));
-    proc.once('exit', (c) => reject(new Error(`bare server exited ${c}`)));
-  });
-}
-
-const median = (xs) => {
-  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
-};
 
 if (perfDir) fs.mkdirSync(perfDir, { recursive: true });
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'opsctl-port-ab-'));
@@ -116,13 +81,13 @@ try {
   const presign = async (s, n) => {
     const out = [];
     const host = `127.0.0.1:${s.svc.internal.port}`;
-    for (let i = 0; i < n; i++) out.push(raw('/v1/health', (await s.client.prepare('GET', '/v1/health')).headers, host));
+    for (let i = 0; i < n; i++) out.push(rawRequest('GET', '/v1/health', (await s.client.prepare('GET', '/v1/health')).headers, host));
     const f = path.join(tmp, `signed-${s.name}-${Math.random().toString(36).slice(2)}.json`);
     fs.writeFileSync(f, JSON.stringify(out));
     return f;
   };
   const gen = (cfg) => loadGen({ host: '127.0.0.1', connections, seconds, ...(rate ? { rate } : {}), ...cfg }, tmp);
-  const bareReq = raw('/v1/health', {}, '127.0.0.1');
+  const bareReq = rawRequest('GET', '/v1/health', {}, '127.0.0.1');
   // Warm-up: JIT, audit log, connections.
   for (const s of services) await gen({ port: s.svc.internal.port, requestsFile: await presign(s, 12000), seconds: 4, rate: 0 });
   await gen({ port: bare.port, request: bareReq, seconds: 1 });

@@ -34,7 +34,6 @@
 //        [--scenarios a,b,…] [--cpu-prof DIR]   (profile the demo service)
 //        [--demo-args '--verify-on-thread-pool 1']  (flags for the demo service)
 // or from bench/run.mjs (--only port); writes bench/port-throughput.json.
-import { spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -44,6 +43,7 @@ import { startDemoService } from '../test/helpers/demo-service.ts';
 import { makeKey, SignedClient, waitForJob } from '../test/helpers/signed-client.ts';
 import { cpuBreakdown, formatBreakdown } from './port-cpu-breakdown.mjs';
 import { formatSummary, summariseProfile } from './cpu-profile-summary.mjs';
+import { loadGen, median, nodeStartMs, rawRequest as raw, startBare } from './measure.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CONNECTIONS = 16;
@@ -53,60 +53,6 @@ const PORT_STEADY_RATE = 300;
 const CPU_STEADY_RATE = 500;
 
 export const SCENARIOS = ['cpu', 'cpu-steady', 'public', 'public-steady-port', 'public-saturated-port', 'public-forged-flood', 'old-pattern'];
-
-const median = (xs) => {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (!s.length) return NaN;
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
-/** Runs bench/load-gen.mjs with `cfg`; resolves with its JSON result. */
-function loadGen(cfg, tmp) {
-  const file = path.join(tmp, `load-${Math.random().toString(36).slice(2)}.json`);
-  fs.writeFileSync(file, JSON.stringify(cfg));
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [path.join(root, 'bench/load-gen.mjs'), file], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    p.stdout.setEncoding('utf8').on('data', (d) => { out += d; });
-    p.once('exit', (code) => {
-      fs.rmSync(file, { force: true });
-      if (code !== 0) return reject(new Error(`load generator exited ${code}`));
-      resolve(JSON.parse(out));
-    });
-  });
-}
-
-/** A raw HTTP/1.1 request. */
-function raw(method, target, headers, host) {
-  let s = `${method} ${target} HTTP/1.1\r\nhost: ${host}\r\n`;
-  for (const [k, v] of Object.entries(headers)) s += `${k}: ${v}\r\n`;
-  return s + '\r\n';
-}
-
-/** A node:http server answering `body` to everything; with `verify`, one Ed25519 verify per request first. */
-function startBare(body, verify) {
-  const src = `const http=require('node:http');const c=require('node:crypto');const b=Buffer.from(process.argv[1]);` +
-    `const v=process.argv[2]?JSON.parse(process.argv[2]):null;` +
-    `const k=v&&c.createPublicKey({key:Buffer.from(v.spki,'base64'),format:'der',type:'spki'});const m=v&&Buffer.from(v.msg,'base64');const s_=v&&Buffer.from(v.sig,'base64');` +
-    `const s=http.createServer((q,r)=>{if(v&&!c.verify(null,m,k,s_))throw new Error('bad');r.writeHead(200,{'content-type':'application/json','content-length':b.length});r.end(b)});` +
-    `s.keepAliveTimeout=5000;s.listen(0,'127.0.0.1',()=>process.stdout.write(String(s.address().port)+'\\n'))`;
-  const proc = spawn(process.execPath, ['-e', src, body, ...(verify ? [JSON.stringify(verify)] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    proc.stdout.setEncoding('utf8').once('data', (d) => resolve({ port: Number(d.trim()), pid: proc.pid, stop: () => { proc.kill('SIGTERM'); } }));
-    proc.once('exit', (c) => reject(new Error(`bare server exited ${c}`)));
-  });
-}
-
-/** Median wall time of `node -e 0`, ms: how fast this machine is right now. */
-function nodeStartMs(runs = 5) {
-  const t = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    spawnSync(process.execPath, ['-e', '0']);
-    t.push(performance.now() - t0);
-  }
-  return median(t);
-}
 
 export async function portThroughput({ seconds = 3, rounds = 3, cpuProf, scenarios = SCENARIOS, demoArgs = [] } = {}) {
   const want = new Set(scenarios);

@@ -46,6 +46,7 @@ import { sshdMissing, startSshd } from '../test/helpers/sshd.ts';
 import { startDemoService } from '../test/helpers/demo-service.ts';
 import { formatSummary, summariseProfile } from './cpu-profile-summary.mjs';
 import { measureStartup, startupReport } from './startup.mjs';
+import { median } from './measure.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -247,12 +248,6 @@ try {
 await cleanup();
 const loadAfter = os.loadavg();
 
-const median = (xs) => {
-  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  if (!s.length) return NaN;
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const med = Object.fromEntries(cases.map((c) => [c.name, median(c.samples)]));
 const medCpu = Object.fromEntries(cases.map((c) => [c.name, median(c.cpu)]));
 const ratio = (a, b, m = med) => (m[a] !== undefined && m[b] !== undefined ? m[a] / m[b] : undefined);

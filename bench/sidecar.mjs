@@ -25,36 +25,10 @@ import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { makeKey, SignedClient } from '../test/helpers/signed-client.ts';
 import { sshdMissing, startSshd, freePort } from '../test/helpers/sshd.ts';
+import { median, nodeStartMs, percentile, procCpuMicros as cpuMicros } from './measure.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CONNECTIONS = 16;
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-
-function cpuMicros(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) / CLK_TCK) * 1e6;
-  } catch {
-    return NaN;
-  }
-}
-
-function nodeStartMs(runs = 5) {
-  const t = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    spawnSync(process.execPath, ['-e', '0']);
-    t.push(performance.now() - t0);
-  }
-  return median(t);
-}
 
 /** Requests from next() over keep-alive connections for `seconds`; server CPU per request summed over `pids`. */
 async function load({ target, seconds, next, pids }) {

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { median } from './measure.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(root, 'bin/opsctl.js');
@@ -46,12 +47,6 @@ export function serviceCatalog(n = 50) {
   }
   return { updatedAt: new Date().toISOString(), service: 'bench-service', version: '1.0.0', endpoints };
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 /**
  * Measures the start-up cases; returns {cases, ratios} (medians, ratios to
