@@ -11,30 +11,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { demoDir, freshHome, processesUsing } from '../helpers/demo-run.js';
 import { ensureBuilt, ROOT } from '../helpers/stack.js';
 import { requireTmux, runInTerminal } from '../helpers/tmux.js';
 
 const DEMO = path.join(ROOT, 'dist/src/demo/main.js');
-
-function freshHome(t: { after(fn: () => void): void }): Record<string, string> {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'opsctl-demo-home-'));
-  t.after(() => fs.rmSync(home, { recursive: true, force: true }));
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, NO_COLOR: '1' };
-  if (process.env.NODE_EXTRA_CA_CERTS) env.NODE_EXTRA_CA_CERTS = process.env.NODE_EXTRA_CA_CERTS;
-  return env;
-}
-
-/** Processes whose command line mentions the path (the demo service runs with --data-dir DIR/service). */
-function processesUsing(dir: string): string[] {
-  const ps = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
-  return ps.stdout.split('\n').filter((l) => l.includes(dir) && !l.includes('ps -eo'));
-}
-
-function demoDir(output: string): string {
-  const m = /Everything below lives in (\S+) and is removed at the end\./.exec(output);
-  assert.ok(m, `the demo names its temp dir:\n${output}`);
-  return m[1]!;
-}
 
 test('npm run demo -- --keep: the printed line explores the kept environment; Ctrl-C tears it down', async (t) => {
   ensureBuilt();
