@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensureBuilt, privateHome, runCli, ROOT } from '../helpers/stack.js';
+import { startZsh } from '../helpers/tmux.js';
 import { COMPLETION_FILES } from '../../src/cli/man/generate-docs.js';
 
 const ci = process.env.CI === 'true' || process.env.CI === '1';
@@ -128,46 +129,23 @@ test('fish: complete -C offers commands with descriptions, contexts and cached f
 test('zsh: TAB in a real interactive zsh (tmux) completes commands and cached flags', async (t) => {
   if (need(t, 'zsh') || need(t, 'tmux')) return;
   const env = completionHome(t);
-  const zdot = path.join(env.HOME!, 'zdot');
-  fs.mkdirSync(zdot);
-  fs.mkdirSync(path.join(zdot, 'functions'));
-  fs.copyFileSync(file('zsh'), path.join(zdot, 'functions', '_opsctl'));
-  fs.writeFileSync(
-    path.join(zdot, '.zshrc'),
-    `fpath=(${path.join(zdot, 'functions')} $fpath)\nautoload -Uz compinit && compinit -u -d ${path.join(zdot, '.zcompdump')}\nPROMPT='ZP> '\nunsetopt beep\n`,
-  );
-  const sock = `opsctl-zsh-${process.pid}-${Date.now()}`;
-  const tmux = (...args: string[]) => spawnSync('tmux', ['-L', sock, ...args], { env: { ...env, ZDOTDIR: zdot, TERM: 'xterm' }, encoding: 'utf8' });
-  t.after(() => {
-    tmux('kill-server');
-  });
-  const started = tmux('new-session', '-d', '-s', 'z', '-x', '160', '-y', '40', 'zsh -i');
-  assert.equal(started.status, 0, started.stderr);
-  const screen = () => tmux('capture-pane', '-p', '-t', 'z').stdout;
-  const waitFor = async (re: RegExp, what: string) => {
-    const deadline = Date.now() + 15_000;
-    while (!re.test(screen())) {
-      if (Date.now() > deadline) assert.fail(`zsh: ${what} did not appear:\n${screen()}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
-  await waitFor(/^ZP>/m, 'the prompt');
-  tmux('send-keys', '-t', 'z', 'opsctl mig', 'Tab');
+  const { send, screen, waitFor } = await startZsh(t, env.HOME!, file('zsh'), env);
+  send('opsctl mig', 'Tab');
   await waitFor(/^ZP> opsctl migrate\s*$/m, '"opsctl migrate "');
-  tmux('send-keys', '-t', 'z', 'C-u');
-  tmux('send-keys', '-t', 'z', 'opsctl flags get ', 'Tab');
+  send('C-u');
+  send('opsctl flags get ', 'Tab');
   await waitFor(/maintenance_mode/, 'the cached flag names');
   const menu = screen();
   assert.match(menu, /discount_percent/);
   assert.match(menu, /max_page_size/);
-  tmux('send-keys', '-t', 'z', 'C-u');
-  tmux('send-keys', '-t', 'z', 'opsctl health --host ', 'Tab');
+  send('C-u');
+  send('opsctl health --host ', 'Tab');
   // First TAB inserts what both hosts share, the second lists them.
   await waitFor(/^ZP> opsctl health --host app\s*$/m, 'the common prefix of the context\'s hosts');
-  tmux('send-keys', '-t', 'z', 'Tab');
+  send('Tab');
   await waitFor(/app1.*host of context prod/, 'the context\'s hosts');
   assert.match(screen(), /app3.*host of context prod/);
-  tmux('send-keys', '-t', 'z', 'C-u');
-  tmux('send-keys', '-t', 'z', 'opsctl migrate ', 'Tab');
+  send('C-u');
+  send('opsctl migrate ', 'Tab');
   await waitFor(/status.*--.*Applied and pending migrations|status\s+--\s+Applied/, 'subcommands with descriptions');
 });

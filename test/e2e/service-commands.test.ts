@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT, runCli } from '../helpers/stack.js';
 import { approvalsStack, type Operator } from '../helpers/approvals-stack.js';
+import { startZsh } from '../helpers/tmux.js';
 import { COMPLETION_FILES } from '../../src/cli/man/generate-docs.js';
 
 const st = approvalsStack();
@@ -141,27 +142,11 @@ test('TAB in bash, fish and zsh offers the service commands, their options and e
     assert.deepEqual(fish('opsctl orders list --status ').map((l) => l.split('\t')[0]).sort(), ['cancelled', 'open']);
   }
   if (!need(t, 'zsh') && !need(t, 'tmux')) {
-    const zdot = path.join(ops.alice.dir, 'zdot');
-    fs.mkdirSync(path.join(zdot, 'functions'), { recursive: true });
-    fs.copyFileSync(path.join(ROOT, COMPLETION_FILES.zsh), path.join(zdot, 'functions', '_opsctl'));
-    fs.writeFileSync(path.join(zdot, '.zshrc'), `fpath=(${path.join(zdot, 'functions')} $fpath)\nautoload -Uz compinit && compinit -u -d ${path.join(zdot, '.zcompdump')}\nPROMPT='ZP> '\nunsetopt beep\n`);
-    const sock = `opsctl-svc-zsh-${process.pid}-${Date.now()}`;
-    const tmux = (...args: string[]) => spawnSync('tmux', ['-L', sock, ...args], { env: { ...env, ZDOTDIR: zdot, TERM: 'xterm' }, encoding: 'utf8' });
-    t.after(() => void tmux('kill-server'));
-    assert.equal(tmux('new-session', '-d', '-s', 'z', '-x', '160', '-y', '40', 'zsh -i').status, 0);
-    const screen = () => tmux('capture-pane', '-p', '-t', 'z').stdout;
-    const waitFor = async (re: RegExp, what: string) => {
-      const deadline = Date.now() + 15_000;
-      while (!re.test(screen())) {
-        if (Date.now() > deadline) assert.fail(`zsh: ${what} did not appear:\n${screen()}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    };
-    await waitFor(/^ZP>/m, 'the prompt');
-    tmux('send-keys', '-t', 'z', 'opsctl ord', 'Tab');
+    const { send, screen, waitFor } = await startZsh(t, ops.alice.dir, path.join(ROOT, COMPLETION_FILES.zsh), env);
+    send('opsctl ord', 'Tab');
     await waitFor(/^ZP> opsctl orders\s*$/m, '"opsctl orders "');
-    tmux('send-keys', '-t', 'z', 'C-u');
-    tmux('send-keys', '-t', 'z', 'opsctl orders list --status ', 'Tab');
+    send('C-u');
+    send('opsctl orders list --status ', 'Tab');
     await waitFor(/cancelled/, 'the enum values');
     assert.match(screen(), /open/);
   }

@@ -81,3 +81,40 @@ export function runInTerminal(argv: string[], env: Record<string, string>, cwd: 
   };
   return run;
 }
+
+/** An interactive zsh in tmux with opsctl's completion on its fpath: what an operator's TAB sees. */
+export interface ZshTerminal {
+  /** tmux send-keys to the pane (key names like 'Tab', 'C-u' are keys). */
+  send(...keys: string[]): void;
+  /** The pane as it shows now. */
+  screen(): string;
+  /** Polls the pane until `re` matches (15 s), else fails naming `what`. */
+  waitFor(re: RegExp, what: string): Promise<void>;
+}
+
+/**
+ * Starts `zsh -i` (160×40) in its own tmux server, with ZDOTDIR under `dir`
+ * loading `completionFile` as `_opsctl` and the prompt `ZP> `; the server is
+ * killed after the test.
+ */
+export async function startZsh(t: TestContext, dir: string, completionFile: string, env: Record<string, string | undefined>): Promise<ZshTerminal> {
+  const zdot = path.join(dir, 'zdot');
+  fs.mkdirSync(path.join(zdot, 'functions'), { recursive: true });
+  fs.copyFileSync(completionFile, path.join(zdot, 'functions', '_opsctl'));
+  fs.writeFileSync(path.join(zdot, '.zshrc'), `fpath=(${path.join(zdot, 'functions')} $fpath)\nautoload -Uz compinit && compinit -u -d ${path.join(zdot, '.zcompdump')}\nPROMPT='ZP> '\nunsetopt beep\n`);
+  const sock = `opsctl-zsh-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+  const tmux = (...args: string[]) => spawnSync('tmux', ['-L', sock, ...args], { env: { ...env, ZDOTDIR: zdot, TERM: 'xterm' }, encoding: 'utf8' });
+  t.after(() => void tmux('kill-server'));
+  const started = tmux('new-session', '-d', '-s', 'z', '-x', '160', '-y', '40', 'zsh -i');
+  if (started.status !== 0) throw new Error(`tmux could not start zsh: ${started.stderr}`);
+  const screen = () => tmux('capture-pane', '-p', '-t', 'z').stdout;
+  const waitFor = async (re: RegExp, what: string) => {
+    const deadline = Date.now() + 15_000;
+    while (!re.test(screen())) {
+      if (Date.now() > deadline) throw new Error(`zsh: ${what} did not appear:\n${screen()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  await waitFor(/^ZP>/m, 'the prompt');
+  return { send: (...keys) => void tmux('send-keys', '-t', 'z', ...keys), screen, waitFor };
+}
